@@ -1,0 +1,62 @@
+"""tganaug: annotated synthetic time-lapse microscopy videos for training cell trackers.
+
+Public entry points::
+
+    from tganaug import get_simulator, read_ctc, write_ctc, validate_tracks
+    video = get_simulator("division").simulate(frames=20, height=128, width=128, seed=0)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tganaug.hookspecs import hookimpl
+from tganaug.io import CTCFormatError, CTCSequence, read_ctc, write_ctc
+from tganaug.lineage import LineageError, track_problems, validate_tracks
+from tganaug.registry import PluginRegistry, PluginWarning, UnknownPluginError, default_registry, get_plugin
+from tganaug.simulation import SimulatedVideo, Simulator
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "CTCFormatError",
+    "CTCSequence",
+    "LineageError",
+    "PluginRegistry",
+    "PluginWarning",
+    "SimulatedVideo",
+    "Simulator",
+    "UnknownPluginError",
+    "default_registry",
+    "get_generator",
+    "get_plugin",
+    "get_segmenter",
+    "get_simulator",
+    "get_tracker",
+    "read_ctc",
+    "track_problems",
+    "validate_tracks",
+    "write_ctc",
+]
+
+
+def get_simulator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the mask simulator registered as ``name`` with keyword configuration."""
+    return get_plugin("simulator", name, registry, **config)
+
+
+def get_generator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the video generator registered as ``name`` with keyword configuration."""
+    return get_plugin("generator", name, registry, **config)
+
+
+def get_segmenter(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the segmenter registered as ``name`` with keyword configuration."""
+    return get_plugin("segmenter", name, registry, **config)
+
+
+def get_tracker(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the tracker registered as ``name`` with keyword configuration."""
+    return get_plugin("tracker", name, registry, **config)

@@ -1,0 +1,48 @@
+"""The ``tganaug`` command line.
+
+Each sub-command lives in its own module exposing ``add_parser(subparsers)``, which registers
+an ``argparse`` sub-parser whose ``func(args) -> int`` default runs it. Add new commands to
+:data:`COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: modules providing ``add_parser(subparsers)``, in the order ``tganaug --help`` lists them
+COMMAND_MODULES = (
+    "tganaug.commands.simulate",
+    "tganaug.commands.plugins",
+    "tganaug.commands.validate",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every sub-command registered."""
+    from tganaug import __version__
+
+    parser = argparse.ArgumentParser(prog="tganaug", description="Annotated synthetic time-lapse microscopy videos.")
+    parser.add_argument("--version", action="version", version=f"tganaug {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failed check, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
+        # Bad input from the user: one clear line, no traceback.
+        print(f"tganaug {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the tganaug CLI, one module each (see tganaug.cli)."""

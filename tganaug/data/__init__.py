@@ -1,0 +1,1 @@
+"""Datasets for training loops (synthetic, real CTC, mixed)."""

@@ -1,0 +1,297 @@
+"""Read and write Cell Tracking Challenge (CTC) folders.
+
+Layout of one sequence ``01`` inside a dataset folder::
+
+    01/t000.tif ...                     raw frames, (H, W)
+    01_GT/TRA/man_track000.tif ...      (H, W) uint16 instance labels, label = track id
+    01_GT/TRA/man_track.txt             lineage: id start end parent (one line per track)
+
+``01_ST`` (silver truth, computer-made annotation) is read like ``01_GT``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from tganaug.lineage import LineageError, as_lineage, crop_lineage, format_man_track, read_man_track, track_problems
+from tganaug.splits import split_frames
+from tganaug.utils.fsutil import atomic_directory
+
+__all__ = [
+    "CTCFormatError",
+    "CTCSequence",
+    "annotation_dir",
+    "list_frames",
+    "read_tiff",
+    "read_ctc",
+    "write_ctc",
+    "write_sequence_files",
+    "ctc_problems",
+]
+
+_IMAGE_NAME = re.compile(r"^t(\d+)\.tif{1,2}$")
+_LABEL_NAME = re.compile(r"^man_track(\d+)\.tif{1,2}$")
+
+
+class CTCFormatError(ValueError):
+    """A CTC folder is missing pieces or holds files that cannot be read."""
+
+
+@dataclass
+class CTCSequence:
+    """One CTC sequence in memory.
+
+    Attributes:
+        images: ``(T, H, W)`` raw frames in their stored dtype, or ``None`` when not read.
+        labels: ``(T, H, W) uint16`` instance labels (label = track id), or ``None``.
+        lineage: ``(N, 4) int64`` (id, start, end, parent) with frames counted from 0 in this
+            object (i.e. relative to ``frames[0]``), or ``None``.
+        frames: ``(T,) int64`` original frame numbers of the rows above.
+        path: the dataset folder read from.
+        annotation: ``"GT"``, ``"ST"`` or ``""`` when no annotation was read.
+    """
+
+    images: np.ndarray | None
+    labels: np.ndarray | None
+    lineage: np.ndarray | None
+    frames: np.ndarray
+    path: Path
+    annotation: str = ""
+
+
+def read_tiff(path: str | Path) -> np.ndarray:
+    """Read one 2-D TIFF; raise :class:`CTCFormatError` naming the file if it is missing or corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        raise CTCFormatError(f"missing TIFF file: {path}")
+    try:
+        array = tifffile.imread(path)
+    except Exception as error:  # tifffile raises several types for truncated/corrupt files
+        raise CTCFormatError(f"cannot read TIFF {path}: {type(error).__name__}: {error}") from error
+    array = np.squeeze(array)
+    if array.ndim != 2:
+        raise CTCFormatError(f"{path}: expected a 2-D image, got shape {array.shape}")
+    return array
+
+
+def list_frames(folder: Path, pattern: re.Pattern[str]) -> dict[int, Path]:
+    """Map frame number to file for the files of ``folder`` matching ``pattern``."""
+    if not folder.is_dir():
+        return {}
+    found = {}
+    for entry in folder.iterdir():
+        match = pattern.match(entry.name)
+        if match:
+            found[int(match.group(1))] = entry
+    return dict(sorted(found.items()))
+
+
+def annotation_dir(root: str | Path, sequence: str = "01", annotation: str | None = None) -> tuple[Path, str] | None:
+    """Return ``(root/<sequence>_<GT|ST>/TRA, kind)``; GT is preferred when ``annotation`` is None."""
+    root = Path(root)
+    for kind in [annotation] if annotation else ["GT", "ST"]:
+        tra = root / f"{sequence}_{kind}" / "TRA"
+        if tra.is_dir():
+            return tra, kind
+    return None
+
+
+def _resolve_frames(root: Path, available: Sequence[int], frames: Sequence[int] | str | None) -> list[int]:
+    if frames is None:
+        return list(available)
+    if isinstance(frames, str):
+        frames = split_frames(root, frames, n_frames=len(available))
+    wanted = [int(f) for f in frames]
+    if not wanted:
+        raise CTCFormatError("no frames requested")
+    if wanted != list(range(wanted[0], wanted[-1] + 1)):
+        raise CTCFormatError("frames must be a contiguous increasing range (lineage spans are intervals)")
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise CTCFormatError(f"{root}: frame(s) {missing[:5]} requested but not present")
+    return wanted
+
+
+def read_ctc(
+    path: str | Path,
+    sequence: str = "01",
+    frames: Sequence[int] | str | None = None,
+    *,
+    read_images: bool = True,
+    read_labels: bool = True,
+    annotation: str | None = None,
+) -> CTCSequence:
+    """Read a CTC sequence into arrays.
+
+    Args:
+        path: dataset folder holding ``<sequence>/`` and ``<sequence>_GT`` (or ``_ST``).
+        sequence: sequence name, e.g. ``"01"``.
+        frames: original frame numbers to read (a contiguous range), a split name (``"train"``,
+            ``"eval"``, ``"all"``, see :mod:`tganaug.splits`) or ``None`` for all frames.
+        read_images / read_labels: skip the raw frames or the annotation.
+        annotation: ``"GT"`` or ``"ST"``; default: GT if present, else ST.
+
+    Returns:
+        A :class:`CTCSequence`; its lineage is cropped to the frames read and counted from 0.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CTCFormatError(f"not a folder: {root}")
+    image_files = list_frames(root / sequence, _IMAGE_NAME) if read_images else {}
+    if read_images and not image_files:
+        raise CTCFormatError(f"{root}: no raw frames {sequence}/tNNN.tif found")
+    label_files: dict[int, Path] = {}
+    lineage = None
+    kind = ""
+    if read_labels:
+        found = annotation_dir(root, sequence, annotation)
+        if found is None:
+            which = f"{sequence}_{annotation}" if annotation else f"{sequence}_GT or {sequence}_ST"
+            raise CTCFormatError(f"{root}: no annotation folder {which}/TRA")
+        tra, kind = found
+        label_files = list_frames(tra, _LABEL_NAME)
+        if not label_files:
+            raise CTCFormatError(f"{tra}: no label frames man_trackNNN.tif found")
+        lineage = read_man_track(tra / "man_track.txt")
+    if read_images and read_labels and set(image_files) != set(label_files):
+        only_images = sorted(set(image_files) - set(label_files))[:5]
+        only_labels = sorted(set(label_files) - set(image_files))[:5]
+        raise CTCFormatError(
+            f"{root}: raw frames and label frames differ (only raw: {only_images}, only labels: {only_labels})"
+        )
+    available = sorted(image_files or label_files)
+    if available != list(range(available[0], available[-1] + 1)) or available[0] != 0:
+        raise CTCFormatError(f"{root}: frame numbers must run from 0 without gaps, found {available[:3]}...{available[-3:]}")
+    wanted = _resolve_frames(root, available, frames)
+    images = np.stack([read_tiff(image_files[t]) for t in wanted]) if read_images else None
+    labels = None
+    if read_labels:
+        label_frames = [read_tiff(label_files[t]) for t in wanted]
+        for t, frame in zip(wanted, label_frames):
+            if not np.issubdtype(frame.dtype, np.integer):
+                raise CTCFormatError(f"{label_files[t]}: labels must be integers, got {frame.dtype}")
+        labels = np.stack(label_frames).astype(np.uint16)
+        lineage = crop_lineage(lineage, wanted[0], wanted[-1])
+    if images is not None and labels is not None and images.shape != labels.shape:
+        raise CTCFormatError(f"{root}: raw frames {images.shape} and labels {labels.shape} differ in shape")
+    return CTCSequence(images, labels, lineage, np.asarray(wanted, dtype=np.int64), root, kind)
+
+
+def _check_labels(labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 3:
+        raise ValueError(f"labels must be a (T, H, W) array, got shape {labels.shape}")
+    if labels.shape[0] == 0:
+        raise ValueError("labels is an empty video (T = 0)")
+    if not np.issubdtype(labels.dtype, np.integer) and labels.dtype != bool:
+        raise TypeError(f"labels must have an integer dtype (instance ids), got {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.uint16).max):
+        raise ValueError("label ids must lie in 0..65535 to be stored as uint16")
+    return labels.astype(np.uint16)
+
+
+def write_sequence_files(
+    root: str | Path,
+    labels: np.ndarray | None = None,
+    lineage: np.ndarray | None = None,
+    images: np.ndarray | None = None,
+    sequence: str = "01",
+    annotation: str = "GT",
+    validate: bool = True,
+) -> None:
+    """Write one sequence's files into ``root`` (not atomic on its own; see :func:`write_ctc`).
+
+    ``labels`` is ``(T, H, W)`` integer (stored uint16), ``lineage`` ``(N, 4)``; ``images`` is
+    ``(T, H, W)`` in any TIFF-able dtype (stored as is). Labels without lineage get none written
+    only if ``lineage`` is None and ``validate`` is False. Frame names use 3 digits (4 past 1000 frames).
+    """
+    root = Path(root)
+    if labels is None and images is None:
+        raise ValueError("nothing to write: give labels and/or images")
+    if labels is not None:
+        labels = _check_labels(labels)
+        if lineage is None:
+            raise ValueError("labels need a lineage table (id, start, end, parent) to be written as CTC")
+        lineage = as_lineage(lineage)
+        if validate:
+            problems = track_problems(labels, lineage)
+            if problems:
+                raise LineageError("refusing to write inconsistent tracks: " + "; ".join(problems[:5]))
+    if images is not None:
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[0] == 0:
+            raise ValueError(f"images must be a non-empty (T, H, W) array, got shape {images.shape}")
+        if np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images)):
+            raise ValueError("images contain NaN or Inf values")
+        if labels is not None and images.shape != labels.shape:
+            raise ValueError(f"images {images.shape} and labels {labels.shape} must have the same shape")
+    n_frames = (labels if labels is not None else images).shape[0]
+    digits = 3 if n_frames <= 1000 else 4
+    if images is not None:
+        (root / sequence).mkdir(parents=True, exist_ok=True)
+        for t, frame in enumerate(images):
+            tifffile.imwrite(root / sequence / f"t{t:0{digits}d}.tif", frame, compression="zlib")
+    if labels is not None:
+        tra = root / f"{sequence}_{annotation}" / "TRA"
+        tra.mkdir(parents=True, exist_ok=True)
+        for t, frame in enumerate(labels):
+            tifffile.imwrite(tra / f"man_track{t:0{digits}d}.tif", frame, compression="zlib")
+        (tra / "man_track.txt").write_text(format_man_track(lineage))
+
+
+def write_ctc(
+    path: str | Path,
+    labels: np.ndarray | None = None,
+    lineage: np.ndarray | None = None,
+    images: np.ndarray | None = None,
+    *,
+    sequence: str = "01",
+    annotation: str = "GT",
+    overwrite: bool = False,
+    validate: bool = True,
+) -> Path:
+    """Write a CTC dataset folder atomically (temporary folder, then rename).
+
+    Refuses a non-empty ``path`` unless ``overwrite=True``; validates labels against the lineage
+    first unless ``validate=False``. Returns the folder written.
+    """
+    with atomic_directory(path, overwrite=overwrite) as staging:
+        write_sequence_files(staging, labels, lineage, images, sequence, annotation, validate)
+    return Path(path)
+
+
+def ctc_problems(path: str | Path, sequence: str | None = None) -> dict[str, list[str]]:
+    """Check every sequence of a CTC folder (or just ``sequence``); map sequence name to problems.
+
+    Reports unreadable files, missing lineage, raw/label frame mismatches and every track
+    inconsistency of :func:`tganaug.lineage.track_problems`. Empty lists mean valid.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CTCFormatError(f"not a folder: {root}")
+    if sequence is None:
+        names = sorted({m.group(1) for p in root.iterdir() if (m := re.match(r"^(\d+)(_GT|_ST)?$", p.name)) and p.is_dir()})
+    else:
+        names = [sequence]
+    if not names:
+        raise CTCFormatError(f"{root}: no CTC sequence folders (01, 01_GT, ...) found")
+    report: dict[str, list[str]] = {}
+    for name in names:
+        has_raw = (root / name).is_dir()
+        has_annotation = annotation_dir(root, name) is not None
+        try:
+            sequence_data = read_ctc(root, name, read_images=has_raw, read_labels=has_annotation or not has_raw)
+        except (CTCFormatError, LineageError, FileNotFoundError) as error:
+            report[name] = [str(error)]
+            continue
+        if sequence_data.labels is None:
+            report[name] = []
+            continue
+        report[name] = track_problems(sequence_data.labels, sequence_data.lineage)
+    return report

@@ -1,0 +1,1 @@
+"""tGAN networks (one per module), MONAI networks/nets style."""

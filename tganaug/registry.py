@@ -1,0 +1,166 @@
+"""Plugin discovery through entry points and pluggy, with broken plugins isolated.
+
+Every plugin, built-in or third-party, is found through the entry-point groups of
+:data:`tganaug.hookspecs.PLUGIN_KINDS`. A plugin that fails to import, or whose hook raises or
+returns something other than a ``{name: factory}`` mapping, is reported by name in a
+:class:`PluginWarning` and skipped; the other plugins keep working.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from tganaug import hookspecs
+from tganaug.hookspecs import PLUGIN_KINDS
+
+__all__ = ["PluginWarning", "UnknownPluginError", "PluginInfo", "PluginRegistry", "default_registry", "get_plugin"]
+
+
+class PluginWarning(UserWarning):
+    """A plugin could not be loaded or registered; it is skipped."""
+
+
+class UnknownPluginError(KeyError):
+    """No plugin of that kind is registered under that name."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin name: what it is and where it comes from."""
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    entry_point: str  # "group: name = module"
+    distribution: str  # installed package providing it ("?" when registered in code)
+
+
+class PluginRegistry:
+    """The plugins of each kind, discovered from entry points (and optionally added in code).
+
+    Args:
+        load_entry_points: discover installed plugins (default). ``False`` starts empty, for tests
+            or for applications that register plugins by hand with :meth:`register`.
+    """
+
+    def __init__(self, load_entry_points: bool = True) -> None:
+        self.manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self.manager.add_hookspecs(hookspecs)
+        self._sources: dict[str, tuple[str, str]] = {}
+        self._plugins: dict[str, dict[str, PluginInfo]] | None = None
+        if load_entry_points:
+            for group, _hook in PLUGIN_KINDS.values():
+                self._load_group(group)
+
+    def _load_group(self, group: str) -> None:
+        for entry_point in importlib.metadata.entry_points(group=group):
+            distribution = entry_point.dist.name if entry_point.dist is not None else "?"
+            where = f"{group}: {entry_point.name} = {entry_point.value}"
+            try:
+                plugin = entry_point.load()
+            except Exception as error:  # a third-party import can fail in any way
+                warnings.warn(
+                    f"tganaug plugin {entry_point.name!r} from {distribution} ({where}) failed to load and is "
+                    f"skipped: {type(error).__name__}: {error}",
+                    PluginWarning,
+                    stacklevel=3,
+                )
+                continue
+            self.register(plugin, where=where, distribution=distribution)
+
+    def register(self, plugin: object, where: str = "registered in code", distribution: str = "?") -> None:
+        """Register a plugin object (module or instance implementing tganaug hooks)."""
+        if self.manager.is_registered(plugin):
+            return
+        try:
+            self.manager.register(plugin, name=f"{where} #{len(self._sources)}")
+        except Exception as error:  # pluggy validates hook signatures here
+            warnings.warn(
+                f"tganaug plugin ({where}) from {distribution} could not be registered and is skipped: {error}",
+                PluginWarning,
+                stacklevel=3,
+            )
+            return
+        self._sources[self.manager.get_name(plugin)] = (where, distribution)
+        self._plugins = None
+
+    def _collect(self) -> dict[str, dict[str, PluginInfo]]:
+        collected: dict[str, dict[str, PluginInfo]] = {kind: {} for kind in PLUGIN_KINDS}
+        for kind, (_group, hook_name) in PLUGIN_KINDS.items():
+            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+                where, distribution = self._sources.get(impl.plugin_name, ("?", "?"))
+                try:
+                    provided = impl.function()
+                    if not isinstance(provided, dict) or not all(
+                        isinstance(name, str) and callable(factory) for name, factory in provided.items()
+                    ):
+                        raise TypeError(f"{hook_name}() must return a dict of name -> factory, got {type(provided).__name__}")
+                except Exception as error:
+                    warnings.warn(
+                        f"tganaug plugin ({where}) from {distribution} failed in {hook_name}() and is skipped: "
+                        f"{type(error).__name__}: {error}",
+                        PluginWarning,
+                        stacklevel=4,
+                    )
+                    continue
+                for name, factory in provided.items():
+                    if name in collected[kind]:
+                        first = collected[kind][name]
+                        warnings.warn(
+                            f"{kind} {name!r} from {distribution} ({where}) is already provided by "
+                            f"{first.distribution} ({first.entry_point}); keeping the first",
+                            PluginWarning,
+                            stacklevel=4,
+                        )
+                        continue
+                    collected[kind][name] = PluginInfo(kind, name, factory, where, distribution)
+        return collected
+
+    @property
+    def plugins(self) -> dict[str, dict[str, PluginInfo]]:
+        """kind -> name -> :class:`PluginInfo`, for every kind of :data:`PLUGIN_KINDS`."""
+        if self._plugins is None:
+            self._plugins = self._collect()
+        return self._plugins
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted plugin names of one kind."""
+        return sorted(self._kind(kind))
+
+    def _kind(self, kind: str) -> dict[str, PluginInfo]:
+        if kind not in PLUGIN_KINDS:
+            raise ValueError(f"unknown plugin kind {kind!r}; choose one of {', '.join(PLUGIN_KINDS)}")
+        return self.plugins[kind]
+
+    def info(self, kind: str, name: str) -> PluginInfo:
+        """The :class:`PluginInfo` of ``name``; raises :class:`UnknownPluginError` listing the known names."""
+        available = self._kind(kind)
+        if name not in available:
+            listing = ", ".join(sorted(available)) or "none installed"
+            raise UnknownPluginError(f"unknown {kind} {name!r}; available {kind}s: {listing}")
+        return available[name]
+
+    def create(self, kind: str, name: str, **config: Any) -> Any:
+        """Instantiate plugin ``name`` of ``kind`` with keyword configuration."""
+        return self.info(kind, name).factory(**config)
+
+
+@functools.lru_cache(maxsize=1)
+def default_registry() -> PluginRegistry:
+    """The registry of installed plugins, discovered once per process (``cache_clear()`` to rescan)."""
+    return PluginRegistry()
+
+
+def get_plugin(kind: str, name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create plugin ``name`` of ``kind`` from ``registry`` (default: installed plugins)."""
+    return (registry or default_registry()).create(kind, name, **config)

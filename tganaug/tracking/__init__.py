@@ -1,0 +1,1 @@
+"""Tracking evaluation: motmetrics and CTC measures."""

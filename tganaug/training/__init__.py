@@ -1,0 +1,1 @@
+"""tGAN training: losses, augmentation, data sampling, resumable loops."""
