@@ -1,0 +1,76 @@
+"""``colony``: dense, touching cells growing from a few founders until they cover the field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from tganaug.hookspecs import hookimpl
+from tganaug.simulation.cells import CellSimConfig, CellSimulator
+
+
+@dataclass
+class ColonyConfig(CellSimConfig):
+    """A dense colony: ``n_cells`` founders divide and push their neighbours apart.
+
+    With ``cycle_mean = 0`` (default) the division cycle is chosen per video so that the colony
+    reaches ``target_coverage`` of the field after about ``fill_fraction`` of the frames; cells
+    pushed out of the field leave it, as at the edge of a real field of view.
+
+    Attributes (besides :class:`~tganaug.simulation.cells.CellSimConfig`):
+        target_coverage: fraction of the field the colony should cover (the paper's dense test: > 0.6).
+        fill_fraction: fraction of the video after which that coverage is reached.
+    """
+
+    n_cells: int | None = 4
+    radius_mean: float = 7.0
+    radius_sd: float = 0.8
+    aspect_mean: float = 1.6
+    aspect_sd: float = 0.2
+    jitter: float = 0.04
+    speed: float = 0.3
+    persistence: float = 0.3
+    cycle_mean: float = 0.0
+    cycle_sd: float = 0.0
+    growth: bool = True
+    replenish: bool = False
+    packing: float = 0.85
+    relax_iterations: int = 25
+    paint_scale: float = 1.15
+    seed_layout: str = "seeds"
+    target_coverage: float = 0.75
+    fill_fraction: float = 0.75
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 < self.target_coverage < 1.0:
+            raise ValueError(f"ColonyConfig.target_coverage must be in (0, 1), got {self.target_coverage!r}")
+        if not 0.0 < self.fill_fraction <= 1.0:
+            raise ValueError(f"ColonyConfig.fill_fraction must be in (0, 1], got {self.fill_fraction!r}")
+
+
+class ColonySimulator(CellSimulator):
+    """The ``colony`` mask simulator."""
+
+    name = "colony"
+    config_class = ColonyConfig
+
+    def config_for(self, frames: int, height: int, width: int) -> ColonyConfig:
+        """Choose the division cycle for this video size when ``cycle_mean`` is 0 (see :class:`ColonyConfig`)."""
+        config = self.config
+        if config.cycle_mean > 0:
+            return config
+        founders = config.n_cells or max(1, round(config.cells_per_10k_px * height * width / 1e4))
+        # Cells live between half and full adult area (mean 0.75), painted larger by paint_scale².
+        mean_cell_area = 0.75 * math.pi * config.radius_mean**2 * config.paint_scale**2
+        final_cells = config.target_coverage * height * width / mean_cell_area
+        generations = max(math.log2(max(final_cells / founders, 1.0)), 1.0)
+        cycle = max(2.0, config.fill_fraction * max(frames - 1, 1) / generations)
+        return replace(config, cycle_mean=cycle, cycle_sd=0.1 * cycle)
+
+
+@hookimpl
+def tganaug_simulators() -> dict[str, Callable[..., Any]]:
+    return {ColonySimulator.name: ColonySimulator}

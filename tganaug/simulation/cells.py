@@ -1,0 +1,425 @@
+"""An agent-based cell simulation that renders instance-label videos with a lineage.
+
+Cells are ellipses with a smooth, slowly changing boundary jitter (a few Fourier modes of the
+radius). Each frame they move by a persistent random walk (AR(1) velocity), grow, divide into
+two daughters along their long axis, are pushed apart where they overlap, and are rasterised.
+Pixels claimed by several cells go to the cell whose normalised radial distance is smallest,
+so touching cells share a boundary instead of overlapping and every cell keeps its centre pixel.
+A cell whose visible part falls below ``min_visible_fraction`` of its area has left the field:
+its track ends and never comes back (a re-entering cell would be a new track, as in CTC).
+
+The built-in simulator plugins (``random-walk``, ``division``, ``colony``) are configurations of
+:class:`CellSimulation`; third-party simulators may reuse it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from tganaug.simulation.base import SimulatedVideo, check_video_size
+
+__all__ = ["CellSimConfig", "CellSimulation", "CellSimulator"]
+
+_MAX_ID = int(np.iinfo(np.uint16).max)
+_SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
+
+
+@dataclass
+class CellSimConfig:
+    """Parameters of :class:`CellSimulation` (lengths in pixels, times in frames).
+
+    Attributes:
+        n_cells: cells at the start; ``None`` derives it from ``cells_per_10k_px`` and the field size.
+        cells_per_10k_px: density used when ``n_cells`` is None (cells per 10,000 px²).
+        radius_mean / radius_sd: equivalent radius ``sqrt(a * b)`` of a newborn-to-adult cell.
+        aspect_mean / aspect_sd: long / short axis ratio (>= 1).
+        jitter: relative amplitude of the smooth boundary jitter (0 = perfect ellipses).
+        speed: mean displacement per frame (|velocity|).
+        persistence: lag-1 correlation of the velocity (0 = Brownian, ->1 = straight runs).
+        rotation_sd: random change of orientation per frame, radians.
+        replenish: cells enter through the border to keep the population near its start count.
+        cycle_mean / cycle_sd: frames between birth and division; ``cycle_mean <= 0`` disables division.
+        growth: cells grow from birth area to twice it over their cycle (only with division).
+        packing: fraction of the summed radii two cell centres are pushed apart to (>= 1 keeps gaps,
+            < 1 lets them press together); ``relax_iterations`` pushes per frame.
+        paint_scale: scales the painted outline (> 1 closes small gaps between touching cells).
+        min_visible_fraction: a cell with less of its area inside the field has left.
+        seed_layout: ``"uniform"`` initial positions over the field, or ``"seeds"`` (colony founders).
+    """
+
+    n_cells: int | None = None
+    cells_per_10k_px: float = 4.0
+    radius_mean: float = 10.0
+    radius_sd: float = 1.5
+    aspect_mean: float = 1.3
+    aspect_sd: float = 0.15
+    jitter: float = 0.06
+    speed: float = 1.5
+    persistence: float = 0.6
+    rotation_sd: float = 0.05
+    replenish: bool = True
+    cycle_mean: float = 0.0
+    cycle_sd: float = 0.0
+    growth: bool = True
+    packing: float = 1.1
+    relax_iterations: int = 6
+    paint_scale: float = 1.0
+    min_visible_fraction: float = 0.3
+    seed_layout: str = "uniform"
+
+    def __post_init__(self) -> None:
+        positive = ("cells_per_10k_px", "radius_mean", "aspect_mean", "packing", "paint_scale")
+        for name in positive:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{type(self).__name__}.{name} must be a positive finite number, got {value!r}")
+        non_negative = ("radius_sd", "aspect_sd", "jitter", "speed", "rotation_sd", "cycle_sd", "relax_iterations")
+        for name in non_negative:
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{type(self).__name__}.{name} must be a non-negative finite number, got {value!r}")
+        if self.n_cells is not None and (isinstance(self.n_cells, bool) or int(self.n_cells) != self.n_cells or self.n_cells < 1):
+            raise ValueError(f"{type(self).__name__}.n_cells must be a positive integer or None, got {self.n_cells!r}")
+        if not 0.0 <= self.persistence < 1.0:
+            raise ValueError(f"{type(self).__name__}.persistence must be in [0, 1), got {self.persistence!r}")
+        if not 0.0 < self.min_visible_fraction <= 1.0:
+            raise ValueError(f"{type(self).__name__}.min_visible_fraction must be in (0, 1], got {self.min_visible_fraction!r}")
+        if self.aspect_mean < 1.0:
+            raise ValueError(f"{type(self).__name__}.aspect_mean must be >= 1 (long / short axis), got {self.aspect_mean!r}")
+        if self.jitter >= 0.5:
+            raise ValueError(f"{type(self).__name__}.jitter must be < 0.5, got {self.jitter!r}")
+        if self.seed_layout not in ("uniform", "seeds"):
+            raise ValueError(f"{type(self).__name__}.seed_layout must be 'uniform' or 'seeds', got {self.seed_layout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable copy of the fields."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CellSimConfig:
+        """Build from a mapping, rejecting unknown keys with the list of valid ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} parameter(s) {unknown}; valid: {sorted(known)}")
+        return cls(**values)
+
+
+_JITTER_MODES = 3  # Fourier modes 2..4 of the boundary radius (mode 1 would just shift the cell)
+
+
+class _Cells:
+    """Structure-of-arrays state of the live cells."""
+
+    ARRAYS = ("ids", "parent", "center", "velocity", "radius", "aspect", "angle", "coeffs", "age", "cycle", "birth_radius")
+
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, dtype=np.int64)  # 0 until the cell is first visible and gets a track id
+        self.parent = np.zeros(0, dtype=np.int64)  # parent track id (0 for founders and entering cells)
+        self.center = np.zeros((0, 2))
+        self.velocity = np.zeros((0, 2))
+        self.radius = np.zeros(0)
+        self.aspect = np.zeros(0)
+        self.angle = np.zeros(0)
+        self.coeffs = np.zeros((0, _JITTER_MODES, 2))
+        self.age = np.zeros(0)
+        self.cycle = np.zeros(0)
+        self.birth_radius = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def append(self, **values: np.ndarray) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, np.concatenate([getattr(self, name), values[name]]))
+
+    def keep(self, mask: np.ndarray) -> None:
+        for name in self.ARRAYS:
+            setattr(self, name, getattr(self, name)[mask])
+
+    def take(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name)[index].copy() for name in self.ARRAYS}
+
+
+class CellSimulation:
+    """Simulate one video with a :class:`CellSimConfig`.
+
+    Call :meth:`run` with the video size and a seed; everything random comes from
+    ``numpy.random.default_rng(seed)``, so the same arguments give the same bytes.
+    """
+
+    def __init__(self, config: CellSimConfig, name: str = "cells") -> None:
+        self.config = config
+        self.name = name
+
+    # ---------------------------------------------------------------- cell creation
+    def _sample_cells(self, rng: np.random.Generator, count: int, center: np.ndarray, newborn: bool) -> dict[str, np.ndarray]:
+        cfg = self.config
+        radius = np.clip(rng.normal(cfg.radius_mean, cfg.radius_sd, count), 0.4 * cfg.radius_mean, 2.0 * cfg.radius_mean)
+        aspect = np.maximum(1.0, rng.normal(cfg.aspect_mean, cfg.aspect_sd, count))
+        sigma = cfg.speed / _SQRT_HALF_PI
+        dividing = cfg.cycle_mean > 0
+        cycle = (
+            np.maximum(2.0, rng.normal(cfg.cycle_mean, cfg.cycle_sd, count)) if dividing else np.full(count, np.inf)
+        )
+        # Founders start at a random point of their cycle so divisions do not all happen at once.
+        age = np.zeros(count) if newborn or not dividing else rng.uniform(0, 1, count) * cycle
+        birth_radius = radius / math.sqrt(2.0) if dividing and cfg.growth else radius
+        return {
+            "ids": np.zeros(count, dtype=np.int64),
+            "parent": np.zeros(count, dtype=np.int64),
+            "center": center,
+            "velocity": rng.normal(0.0, sigma, (count, 2)),
+            "radius": radius,
+            "aspect": aspect,
+            "angle": rng.uniform(0, math.pi, count),
+            "coeffs": rng.normal(0.0, cfg.jitter / math.sqrt(2 * _JITTER_MODES), (count, _JITTER_MODES, 2)),
+            "age": age,
+            "cycle": cycle,
+            "birth_radius": birth_radius,
+        }
+
+    def _initial_centers(self, rng: np.random.Generator, count: int, height: int, width: int) -> np.ndarray:
+        cfg = self.config
+        if cfg.seed_layout == "seeds":
+            margin = 0.15
+            lo, hi = np.array([height, width]) * margin, np.array([height, width]) * (1 - margin)
+            return rng.uniform(lo, hi, (count, 2))
+        # Uniform with a few tries per cell to avoid starting on top of each other.
+        centers: list[np.ndarray] = []
+        min_distance = 2.0 * cfg.radius_mean * cfg.packing
+        for _ in range(count):
+            best, best_gap = None, -np.inf
+            for _try in range(20):
+                candidate = rng.uniform([0, 0], [height, width])
+                gap = min((np.hypot(*(candidate - c)) for c in centers), default=np.inf)
+                if gap > best_gap:
+                    best, best_gap = candidate, gap
+                if gap >= min_distance:
+                    break
+            centers.append(best)
+        return np.array(centers).reshape(count, 2)
+
+    def _entering_centers(self, rng: np.random.Generator, count: int, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions just inside a random border, with an inward unit direction."""
+        side = rng.integers(0, 4, count)
+        along = rng.uniform(0, 1, count)
+        inset = self.config.radius_mean * 0.9
+        y = np.where(side == 0, inset, np.where(side == 1, height - inset, along * height))
+        x = np.where(side == 2, inset, np.where(side == 3, width - inset, along * width))
+        inward = np.stack(
+            [np.where(side == 0, 1.0, np.where(side == 1, -1.0, 0.0)), np.where(side == 2, 1.0, np.where(side == 3, -1.0, 0.0))],
+            axis=1,
+        )
+        return np.stack([y, x], axis=1), inward
+
+    # ---------------------------------------------------------------- dynamics
+    def _move(self, rng: np.random.Generator, cells: _Cells) -> None:
+        cfg = self.config
+        rho = cfg.persistence
+        sigma = cfg.speed / _SQRT_HALF_PI
+        cells.velocity = rho * cells.velocity + math.sqrt(1 - rho**2) * rng.normal(0.0, sigma, cells.velocity.shape)
+        cells.center = cells.center + cells.velocity
+        cells.angle = cells.angle + rng.normal(0.0, cfg.rotation_sd, len(cells))
+        # Boundary jitter drifts slowly (AR(1) with the same stationary amplitude).
+        keep = 0.9
+        jitter_sd = cfg.jitter / math.sqrt(2 * _JITTER_MODES)
+        cells.coeffs = keep * cells.coeffs + math.sqrt(1 - keep**2) * rng.normal(0.0, jitter_sd, cells.coeffs.shape)
+        cells.age = cells.age + 1
+        if cfg.cycle_mean > 0 and cfg.growth:
+            progress = np.clip(cells.age / cells.cycle, 0.0, 1.0)
+            cells.radius = cells.birth_radius * np.sqrt(1.0 + progress)
+
+    def _relax(self, cells: _Cells) -> None:
+        """Push overlapping cells apart (discs of the equivalent radius, ``packing`` x summed radii)."""
+        cfg = self.config
+        if len(cells) < 2 or cfg.relax_iterations == 0:
+            return
+        for _ in range(int(cfg.relax_iterations)):
+            delta = cells.center[:, None, :] - cells.center[None, :, :]
+            distance = np.hypot(delta[..., 0], delta[..., 1])
+            target = cfg.packing * (cells.radius[:, None] + cells.radius[None, :])
+            overlap = np.clip(target - distance, 0.0, None)
+            np.fill_diagonal(overlap, 0.0)
+            if not overlap.any():
+                return
+            safe = np.where(distance > 1e-6, distance, 1.0)
+            direction = delta / safe[..., None]
+            # Coincident centres: separate along a fixed, index-dependent direction (deterministic).
+            coincident = distance <= 1e-6
+            if coincident.any():
+                i, j = np.nonzero(coincident)
+                direction[i, j] = np.stack([np.cos(i - j), np.sin(i - j)], axis=1)
+            cells.center = cells.center + 0.5 * (overlap[..., None] * direction).sum(axis=1)
+
+    def _divide(self, rng: np.random.Generator, cells: _Cells) -> None:
+        """Replace each cell at the end of its cycle by two daughters along its long axis."""
+        ready = cells.age >= cells.cycle
+        if not ready.any():
+            return
+        parents = cells.take(np.nonzero(ready)[0])
+        cells.keep(~ready)
+        count = len(parents["ids"])
+        axis = np.stack([np.sin(parents["angle"]), np.cos(parents["angle"])], axis=1)  # (dy, dx) of the long axis
+        long_semi_axis = parents["radius"] * np.sqrt(parents["aspect"])
+        offset = axis * (0.5 * long_semi_axis)[:, None]
+        daughters: dict[str, list[np.ndarray]] = {}
+        for sign in (-1.0, 1.0):
+            child = self._sample_cells(rng, count, parents["center"] + sign * offset, newborn=True)
+            child["radius"] = parents["radius"] / math.sqrt(2.0)
+            child["birth_radius"] = child["radius"].copy()
+            child["aspect"] = parents["aspect"]
+            child["angle"] = parents["angle"] + rng.normal(0.0, 0.1, count)
+            child["velocity"] = parents["velocity"] + sign * axis * 0.5
+            child["parent"] = parents["ids"].copy()
+            for name, value in child.items():
+                daughters.setdefault(name, []).append(value)
+        cells.append(**{name: np.concatenate(value) for name, value in daughters.items()})
+
+    # ---------------------------------------------------------------- rendering
+    def _rasterise(self, cells: _Cells, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+        """Paint the cells; return ``(owner (H, W) int64 index or -1, visible_fraction (N,))``."""
+        cfg = self.config
+        best = np.full((height, width), np.inf)
+        owner = np.full((height, width), -1, dtype=np.int64)
+        visible_fraction = np.zeros(len(cells))
+        modes = np.arange(2, 2 + _JITTER_MODES)
+        for index in range(len(cells)):
+            cy, cx = cells.center[index]
+            a = cells.radius[index] * math.sqrt(cells.aspect[index]) * cfg.paint_scale  # long semi-axis
+            b = cells.radius[index] / math.sqrt(cells.aspect[index]) * cfg.paint_scale  # short semi-axis
+            reach = a * (1.0 + 3 * cfg.jitter) + 1.0
+            y0, y1 = int(math.floor(cy - reach)), int(math.ceil(cy + reach)) + 1
+            x0, x1 = int(math.floor(cx - reach)), int(math.ceil(cx + reach)) + 1
+            yy, xx = np.mgrid[y0:y1, x0:x1]
+            dy, dx = yy + 0.5 - cy, xx + 0.5 - cx  # pixel centres
+            cos, sin = math.cos(cells.angle[index]), math.sin(cells.angle[index])
+            u = dx * cos + dy * sin
+            v = -dx * sin + dy * cos
+            phi = np.arctan2(v / b, u / a)
+            c = cells.coeffs[index]
+            boundary = 1.0 + (c[:, 0, None, None] * np.cos(modes[:, None, None] * phi) + c[:, 1, None, None] * np.sin(modes[:, None, None] * phi)).sum(0)
+            rho = np.hypot(u / a, v / b) / boundary
+            inside = rho <= 1.0
+            total = int(inside.sum())
+            in_field = (yy >= 0) & (yy < height) & (xx >= 0) & (xx < width)
+            mine = inside & in_field
+            visible_fraction[index] = mine.sum() / max(total, 1)
+            if not mine.any():
+                continue
+            py, px = yy[mine], xx[mine]
+            closer = rho[mine] < best[py, px]
+            best[py[closer], px[closer]] = rho[mine][closer]
+            owner[py[closer], px[closer]] = index
+        return owner, visible_fraction
+
+    # ---------------------------------------------------------------- main loop
+    def run(
+        self, frames: int, height: int, width: int, seed: int = 0, progress: Callable[[int], None] | None = None
+    ) -> SimulatedVideo:
+        """Simulate ``frames`` frames of ``height`` x ``width``; ``progress(t)`` is called after each frame.
+
+        Returns a :class:`SimulatedVideo` whose ``labels`` are ``(T, H, W) uint16`` (label = track
+        id) and whose ``lineage`` is the matching ``(N, 4) int64`` CTC table; it always validates.
+        """
+        check_video_size(frames, height, width)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        cfg = self.config
+        rng = np.random.default_rng(int(seed))
+        start_count = cfg.n_cells if cfg.n_cells is not None else max(1, round(cfg.cells_per_10k_px * height * width / 1e4))
+        cells = _Cells()
+        cells.append(**self._sample_cells(rng, start_count, self._initial_centers(rng, start_count, height, width), newborn=False))
+        self._relax(cells)
+
+        labels = np.zeros((frames, height, width), dtype=np.uint16)
+        tracks: dict[int, list[int]] = {}  # id -> [start, end, parent]
+        next_id = 1
+        for t in range(frames):
+            if t > 0:
+                self._move(rng, cells)
+                self._divide(rng, cells)
+                if cfg.replenish:
+                    missing = start_count - len(cells)
+                    entering = int(rng.poisson(0.3 * missing)) if missing > 0 else 0
+                    if entering:
+                        centers, inward = self._entering_centers(rng, entering, height, width)
+                        newcomers = self._sample_cells(rng, entering, centers, newborn=False)
+                        newcomers["velocity"] = inward * (cfg.speed + 0.5)
+                        cells.append(**newcomers)
+                self._relax(cells)
+            owner, visible = self._rasterise(cells, height, width)
+            gone = visible < cfg.min_visible_fraction
+            if gone.any():
+                owner[np.isin(owner, np.nonzero(gone)[0])] = -1
+            # Every remaining cell keeps at least its centre pixel (it can only lose it to a coincident centre).
+            counts = np.bincount(owner[owner >= 0], minlength=len(cells))
+            for index in np.nonzero((counts == 0) & ~gone)[0]:
+                cy, cx = np.clip(cells.center[index].astype(int), 0, [height - 1, width - 1])
+                if owner[cy, cx] >= 0 and counts[owner[cy, cx]] <= 1:
+                    gone[index] = True  # would steal the last pixel of another cell: treat as left
+                    continue
+                if owner[cy, cx] >= 0:
+                    counts[owner[cy, cx]] -= 1
+                owner[cy, cx] = index
+                counts[index] = 1
+            # New cells get ids now that they are visible; cells not visible on arrival are dropped.
+            for index in np.nonzero((cells.ids == 0) & ~gone)[0]:
+                if next_id > _MAX_ID:
+                    raise ValueError(f"more than {_MAX_ID} tracks: uint16 labels cannot hold them; simulate fewer frames or cells")
+                cells.ids[index] = next_id
+                tracks[next_id] = [t, t, int(cells.parent[index])]
+                next_id += 1
+            for index in np.nonzero(~gone)[0]:
+                tracks[int(cells.ids[index])][1] = t
+            lookup = np.concatenate([cells.ids, [0]]).astype(np.uint16)
+            labels[t] = lookup[owner]  # owner == -1 indexes the trailing 0
+            cells.keep(~gone)
+            if progress is not None:
+                progress(t)
+        lineage = np.array([[i, s, e, p] for i, (s, e, p) in sorted(tracks.items())], dtype=np.int64).reshape(-1, 4)
+        meta = {"simulator": self.name, "config": cfg.to_dict(), "seed": int(seed), "frames": frames, "height": height, "width": width}
+        return SimulatedVideo(labels, lineage, meta)
+
+
+class CellSimulator:
+    """A mask simulator plugin built on :class:`CellSimulation`.
+
+    Subclasses set :attr:`name` and :attr:`config_class` (and may adjust the config per video in
+    :meth:`config_for`). Construct with a config object and/or keyword overrides::
+
+        DivisionSimulator(cycle_mean=20).simulate(frames=30, height=128, width=128, seed=1)
+    """
+
+    name = "cells"
+    config_class: type[CellSimConfig] = CellSimConfig
+
+    def __init__(self, config: CellSimConfig | None = None, **overrides: Any) -> None:
+        if config is not None and not isinstance(config, self.config_class):
+            raise TypeError(f"{self.name} needs a {self.config_class.__name__}, got {type(config).__name__}")
+        values = config.to_dict() if config is not None else {}
+        values.update(overrides)
+        self.config = self.config_class.from_dict(values)
+
+    def config_for(self, frames: int, height: int, width: int) -> CellSimConfig:
+        """The configuration used for one video of this size (default: :attr:`config` unchanged)."""
+        return self.config
+
+    def simulate(
+        self, frames: int, height: int, width: int, seed: int = 0, progress: Callable[[int], None] | None = None
+    ) -> SimulatedVideo:
+        """Simulate a ``(frames, height, width)`` video; see :meth:`CellSimulation.run`."""
+        check_video_size(frames, height, width)
+        return CellSimulation(self.config_for(frames, height, width), self.name).run(frames, height, width, seed, progress)
+
+    @classmethod
+    def from_ctc(cls, path: str, frames: Any = None, sequence: str = "01", **overrides: Any) -> CellSimulator:
+        """A simulator whose parameters are estimated from a real CTC dataset (see :mod:`tganaug.simulation.fit`)."""
+        from tganaug.simulation.fit import fit_config
+
+        return cls(fit_config(cls.config_class, path, frames=frames, sequence=sequence, **overrides))
