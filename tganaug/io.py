@@ -74,6 +74,8 @@ def read_tiff(path: str | Path) -> np.ndarray:
         array = tifffile.imread(path)
     except Exception as error:  # tifffile raises several types for truncated/corrupt files
         raise CTCFormatError(f"cannot read TIFF {path}: {type(error).__name__}: {error}") from error
+    if array.size == 0:
+        raise CTCFormatError(f"cannot read TIFF {path}: no image data (corrupt or truncated file)")
     array = np.squeeze(array)
     if array.ndim != 2:
         raise CTCFormatError(f"{path}: expected a 2-D image, got shape {array.shape}")

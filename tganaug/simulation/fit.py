@@ -42,7 +42,8 @@ def _per_frame_regions(labels: np.ndarray) -> list[dict[int, tuple[float, float,
 def video_statistics(labels: np.ndarray, lineage: np.ndarray) -> dict[str, float]:
     """Summary statistics of a ``(T, H, W)`` instance-label video with its ``(N, 4)`` lineage.
 
-    Returns a dict with: ``cells_per_frame``, ``cells_per_10k_px``, ``coverage`` (fraction of
+    Returns a dict with: ``cells_per_frame``, ``cells_per_10k_px`` (mean) and
+    ``initial_cells_per_10k_px`` (first frame), ``coverage`` (fraction of
     pixels inside cells), ``area_mean`` / ``area_sd`` (px), ``aspect_mean`` / ``aspect_sd``
     (long/short axis from second moments), ``speed_mean`` (centroid displacement per frame of
     the same track), ``persistence`` (lag-1 correlation of displacement components),
@@ -83,6 +84,7 @@ def video_statistics(labels: np.ndarray, lineage: np.ndarray) -> dict[str, float
         "frames": float(n_frames),
         "cells_per_frame": float(counts.mean()),
         "cells_per_10k_px": float(counts.mean() / (height * width) * 1e4),
+        "initial_cells_per_10k_px": float(counts[0] / (height * width) * 1e4),
         "coverage": float((labels > 0).mean()),
         "area_mean": float(areas.mean()) if areas.size else 0.0,
         "area_sd": float(areas.std()) if areas.size else 0.0,
@@ -98,17 +100,22 @@ def video_statistics(labels: np.ndarray, lineage: np.ndarray) -> dict[str, float
 def fit_config(config_class: type, path: str, frames: Any = None, sequence: str = "01", **overrides: Any) -> Any:
     """Estimate a :class:`~tganaug.simulation.cells.CellSimConfig` (subclass) from a CTC dataset.
 
-    Cell density, size and shape distributions, speed and persistence come from the labels of
+    Initial cell density (first frame), size and shape distributions, speed and persistence come from the labels of
     ``frames`` (a split name such as ``"train"``, a range, or None for all); the division cycle is
-    ``1 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``).
+    ``ln 2 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``),
+    and then the adult radius is chosen so that the mean area of growing cells matches.
     ``overrides`` set fields explicitly afterwards.
     """
     sequence_data = read_ctc(path, sequence, frames=frames, read_images=False)
     stats = video_statistics(sequence_data.labels, sequence_data.lineage)
-    radius = math.sqrt(stats["area_mean"] / math.pi)
+    defaults = config_class()
+    divides = getattr(defaults, "cycle_mean", 0) > 0 and stats["division_rate"] > 0
+    # Growing cells live between half and full adult area (mean 0.75), so the adult radius is larger.
+    radius = math.sqrt(stats["area_mean"] / ((0.75 if divides and defaults.growth else 1.0) * math.pi))
     values: dict[str, Any] = {
         "n_cells": None,
-        "cells_per_10k_px": max(stats["cells_per_10k_px"], 1e-3),
+        # The simulation starts from the first frame's density; divisions and entries take it from there.
+        "cells_per_10k_px": max(stats["initial_cells_per_10k_px"], 1e-3),
         "radius_mean": radius,
         "radius_sd": stats["area_sd"] / (2 * math.pi * radius),
         "aspect_mean": max(1.0, stats["aspect_mean"]),
@@ -116,9 +123,9 @@ def fit_config(config_class: type, path: str, frames: Any = None, sequence: str 
         "speed": stats["speed_mean"],
         "persistence": float(np.clip(stats["persistence"], 0.0, 0.95)),
     }
-    defaults = config_class()
-    if getattr(defaults, "cycle_mean", 0) > 0 and stats["division_rate"] > 0:
-        values["cycle_mean"] = 1.0 / stats["division_rate"]
+    if divides:
+        # In a population growing by division, rate = ln 2 / cycle (age-structured growth).
+        values["cycle_mean"] = math.log(2.0) / stats["division_rate"]
         values["cycle_sd"] = 0.15 * values["cycle_mean"]
     known = {f.name for f in fields(config_class)}
     values = {k: v for k, v in values.items() if k in known}

@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+import tifffile
+
+from conftest import DATASETS
+from tganaug.io import CTCFormatError, ctc_problems, read_ctc, write_ctc
+from tganaug.lineage import LineageError, track_problems
+from tganaug.splits import split_frames
+from tganaug.utils.fsutil import OutputExistsError
+
+
+def _small_video():
+    labels = np.zeros((3, 16, 20), dtype=np.uint16)
+    labels[:, 2:6, 2:6] = 1
+    labels[1:, 10:14, 10:14] = 2
+    lineage = np.array([[1, 0, 2, 0], [2, 1, 2, 0]])
+    images = (np.arange(3 * 16 * 20).reshape(3, 16, 20) % 251).astype(np.uint8)
+    return labels, lineage, images
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_round_trip_shared_dataset(shared_data, tmp_path, name):
+    original = read_ctc(shared_data / name)
+    assert original.labels.dtype == np.uint16 and original.labels.ndim == 3
+    assert original.images.shape == original.labels.shape
+    assert track_problems(original.labels, original.lineage) == []
+    out = write_ctc(tmp_path / name, original.labels, original.lineage, original.images, annotation=original.annotation)
+    again = read_ctc(out)
+    assert again.images.dtype == original.images.dtype
+    np.testing.assert_array_equal(again.images, original.images)
+    np.testing.assert_array_equal(again.labels, original.labels)
+    np.testing.assert_array_equal(again.lineage, original.lineage)
+    assert again.annotation == original.annotation
+    assert (out / f"01_{original.annotation}" / "TRA" / "man_track.txt").read_text() == (
+        shared_data / name / f"01_{original.annotation}" / "TRA" / "man_track.txt"
+    ).read_text()
+
+
+def test_split_reading_crops_lineage(shared_data):
+    full = read_ctc(shared_data / "Fluo-N2DH-SIM+", read_images=False)
+    evaluation = read_ctc(shared_data / "Fluo-N2DH-SIM+", frames="eval", read_images=False)
+    assert evaluation.frames.tolist() == list(range(45, 65))
+    np.testing.assert_array_equal(evaluation.labels, full.labels[45:])
+    assert track_problems(evaluation.labels, evaluation.lineage) == []
+    assert evaluation.lineage[:, 1].min() == 0 and evaluation.lineage[:, 2].max() == 19
+    assert split_frames(shared_data / "PhC-Ecoli-vanVliet", "train") == range(0, 29)
+    with pytest.raises(ValueError, match="has no 'train' frames"):
+        read_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="train")
+    with pytest.raises(ValueError, match="unknown split 'test'"):
+        read_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="test")
+
+
+def test_silver_truth_is_found(shared_data):
+    sequence = read_ctc(shared_data / "PhC-T98G-Usiigaci", frames=range(0, 3))
+    assert sequence.annotation == "ST" and sequence.labels.shape == (3, 448, 448)
+
+
+def test_write_refuses_non_empty_and_overwrites_atomically(tmp_path):
+    labels, lineage, images = _small_video()
+    out = tmp_path / "video"
+    write_ctc(out, labels, lineage, images)
+    assert sorted(p.name for p in (out / "01").iterdir()) == ["t000.tif", "t001.tif", "t002.tif"]
+    with pytest.raises(OutputExistsError, match="not empty; pass overwrite=True"):
+        write_ctc(out, labels, lineage, images)
+    # A failing write with overwrite leaves the old content and no temporary folders behind.
+    bad_lineage = lineage.copy()
+    bad_lineage[1, 1] = 0
+    with pytest.raises(LineageError, match="track 2: missing from frame 0"):
+        write_ctc(out, labels, bad_lineage, images, overwrite=True)
+    np.testing.assert_array_equal(read_ctc(out).labels, labels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["video"]
+    write_ctc(out, labels[:2], np.array([[1, 0, 1, 0], [2, 1, 1, 0]]), images[:2], overwrite=True)
+    assert read_ctc(out).labels.shape == (2, 16, 20)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["video"]
+    file_path = tmp_path / "afile"
+    file_path.write_text("x")
+    with pytest.raises(NotADirectoryError, match="is not a directory"):
+        write_ctc(file_path, labels, lineage)
+
+
+def test_write_rejects_bad_arrays(tmp_path):
+    labels, lineage, images = _small_video()
+    with pytest.raises(TypeError, match="integer dtype"):
+        write_ctc(tmp_path / "a", labels.astype(np.float32), lineage)
+    with pytest.raises(ValueError, match=r"\(T, H, W\)"):
+        write_ctc(tmp_path / "b", labels[0], lineage)
+    with pytest.raises(ValueError, match="empty video"):
+        write_ctc(tmp_path / "c", labels[:0], lineage)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        write_ctc(tmp_path / "d", labels, lineage, np.full(labels.shape, np.nan, dtype=np.float32))
+    with pytest.raises(ValueError, match="need a lineage"):
+        write_ctc(tmp_path / "e", labels)
+    with pytest.raises(ValueError, match="same shape"):
+        write_ctc(tmp_path / "f", labels, lineage, images[:, :8])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_and_missing_files(tmp_path):
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    tra = out / "01_GT" / "TRA"
+    (tra / "man_track001.tif").write_bytes(b"II*\x00garbage")
+    with pytest.raises(CTCFormatError, match=r"cannot read TIFF .*man_track001.tif"):
+        read_ctc(out)
+    report = ctc_problems(out)
+    assert list(report) == ["01"] and "man_track001.tif" in report["01"][0]
+    tifffile.imwrite(tra / "man_track001.tif", labels[1])
+    data = (out / "01" / "t002.tif").read_bytes()
+    (out / "01" / "t002.tif").write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.raises(CTCFormatError, match="cannot read TIFF .*t002.tif"):
+        read_ctc(out)
+    assert read_ctc(out, read_images=False).labels.shape == (3, 16, 20)
+    (tra / "man_track.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="lineage file not found"):
+        read_ctc(out, read_images=False)
+    with pytest.raises(CTCFormatError, match="not a folder"):
+        read_ctc(tmp_path / "nowhere")
+    with pytest.raises(CTCFormatError, match="no annotation folder 02_GT or 02_ST"):
+        read_ctc(out, sequence="02", read_images=False)
+
+
+def test_ctc_problems_reports_inconsistent_lineage(tmp_path):
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    (out / "01_GT" / "TRA" / "man_track.txt").write_text("1 0 2 0\n2 0 2 0\n")
+    assert ctc_problems(out) == {"01": ["track 2: missing from frame 0 (1 frame(s) missing; lineage says 0..2)"]}

@@ -1,0 +1,129 @@
+import math
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import tganaug
+from tganaug.lineage import track_problems
+from tganaug.simulation.fit import video_statistics
+from tganaug_plugins.simulators.colony import ColonySimulator
+from tganaug_plugins.simulators.division import DivisionConfig, DivisionSimulator
+from tganaug_plugins.simulators.random_walk import RandomWalkSimulator
+
+NAMES = ("random-walk", "division", "colony")
+
+
+@pytest.fixture(scope="module")
+def videos():
+    return {name: tganaug.get_simulator(name).simulate(frames=40, height=96, width=112, seed=3) for name in NAMES}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_labels_and_lineage_are_consistent(videos, name):
+    video = videos[name]
+    assert video.labels.shape == (40, 96, 112) and video.labels.dtype == np.uint16
+    assert video.lineage.dtype == np.int64 and video.lineage.shape[1] == 4
+    assert track_problems(video.labels, video.lineage) == []
+    ids_in_video = np.unique(video.labels)
+    assert set(ids_in_video[ids_in_video > 0].tolist()) == set(video.lineage[:, 0].tolist())
+    assert video.meta["simulator"] == name and video.meta["seed"] == 3
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_bytes_other_seed_differs(videos, name):
+    again = tganaug.get_simulator(name).simulate(frames=40, height=96, width=112, seed=3)
+    assert again.labels.tobytes() == videos[name].labels.tobytes()
+    assert again.lineage.tobytes() == videos[name].lineage.tobytes()
+    other = tganaug.get_simulator(name).simulate(frames=40, height=96, width=112, seed=4)
+    assert other.labels.tobytes() != videos[name].labels.tobytes()
+
+
+def test_random_walk_moves_enters_and_leaves():
+    video = RandomWalkSimulator(speed=3.0, persistence=0.8).simulate(frames=60, height=96, width=96, seed=0)
+    lineage = video.lineage
+    assert (lineage[:, 3] == 0).all()  # no divisions
+    assert (lineage[:, 2] < 59).any(), "some cell should leave the field"
+    assert (lineage[:, 1] > 0).any(), "some cell should enter the field"
+    stats = video_statistics(video.labels, lineage)
+    assert 1.5 < stats["speed_mean"] < 4.5
+    assert stats["persistence"] > 0.3
+
+
+def test_random_walk_cells_do_not_overlap_much():
+    """Touching cells share a border; no cell is squeezed to a sliver (area stays near pi*r^2)."""
+    video = RandomWalkSimulator(radius_mean=8.0, radius_sd=0.0, aspect_sd=0.0, jitter=0.0).simulate(20, 96, 96, seed=1)
+    ids = video.lineage[:, 0]
+    middle = video.labels[10]
+    areas = ndimage.sum_labels(np.ones_like(middle), middle, ids)
+    border = np.zeros_like(middle, dtype=bool)
+    border[[0, -1], :] = border[:, [0, -1]] = True
+    inside = [i for i, a in zip(ids, areas) if a > 0 and not (border & (middle == i)).any()]
+    assert inside
+    inner_areas = np.array([areas[list(ids).index(i)] for i in inside])
+    assert np.all(inner_areas > 0.8 * math.pi * 64)
+
+
+def test_division_lineage_and_geometry():
+    video = DivisionSimulator(cycle_mean=10, cycle_sd=1).simulate(frames=40, height=128, width=128, seed=0)
+    lineage = video.lineage
+    parents, counts = np.unique(lineage[lineage[:, 3] > 0, 3], return_counts=True)
+    assert len(parents) >= 5 and set(counts.tolist()) <= {1, 2} and (counts == 2).sum() >= 5
+    rows = {int(r[0]): r for r in lineage}
+    for parent in parents[counts == 2]:
+        daughters = lineage[lineage[:, 3] == parent]
+        parent_end = rows[int(parent)][2]
+        assert (daughters[:, 1] == parent_end + 1).all()
+        # daughters appear where the parent was
+        parent_center = np.argwhere(video.labels[parent_end] == parent).mean(axis=0)
+        for daughter in daughters[:, 0]:
+            center = np.argwhere(video.labels[parent_end + 1] == daughter).mean(axis=0)
+            assert np.hypot(*(center - parent_center)) < 20
+    assert track_problems(video.labels, lineage) == []
+
+
+def test_colony_reaches_high_density():
+    video = ColonySimulator().simulate(frames=40, height=128, width=128, seed=0)
+    coverage = (video.labels > 0).mean(axis=(1, 2))
+    assert coverage[0] < 0.1 and coverage[-1] > 0.6
+    last = video.labels[-1]
+    # touching cells: many pixels whose right neighbour is a different cell
+    touching = (last[:, :-1] > 0) & (last[:, 1:] > 0) & (last[:, :-1] != last[:, 1:])
+    assert touching.sum() > 200
+    assert track_problems(video.labels, video.lineage) == []
+
+
+def test_bad_arguments():
+    simulator = tganaug.get_simulator("division")
+    with pytest.raises(ValueError, match="frames must be >= 1"):
+        simulator.simulate(frames=0, height=64, width=64)
+    with pytest.raises(ValueError, match="height and width must be >= 16"):
+        simulator.simulate(frames=5, height=-64, width=64)
+    with pytest.raises(TypeError, match="frames must be an integer"):
+        simulator.simulate(frames=2.5, height=64, width=64)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        simulator.simulate(frames=5, height=64, width=64, seed=-1)
+    with pytest.raises(ValueError, match="radius_mean must be a positive finite number"):
+        tganaug.get_simulator("random-walk", radius_mean=-3)
+    with pytest.raises(ValueError, match=r"unknown DivisionConfig parameter\(s\) \['radius'\]"):
+        tganaug.get_simulator("division", radius=3)
+    with pytest.raises(ValueError, match="persistence must be in"):
+        tganaug.get_simulator("random-walk", persistence=1.0)
+    with pytest.raises(TypeError, match="needs a DivisionConfig"):
+        DivisionSimulator(config=object())
+
+
+def test_from_ctc_matches_source_statistics(shared_data):
+    source = tganaug.read_ctc(shared_data / "Fluo-N2DH-SIM+", frames="train", read_images=False)
+    source_stats = video_statistics(source.labels, source.lineage)
+    simulator = DivisionSimulator.from_ctc(shared_data / "Fluo-N2DH-SIM+", frames="train")
+    assert isinstance(simulator.config, DivisionConfig)
+    assert simulator.config.radius_mean == pytest.approx(math.sqrt(source_stats["area_mean"] / (0.75 * math.pi)))
+    assert simulator.config.cycle_mean == pytest.approx(math.log(2) / source_stats["division_rate"])
+    height, width = source.labels.shape[1:]
+    video = simulator.simulate(frames=45, height=height, width=width, seed=0)
+    stats = video_statistics(video.labels, video.lineage)
+    assert stats["area_mean"] == pytest.approx(source_stats["area_mean"], rel=0.3)
+    assert stats["cells_per_10k_px"] == pytest.approx(source_stats["cells_per_10k_px"], rel=0.35)
+    assert stats["speed_mean"] == pytest.approx(source_stats["speed_mean"], rel=0.3)
+    assert stats["division_rate"] == pytest.approx(source_stats["division_rate"], rel=0.5)
