@@ -127,3 +127,13 @@ def test_from_ctc_matches_source_statistics(shared_data):
     assert stats["cells_per_10k_px"] == pytest.approx(source_stats["cells_per_10k_px"], rel=0.35)
     assert stats["speed_mean"] == pytest.approx(source_stats["speed_mean"], rel=0.3)
     assert stats["division_rate"] == pytest.approx(source_stats["division_rate"], rel=0.5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_streaming_gives_the_same_video(videos, name):
+    stream = tganaug.get_simulator(name).simulate_stream(frames=40, height=96, width=112, seed=3)
+    with pytest.raises(RuntimeError, match="only after every frame"):
+        _ = stream.lineage
+    frames = np.stack(list(stream))
+    np.testing.assert_array_equal(frames, videos[name].labels)
+    np.testing.assert_array_equal(stream.lineage, videos[name].lineage)

@@ -15,7 +15,7 @@ The built-in simulator plugins (``random-walk``, ``division``, ``colony``) are c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from tganaug.simulation.base import SimulatedVideo, check_video_size
 
-__all__ = ["CellSimConfig", "CellSimulation", "CellSimulator"]
+__all__ = ["CellSimConfig", "CellSimulation", "CellSimulator", "SimulationStream"]
 
 _MAX_ID = int(np.iinfo(np.uint16).max)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
@@ -144,6 +144,28 @@ class _Cells:
 
     def take(self, index: np.ndarray) -> dict[str, np.ndarray]:
         return {name: getattr(self, name)[index].copy() for name in self.ARRAYS}
+
+
+class SimulationStream:
+    """Iterable over the ``(H, W) uint16`` label frames of one simulated video.
+
+    :attr:`lineage` (``(N, 4) int64``) is available after the last frame has been produced;
+    :attr:`meta` describes what made the video. Iterate it once.
+    """
+
+    def __init__(self, frames: Generator[np.ndarray, None, np.ndarray], meta: dict[str, Any]) -> None:
+        self._frames = frames
+        self._lineage: np.ndarray | None = None
+        self.meta = meta
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        self._lineage = yield from self._frames
+
+    @property
+    def lineage(self) -> np.ndarray:
+        if self._lineage is None:
+            raise RuntimeError("the lineage is known only after every frame has been produced")
+        return self._lineage
 
 
 class CellSimulation:
@@ -319,6 +341,18 @@ class CellSimulation:
         return owner, visible_fraction
 
     # ---------------------------------------------------------------- main loop
+    def stream(self, frames: int, height: int, width: int, seed: int = 0) -> SimulationStream:
+        """Simulate frame by frame: iterate the result for ``(H, W) uint16`` label frames.
+
+        Memory does not grow with ``frames``; the lineage is complete once iteration ends
+        (:attr:`SimulationStream.lineage`).
+        """
+        check_video_size(frames, height, width)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        meta = {"simulator": self.name, "config": self.config.to_dict(), "seed": int(seed), "frames": frames, "height": height, "width": width}
+        return SimulationStream(self._frames(frames, height, width, int(seed)), meta)
+
     def run(
         self, frames: int, height: int, width: int, seed: int = 0, progress: Callable[[int], None] | None = None
     ) -> SimulatedVideo:
@@ -327,17 +361,23 @@ class CellSimulation:
         Returns a :class:`SimulatedVideo` whose ``labels`` are ``(T, H, W) uint16`` (label = track
         id) and whose ``lineage`` is the matching ``(N, 4) int64`` CTC table; it always validates.
         """
-        check_video_size(frames, height, width)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        stream = self.stream(frames, height, width, seed)
+        labels = np.zeros((frames, height, width), dtype=np.uint16)
+        for t, frame in enumerate(stream):
+            labels[t] = frame
+            if progress is not None:
+                progress(t)
+        return SimulatedVideo(labels, stream.lineage, stream.meta)
+
+    def _frames(self, frames: int, height: int, width: int, seed: int) -> Generator[np.ndarray, None, np.ndarray]:
+        """Yield each ``(H, W) uint16`` label frame; finally return the ``(N, 4)`` lineage."""
         cfg = self.config
-        rng = np.random.default_rng(int(seed))
+        rng = np.random.default_rng(seed)
         start_count = cfg.n_cells if cfg.n_cells is not None else max(1, round(cfg.cells_per_10k_px * height * width / 1e4))
         cells = _Cells()
         cells.append(**self._sample_cells(rng, start_count, self._initial_centers(rng, start_count, height, width), newborn=False))
         self._relax(cells)
 
-        labels = np.zeros((frames, height, width), dtype=np.uint16)
         tracks: dict[int, list[int]] = {}  # id -> [start, end, parent]
         next_id = 1
         for t in range(frames):
@@ -378,13 +418,10 @@ class CellSimulation:
             for index in np.nonzero(~gone)[0]:
                 tracks[int(cells.ids[index])][1] = t
             lookup = np.concatenate([cells.ids, [0]]).astype(np.uint16)
-            labels[t] = lookup[owner]  # owner == -1 indexes the trailing 0
+            frame = lookup[owner]  # owner == -1 indexes the trailing 0
             cells.keep(~gone)
-            if progress is not None:
-                progress(t)
-        lineage = np.array([[i, s, e, p] for i, (s, e, p) in sorted(tracks.items())], dtype=np.int64).reshape(-1, 4)
-        meta = {"simulator": self.name, "config": cfg.to_dict(), "seed": int(seed), "frames": frames, "height": height, "width": width}
-        return SimulatedVideo(labels, lineage, meta)
+            yield frame
+        return np.array([[i, s, e, p] for i, (s, e, p) in sorted(tracks.items())], dtype=np.int64).reshape(-1, 4)
 
 
 class CellSimulator:
@@ -416,6 +453,10 @@ class CellSimulator:
         """Simulate a ``(frames, height, width)`` video; see :meth:`CellSimulation.run`."""
         check_video_size(frames, height, width)
         return CellSimulation(self.config_for(frames, height, width), self.name).run(frames, height, width, seed, progress)
+
+    def simulate_stream(self, frames: int, height: int, width: int, seed: int = 0) -> SimulationStream:
+        """Frame-by-frame variant of :meth:`simulate` (same frames for the same arguments)."""
+        return CellSimulation(self.config_for(frames, height, width), self.name).stream(frames, height, width, seed)
 
     @classmethod
     def from_ctc(cls, path: str, frames: Any = None, sequence: str = "01", **overrides: Any) -> CellSimulator:
