@@ -7,6 +7,7 @@ A lineage table is a ``(N, 4) int64`` array with one row per track: ``id, start,
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "read_man_track",
     "format_man_track",
     "track_problems",
+    "track_problems_streaming",
     "validate_tracks",
     "crop_lineage",
 ]
@@ -77,11 +79,11 @@ def format_man_track(lineage: np.ndarray) -> str:
     return "".join(f"{i} {s} {e} {p}\n" for i, s, e, p in lineage.tolist())
 
 
-def _presence(labels: np.ndarray) -> dict[int, np.ndarray]:
-    """Map every non-zero id in a ``(T, H, W)`` label video to the sorted frames it occurs in."""
+def _presence(frame_ids: Iterable[np.ndarray]) -> dict[int, np.ndarray]:
+    """Map every non-zero id to the sorted frames it occurs in, from each frame's ids."""
     frames_of: dict[int, list[int]] = {}
-    for t, frame in enumerate(labels):
-        for label in np.unique(frame).tolist():
+    for t, ids in enumerate(frame_ids):
+        for label in np.asarray(ids).tolist():
             if label:
                 frames_of.setdefault(int(label), []).append(t)
     return {label: np.asarray(frames) for label, frames in frames_of.items()}
@@ -96,7 +98,7 @@ def lineage_from_labels(labels: np.ndarray, parents: dict[int, int] | None = Non
     parents = parents or {}
     rows = [
         (label, int(frames[0]), int(frames[-1]), int(parents.get(label, 0)))
-        for label, frames in sorted(_presence(np.asarray(labels)).items())
+        for label, frames in sorted(_presence(np.unique(f) for f in np.asarray(labels)).items())
     ]
     return as_lineage(np.array(rows, dtype=np.int64).reshape(-1, 4))
 
@@ -110,7 +112,6 @@ def track_problems(labels: np.ndarray, lineage: np.ndarray) -> list[str]:
     An empty list means consistent.
     """
     labels = np.asarray(labels)
-    problems: list[str] = []
     if labels.ndim != 3:
         return [f"label video must be (T, H, W), got shape {labels.shape}"]
     if not np.issubdtype(labels.dtype, np.integer):
@@ -118,15 +119,24 @@ def track_problems(labels: np.ndarray, lineage: np.ndarray) -> list[str]:
     if labels.size and labels.min() < 0:
         t = int(np.argwhere(labels < 0)[0, 0])
         return [f"frame {t}: negative label values"]
+    return track_problems_streaming([np.unique(frame) for frame in labels], lineage)
+
+
+def track_problems_streaming(frame_ids: Sequence[np.ndarray], lineage: np.ndarray) -> list[str]:
+    """:func:`track_problems` from each frame's ids (``np.unique`` of each label frame).
+
+    Lets a video written frame by frame be validated without holding it in memory.
+    """
     try:
         lineage = as_lineage(lineage)
     except LineageError as error:
         return [str(error)]
-    n_frames = labels.shape[0]
+    problems: list[str] = []
+    n_frames = len(frame_ids)
     ids, counts = np.unique(lineage[:, 0], return_counts=True)
     for track_id in ids[counts > 1].tolist():
         problems.append(f"track {track_id}: listed {int(counts[ids == track_id][0])} times in the lineage")
-    presence = _presence(labels)
+    presence = _presence(frame_ids)
     by_id = {int(row[0]): row for row in lineage}
     for track_id, start, end, parent in lineage.tolist():
         if track_id <= 0:

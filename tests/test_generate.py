@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from tganaug.cli import main
+from tganaug.generation import GenerationConfig, prepare_output, render_video, video_seed
+from tganaug.io import ctc_problems, read_ctc
+from tganaug.simulation.base import SimulatedVideo
+
+ARGS = ["generate", "--generator", "procedural", "--simulator", "division", "--frames", "8", "--height", "48",
+        "--width", "64", "--quiet"]
+
+
+def _files(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_generate_layout_and_valid_annotation(tmp_path, capsys):
+    out = tmp_path / "set"
+    assert main([*ARGS, "--videos", "2", "--seed", "3", "--out", str(out)]) == 0
+    assert "2 finished video(s) of 2" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json"]
+    assert ctc_problems(out) == {"01": [], "02": []}
+    for name in ("01", "02"):
+        sequence = read_ctc(out, sequence=name)
+        assert sequence.images.shape == sequence.labels.shape == (8, 48, 64)
+        assert sequence.images.dtype == np.uint16
+        # cells are brighter than background in the procedural fluorescence default
+        assert sequence.images[sequence.labels > 0].mean() > sequence.images[sequence.labels == 0].mean()
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == 3 and config["videos"] == 2 and config["generator"] == "procedural"
+    # the annotation is exactly the simulator's output with that video's seed
+    from tganaug import get_simulator
+
+    expected = get_simulator("division").simulate(8, 48, 64, seed=video_seed(3, 1))
+    np.testing.assert_array_equal(read_ctc(out, sequence="02", read_images=False).labels, expected.labels)
+    np.testing.assert_array_equal(read_ctc(out, sequence="02", read_images=False).lineage, expected.lineage)
+
+
+def test_same_seed_same_bytes_and_resume(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert main([*ARGS, "--videos", "2", "--out", str(first)]) == 0
+    assert main([*ARGS, "--videos", "1", "--out", str(second)]) == 0
+    marker = (second / "01" / "t000.tif").stat().st_mtime_ns
+    # re-run with more videos: video 01 is skipped (untouched), 02 is added, result equals a one-shot run
+    assert main([*ARGS, "--videos", "2", "--out", str(second)]) == 0
+    assert (second / "01" / "t000.tif").stat().st_mtime_ns == marker
+    assert _files(first) == _files(second)
+
+
+def test_refuses_other_content_without_overwrite(tmp_path, capsys):
+    out = tmp_path / "set"
+    out.mkdir()
+    (out / "mine.txt").write_text("user data")
+    assert main([*ARGS, "--out", str(out)]) == 2
+    assert "not empty and holds no tganaug config.json; pass --overwrite" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text() == "user data"
+    assert main([*ARGS, "--out", str(out), "--overwrite"]) == 0
+    assert not (out / "mine.txt").exists() and (out / "01_GT").is_dir()
+    assert main([*ARGS, "--out", str(out), "--seed", "5"]) == 2
+    assert "different configuration (differs in: seed)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--generator", "nope"], "unknown generator 'nope'; available generators:"),
+        (["--simulator", "nope"], "unknown simulator 'nope'; available simulators:"),
+        (["--videos", "0"], "videos must be a positive integer"),
+        (["--generator-param", "blur_sigma=-1"], "blur_sigma"),
+    ],
+)
+def test_bad_names_and_values(tmp_path, capsys, extra, message):
+    assert main([*ARGS, "--out", str(tmp_path / "x"), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_background_image_size_is_checked(tmp_path, capsys):
+    wrong = tmp_path / "bg.tif"
+    tifffile.imwrite(wrong, np.zeros((40, 64), dtype=np.uint16))
+    assert main([*ARGS, "--out", str(tmp_path / "x"), "--background", str(wrong)]) == 2
+    assert "is 40x64, the videos are 48x64" in capsys.readouterr().err
+    right = tmp_path / "bg2.tif"
+    tifffile.imwrite(right, np.full((48, 64), 30000, dtype=np.uint16))
+    assert main([*ARGS, "--out", str(tmp_path / "y"), "--background", str(right)]) == 0
+    sequence = read_ctc(tmp_path / "y")
+    background_pixels = sequence.images[0][sequence.labels[0] == 0].astype(float) / 65535
+    assert abs(np.median(background_pixels) - 30000 / 65535) < 0.05
+
+
+def test_render_user_masks(tmp_path):
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "5", "--height", "40", "--width", "40",
+                 "--out", str(tmp_path / "masks")]) == 0
+    assert main(["generate", "--generator", "procedural", "--masks", str(tmp_path / "masks"), "--out",
+                 str(tmp_path / "rendered"), "--quiet"]) == 0
+    source = read_ctc(tmp_path / "masks", read_images=False)
+    rendered = read_ctc(tmp_path / "rendered")
+    np.testing.assert_array_equal(rendered.labels, source.labels)
+    np.testing.assert_array_equal(rendered.lineage, source.lineage)
+    assert rendered.images.shape == (5, 40, 40)
+
+
+class _FailingGenerator:
+    def iter_frames(self, labels, background=None, seed=None):
+        for t, frame in enumerate(labels):
+            if t == 3:
+                raise RuntimeError("generator crashed")
+            yield np.zeros(frame.shape, dtype=np.float32)
+
+
+class _FixedSimulator:
+    def simulate(self, frames, height, width, seed=0):
+        labels = np.zeros((frames, height, width), dtype=np.uint16)
+        labels[:, 2:6, 2:6] = 1
+        return SimulatedVideo(labels, np.array([[1, 0, frames - 1, 0]]))
+
+
+def test_failed_video_leaves_nothing_that_looks_finished(tmp_path):
+    config = GenerationConfig(frames=6, height=16, width=16)
+    out = tmp_path / "set"
+    prepare_output(out, config)
+    with pytest.raises(RuntimeError, match="generator crashed"):
+        render_video(config, 0, out, _FailingGenerator(), _FixedSimulator(), progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    # a leftover raw folder without its _GT (crash between the final renames) is cleaned on resume
+    (out / "01").mkdir()
+    assert prepare_output(out, config) == set()
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+
+
+def test_generator_producing_bad_frames_is_refused(tmp_path):
+    class NaNGenerator:
+        def generate(self, labels, background=None, seed=None):
+            return np.full(labels.shape, np.nan, dtype=np.float32)
+
+    config = GenerationConfig(frames=3, height=16, width=16)
+    prepare_output(tmp_path, config)
+    with pytest.raises(ValueError, match="NaN/Inf in frame 0 of video 01"):
+        render_video(config, 0, tmp_path, NaNGenerator(), _FixedSimulator(), progress=False)

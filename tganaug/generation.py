@@ -1,0 +1,315 @@
+"""Write annotated synthetic video datasets: simulator → masks + lineage → generator → CTC folders.
+
+One dataset folder holds videos ``01``, ``02``, ... in CTC layout::
+
+    DIR/config.json                      GenerationConfig of the whole set
+    DIR/01/t000.tif ...                  generated frames, (H, W) uint16 (intensity x 65535)
+    DIR/01_GT/TRA/man_track000.tif ...   (H, W) uint16 instance labels = the exact annotation
+    DIR/01_GT/TRA/man_track.txt          lineage id start end parent
+    DIR/01_montage.png, DIR/01.gif       masks | generated, to look at
+
+Each video is rendered frame by frame (memory does not grow with the number of frames) into a
+hidden staging folder and moved into place when complete, ``01_GT`` last: a video is finished
+exactly when ``DIR/<name>_GT`` exists. Re-running the same configuration skips finished videos.
+Each video's seed derives from ``(seed, video index)`` only, so any subset of videos, in any
+order or process, gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tifffile
+from tqdm import tqdm
+
+from tganaug.io import annotation_dir, read_ctc, read_tiff
+from tganaug.lineage import LineageError, format_man_track, track_problems_streaming
+from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
+from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
+
+__all__ = [
+    "GenerationConfig",
+    "video_name",
+    "video_seed",
+    "finished_videos",
+    "load_background",
+    "prepare_output",
+    "render_video",
+    "generate_dataset",
+]
+
+_GIF_FRAMES = 60  # the preview GIF shows at most this many frames (memory stays bounded)
+
+
+@dataclass
+class GenerationConfig:
+    """Everything that determines a generated dataset (saved as ``config.json``).
+
+    Attributes:
+        generator / generator_config: generator plugin name and its keyword configuration.
+        simulator / simulator_config: simulator plugin name and configuration (ignored with ``masks``).
+        videos, frames, height, width: number and size of the videos (``frames``/size ignored with ``masks``).
+        seed: global seed; video ``k`` uses :func:`video_seed` ``(seed, k)``.
+        background: optional path to a reference background image (TIFF/PNG), ``(H, W)``.
+        masks: optional CTC folder whose label videos are rendered instead of simulating.
+    """
+
+    generator: str = "procedural"
+    generator_config: dict[str, Any] = field(default_factory=dict)
+    simulator: str = "division"
+    simulator_config: dict[str, Any] = field(default_factory=dict)
+    videos: int = 1
+    frames: int = 30
+    height: int = 256
+    width: int = 256
+    seed: int = 0
+    background: str | None = None
+    masks: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("videos", "frames", "height", "width"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.videos > 99:
+            raise ValueError(f"at most 99 videos per folder (CTC sequence names 01..99), got {self.videos}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> GenerationConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def same_videos_as(self, other: GenerationConfig) -> list[str]:
+        """Names of the fields (other than ``videos``) in which two configs differ."""
+        mine, theirs = self.to_dict(), other.to_dict()
+        return sorted(k for k in mine if k != "videos" and mine[k] != theirs[k])
+
+
+def video_name(index: int) -> str:
+    """CTC sequence name of video ``index`` (0-based): ``01``, ``02``, ..."""
+    return f"{index + 1:02d}"
+
+
+def video_seed(seed: int, index: int) -> int:
+    """The seed of video ``index`` in a set with global ``seed`` (independent of every other video)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
+
+
+def finished_videos(out: str | Path) -> set[int]:
+    """Indices of the videos that are complete in ``out`` (their ``NN_GT`` folder exists)."""
+    out = Path(out)
+    if not out.is_dir():
+        return set()
+    done = set()
+    for entry in out.iterdir():
+        name = entry.name
+        if entry.is_dir() and name.endswith("_GT") and name[:-3].isdigit():
+            done.add(int(name[:-3]) - 1)
+    return done
+
+
+def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
+    """Read a reference background image as ``(H, W) float32`` in [0, 1] (scaled by its dtype's range).
+
+    Raises ``ValueError`` naming the file if its size is not ``height x width``.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".tif", ".tiff"):
+        image = read_tiff(path)
+    else:
+        from PIL import Image
+
+        if not path.is_file():
+            raise FileNotFoundError(f"background image not found: {path}")
+        with Image.open(path) as handle:
+            image = np.asarray(handle.convert("L"))
+    if image.shape != (height, width):
+        raise ValueError(f"background image {path} is {image.shape[0]}x{image.shape[1]}, the videos are {height}x{width}")
+    if np.issubdtype(image.dtype, np.integer):
+        return (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
+    image = image.astype(np.float32)
+    if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
+        raise ValueError(f"background image {path} is floating point: it must be finite and in [0, 1]")
+    return image
+
+
+def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], background: np.ndarray | None, seed: int) -> Iterator[np.ndarray]:
+    """Frames of the generator: streamed through ``iter_frames`` when it has one, else all at once."""
+    if hasattr(generator, "iter_frames"):
+        yield from generator.iter_frames(label_frames, background=background, seed=seed)
+        return
+    labels = np.stack(list(label_frames))
+    yield from generator.generate(labels, background=background, seed=seed)
+
+
+class _LabelTee:
+    """Iterate label frames once for the generator, keeping each frame's ids (for validation)
+    and the frames the generator has read but whose image has not been written yet."""
+
+    def __init__(self, frames: Iterable[np.ndarray]) -> None:
+        self.frames = frames
+        self.pending: deque[np.ndarray] = deque()
+        self.presence: list[np.ndarray] = []
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for frame in self.frames:
+            frame = np.asarray(frame)
+            self.presence.append(np.unique(frame))
+            self.pending.append(frame)
+            yield frame
+
+
+def render_video(config: GenerationConfig, index: int, out: str | Path, generator: Any, simulator: Any = None,
+                 background: np.ndarray | None = None, progress: bool = True) -> Path:
+    """Render video ``index`` of ``config`` into ``out`` atomically; return ``out/<name>_GT``.
+
+    Streams simulator (or ``config.masks``) frames through ``generator`` and writes each frame
+    as it comes. The lineage is validated against the written labels before the video is moved
+    into place; a failure leaves no partial video behind.
+    """
+    out = Path(out)
+    name = video_name(index)
+    seed = video_seed(config.seed, index)
+    if config.masks:
+        source = read_ctc(config.masks, sequence=video_name(index), read_images=False)
+        label_frames: Iterable[np.ndarray] = source.labels
+        n_frames = len(source.labels)
+        lineage_source: Any = source.lineage
+    else:
+        n_frames = config.frames
+        if hasattr(simulator, "simulate_stream"):
+            stream = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
+            label_frames, lineage_source = stream, stream
+        else:
+            video = simulator.simulate(config.frames, config.height, config.width, seed=seed)
+            label_frames, lineage_source = video.labels, video.lineage
+    shown = frame_indices(n_frames)
+    keep = set(shown) | set(range(min(n_frames, _GIF_FRAMES)))
+    tee = _LabelTee(label_frames)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
+    try:
+        images_dir = staging / name
+        tra = staging / f"{name}_GT" / "TRA"
+        images_dir.mkdir()
+        tra.mkdir(parents=True)
+        digits = 3 if n_frames <= 1000 else 4
+        labels_kept: dict[int, np.ndarray] = {}
+        generated_kept: dict[int, np.ndarray] = {}
+        bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
+        t = -1
+        for t, image_t in enumerate(_iter_generated(generator, tee, background, seed)):
+            if not tee.pending:
+                raise ValueError(f"video {name}: the generator produced more frames than it was given")
+            labels_t = tee.pending.popleft()
+            image_t = np.asarray(image_t, dtype=np.float32)
+            if image_t.shape != labels_t.shape:
+                raise ValueError(f"generator returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
+            if not np.all(np.isfinite(image_t)):
+                raise ValueError(f"generator returned NaN/Inf in frame {t} of video {name}")
+            tifffile.imwrite(images_dir / f"t{t:0{digits}d}.tif", (np.clip(image_t, 0, 1) * 65535).round().astype(np.uint16), compression="zlib")
+            tifffile.imwrite(tra / f"man_track{t:0{digits}d}.tif", labels_t.astype(np.uint16), compression="zlib")
+            if t in keep:
+                labels_kept[t] = colorize_labels(labels_t)
+                generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
+            bar.update(1)
+        bar.close()
+        if t + 1 != n_frames:
+            raise ValueError(f"video {name}: expected {n_frames} frames, the generator produced {t + 1}")
+        lineage = lineage_source.lineage if hasattr(lineage_source, "lineage") else lineage_source
+        problems = track_problems_streaming(tee.presence, lineage)
+        if problems:
+            raise LineageError(f"video {name}: masks and lineage disagree: " + "; ".join(problems[:5]))
+        (tra / "man_track.txt").write_text(format_man_track(lineage))
+        save_png(staging / f"{name}_montage.png", montage([[labels_kept[t] for t in shown], [generated_kept[t] for t in shown]]))
+        gif_frames = sorted(t for t in generated_kept if t < _GIF_FRAMES)
+        save_gif(staging / f"{name}.gif", [montage([[labels_kept[t], generated_kept[t]]]) for t in gif_frames])
+        # Move into place; <name>_GT last, so its presence means the video is complete.
+        for item in (name, f"{name}_montage.png", f"{name}.gif", f"{name}_GT"):
+            os.replace(staging / item, out / item)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / f"{name}_GT"
+
+
+def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False) -> set[int]:
+    """Make ``out`` ready for ``config``; return the indices of videos already finished there.
+
+    A new or empty folder is created. A folder made earlier with the same configuration (any
+    number of videos) is resumed: leftovers of an interrupted video are removed and finished
+    videos are kept. Anything else needs ``overwrite=True``, which moves the old content aside
+    and removes it only once the new ``config.json`` is written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output path {out} exists and is not a directory")
+    existing = out / "config.json"
+    if out.is_dir() and any(out.iterdir()):
+        previous = None
+        if existing.is_file():
+            try:
+                previous = GenerationConfig.from_dict(json.loads(existing.read_text()))
+            except (ValueError, TypeError):
+                previous = None
+        if overwrite:
+            aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+            os.replace(out, aside / "content")
+            out.mkdir()
+            atomic_write_json(out / "config.json", config.to_dict())
+            shutil.rmtree(aside, ignore_errors=True)
+            return set()
+        if previous is None:
+            raise OutputExistsError(f"output directory {out} is not empty and holds no tganaug config.json; pass --overwrite to replace it")
+        differences = config.same_videos_as(previous)
+        if differences:
+            raise OutputExistsError(
+                f"output directory {out} was generated with a different configuration (differs in: "
+                f"{', '.join(differences)}); pass --overwrite to replace it"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    # Leftovers of an interrupted run: staging folders, and raw frames whose _GT never arrived.
+    for entry in out.iterdir():
+        if entry.name.startswith(".") and ".tmp-" in entry.name:
+            shutil.rmtree(entry, ignore_errors=True)
+    done = finished_videos(out)
+    for entry in out.iterdir():
+        if entry.is_dir() and entry.name.isdigit() and int(entry.name) - 1 not in done:
+            shutil.rmtree(entry)
+    atomic_write_json(out / "config.json", config.to_dict())
+    return done
+
+
+def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool = False, progress: bool = True,
+                     indices: Iterable[int] | None = None) -> list[Path]:
+    """Generate the videos of ``config`` into ``out`` (resuming, see :func:`prepare_output`).
+
+    ``indices`` restricts the work to some videos (for sharding); returns the ``<name>_GT`` folders
+    of every finished video in ``out``.
+    """
+    from tganaug import get_generator, get_simulator
+
+    generator = get_generator(config.generator, **config.generator_config)
+    simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
+    if config.masks:
+        missing = [video_name(i) for i in range(config.videos) if annotation_dir(config.masks, video_name(i)) is None]
+        if missing:
+            raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
+    background = load_background(config.background, config.height, config.width) if config.background else None
+    done = prepare_output(out, config, overwrite)
+    todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
+    for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
+        render_video(config, index, out, generator, simulator, background, progress=progress)
+    return [Path(out) / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]
