@@ -32,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--masks", metavar="CTC_DIR", help="render the label videos of this CTC folder instead of simulating")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an output folder made with another configuration")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="render videos in parallel on a Dask LocalCluster with this many processes (same bytes as 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -62,7 +65,15 @@ def run(args: argparse.Namespace) -> int:
         background=str(Path(args.background).absolute()) if args.background else None,
         masks=masks,
     )
-    finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet)
+    if args.workers > 1 or args.scheduler:
+        from tganaug.sharding import generate_dataset_sharded
+
+        finished = generate_dataset_sharded(config, args.out, workers=args.workers, scheduler=args.scheduler,
+                                            overwrite=args.overwrite, progress=not args.quiet)
+    elif args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    else:
+        finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet)
     print(f"{args.out}: {len(finished)} finished video(s) of {config.videos} "
           f"({config.generator} on {'masks from ' + masks if masks else config.simulator}); annotations validated")
     return 0

@@ -28,3 +28,27 @@ class StaticDisks:
 @hookimpl
 def tganaug_simulators():
     return {"static-disks": StaticDisks}
+
+
+class FlakyGenerator:
+    """Fails the first time it renders each video (a marker file per seed in ``marker_dir``), then works.
+
+    Used to check that sharded generation retries failed tasks.
+    """
+
+    def __init__(self, marker_dir: str):
+        from pathlib import Path
+
+        self.marker_dir = Path(marker_dir)
+
+    def generate(self, labels, background=None, seed=None):
+        marker = self.marker_dir / f"failed-once-{seed}"
+        if not marker.exists():
+            marker.write_text("x")
+            raise RuntimeError(f"flaky failure for seed {seed}")
+        return (labels > 0).astype(np.float32) * 0.8 + 0.1
+
+
+@hookimpl
+def tganaug_generators():
+    return {"flaky": FlakyGenerator}
