@@ -14,9 +14,13 @@ from collections.abc import Sequence
 
 #: modules providing ``add_parser(subparsers)``, in the order ``tganaug --help`` lists them
 COMMAND_MODULES = (
+    "tganaug.commands.generate",
     "tganaug.commands.simulate",
     "tganaug.commands.plugins",
     "tganaug.commands.validate",
+    "tganaug.commands.track",
+    "tganaug.commands.score",
+    "tganaug.commands.train",
 )
 
 
@@ -38,8 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError, NotADirectoryError) as error:
-        # Bad input from the user: one clear line, no traceback.
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        # Bad input or an unusable path from the user: one clear line, no traceback.
         print(f"tganaug {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,198 @@
+"""Throughput of the training-loop datasets (issue 5), printed with the machine it ran on.
+
+Measures, in one process and one run:
+  1. frames/s of ``SyntheticVideoDataset`` through a ``DataLoader`` (0 and 2 workers, 128² and 256²)
+     next to ``CTCVideoDataset`` loading the same number of real frames from TIFF (``preload=False``),
+     plus where the synthetic time goes (simulation vs rendering vs the rest, main process);
+  2. the generator's forward FLOP rate as a fraction of the matmul FLOP rate measured here
+     (torch generators only: FLOPs counted with ``torch.utils.flop_counter.FlopCounterMode``);
+  3. peak memory of writing one long vs one short video to disk (separate processes, streaming the
+     rendered frames through ``tganaug.data.cache.write_video``).
+
+    python benchmarks/throughput.py                      # procedural generator
+    python benchmarks/throughput.py --generator tgan     # once the tgan plugin exists
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+import tganaug
+from tganaug.data import CTCVideoDataset, SyntheticVideoDataset, collate_videos
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_REAL = REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"{cpu}; {cores} usable cores; Python {platform.python_version()}; torch {torch.__version__} "
+        f"({torch.get_num_threads()} intra-op threads); {platform.system()} {platform.release()}"
+    )
+
+
+def loader_rate(dataset: Any, workers: int) -> tuple[float, float]:
+    """(frames/s, seconds) to iterate ``dataset`` once in batches of 1 (worker start-up included)."""
+    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=collate_videos)
+    start = time.perf_counter()
+    frames = sum(int(batch["image"].shape[1]) for batch in loader)
+    elapsed = time.perf_counter() - start
+    return frames / elapsed, elapsed
+
+
+def breakdown(dataset: SyntheticVideoDataset, videos: int) -> dict[str, float]:
+    """Milliseconds per frame spent simulating, rendering, and in the rest of ``__getitem__``."""
+    factory = dataset.factory
+    sim_t = gen_t = total_t = 0.0
+    for index in range(videos):
+        seeds = tganaug.data.seeding.video_seeds(factory.seed, index)
+        t0 = time.perf_counter()
+        video = factory.simulator.simulate(factory.frames, factory.height, factory.width, seed=seeds.simulator)
+        t1 = time.perf_counter()
+        factory.generator.generate(video.labels, seed=seeds.generator)
+        t2 = time.perf_counter()
+        dataset[index]
+        t3 = time.perf_counter()
+        sim_t, gen_t, total_t = sim_t + t1 - t0, gen_t + t2 - t1, total_t + t3 - t2
+    n = videos * factory.frames
+    return {"simulate": 1e3 * sim_t / n, "render": 1e3 * gen_t / n, "other": 1e3 * max(total_t - sim_t - gen_t, 0.0) / n}
+
+
+def matmul_flops(n: int = 1024, seconds: float = 1.0) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.mm(a, b)
+        reps += 1
+    return 2.0 * n**3 * reps / (time.perf_counter() - start)
+
+
+def generator_flops(generator: Any, labels: np.ndarray) -> tuple[float, float]:
+    """(FLOPs counted by torch in one ``generate`` call, seconds of the call)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        generator.generate(labels, seed=0)
+    start = time.perf_counter()
+    with torch.no_grad():
+        generator.generate(labels, seed=0)
+    return float(counter.get_total_flops()), time.perf_counter() - start
+
+
+def memory_run(args: argparse.Namespace) -> None:
+    """Child process: simulate + render (streaming) + write one video; print peak memory as JSON."""
+    torch.set_num_threads(1)
+    generator = tganaug.get_generator(args.generator, **json.loads(args.generator_config))
+    simulator = tganaug.get_simulator(args.memory_simulator)
+    from tganaug.data.cache import write_video
+
+    tracemalloc.start()
+    video = simulator.simulate(args.memory_run, args.memory_size, args.memory_size, seed=0)
+    frames = generator.iter_frames(video.labels, seed=0) if hasattr(generator, "iter_frames") else generator.generate(video.labels, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_video(Path(tmp) / "video", video.labels, video.lineage, frames, {"frames": args.memory_run}, validate=False)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+    print(json.dumps({"frames": args.memory_run, "rss_peak": rss_peak, "traced_peak": traced_peak, "labels_bytes": video.labels.nbytes}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", default="procedural", help="generator plugin name (default: procedural)")
+    parser.add_argument("--generator-config", default="{}", help="JSON keyword configuration of the generator")
+    parser.add_argument("--simulator", default="division")
+    parser.add_argument("--videos", type=int, default=4, help="videos per measurement")
+    parser.add_argument("--frames", type=int, default=16, help="frames per video")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="CTC folder for the real-data loader")
+    parser.add_argument("--memory-frames", type=int, nargs=2, default=[1000, 10], metavar=("LONG", "SHORT"))
+    parser.add_argument("--memory-size", type=int, default=128)
+    parser.add_argument("--memory-simulator", default="random-walk", help="steady population over long videos")
+    parser.add_argument("--memory-run", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_run is not None:
+        memory_run(args)
+        return
+
+    config = json.loads(args.generator_config)
+    print(f"machine: {machine()}")
+    print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames\n")
+    print(f"{'size':>6} {'workers':>7} {'synthetic fr/s':>15} {'real TIFF fr/s':>15} {'ratio real/syn':>15}")
+    rows = []
+    for size in args.sizes:
+        synthetic = SyntheticVideoDataset(
+            args.simulator, args.generator, num_videos=args.videos, frames=args.frames, size=size, generator_config=config
+        )
+        real = None
+        if args.real.is_dir():
+            real_all = CTCVideoDataset(args.real, split="train", clip_frames=args.frames, stride=1, size=size, preload=False)
+            real = Subset(real_all, range(min(args.videos, len(real_all))))
+        for workers in args.workers:
+            syn_rate, _ = loader_rate(synthetic, workers)
+            real_rate = loader_rate(real, workers)[0] if real is not None else float("nan")
+            rows.append((size, workers, syn_rate, real_rate))
+            print(f"{size:>5}² {workers:>7} {syn_rate:>15.1f} {real_rate:>15.1f} {real_rate / syn_rate:>15.2f}")
+        parts = breakdown(synthetic, min(args.videos, 2))
+        print(f"       time per synthetic frame at {size}² (main process): "
+              + ", ".join(f"{k} {v:.2f} ms" for k, v in parts.items()))
+    print()
+
+    generator = tganaug.get_generator(args.generator, **config)
+    video = tganaug.get_simulator(args.simulator).simulate(args.frames, args.sizes[-1], args.sizes[-1], seed=0)
+    flops, seconds = generator_flops(generator, video.labels)
+    peak = matmul_flops()
+    print(f"matmul FLOP rate (1024² float32, this process): {peak / 1e9:.1f} GFLOP/s")
+    if flops > 0:
+        rate = flops / seconds
+        print(f"generator forward: {flops / 1e9:.2f} GFLOP in {seconds:.2f} s = {rate / 1e9:.1f} GFLOP/s = {100 * rate / peak:.0f} % of matmul")
+    else:
+        print(f"generator forward: no torch FLOPs counted ({args.generator!r} is not a torch model; "
+              f"{seconds * 1e3 / args.frames:.2f} ms/frame at {args.sizes[-1]}²)")
+    print()
+
+    results = {}
+    for n in args.memory_frames:
+        command = [sys.executable, __file__, "--memory-run", str(n), "--memory-size", str(args.memory_size),
+                   "--generator", args.generator, "--generator-config", args.generator_config,
+                   "--memory-simulator", args.memory_simulator]
+        start = time.perf_counter()
+        out = subprocess.run(command, check=True, capture_output=True, text=True)
+        results[n] = json.loads(out.stdout.strip().splitlines()[-1]) | {"seconds": time.perf_counter() - start}
+    long_n, short_n = args.memory_frames
+    mib = 2**20
+    for n in args.memory_frames:
+        r = results[n]
+        print(f"write one {n}-frame {args.memory_size}² video: peak RSS {r['rss_peak'] / mib:.0f} MiB, "
+              f"peak traced (numpy/Python) {r['traced_peak'] / mib:.1f} MiB, label array {r['labels_bytes'] / mib:.1f} MiB, {r['seconds']:.1f} s")
+    print(f"peak RSS ratio {long_n}/{short_n} frames: {results[long_n]['rss_peak'] / results[short_n]['rss_peak']:.2f}x; "
+          f"traced ratio {results[long_n]['traced_peak'] / results[short_n]['traced_peak']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Seeds of synthetic videos and worker sharding: reproducible and collision-free.
+
+Every random choice of item ``index`` comes from ``numpy.random.SeedSequence(entropy=seed,
+spawn_key=(index,))`` (or ``(index, epoch)`` for per-epoch augmentation), so item ``i`` is the same
+video in every process, worker and run, and two indices never share a stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch.utils.data
+
+__all__ = ["VideoSeeds", "check_seed", "transform_seed", "video_seeds", "worker_shard"]
+
+
+@dataclass(frozen=True)
+class VideoSeeds:
+    """The independent seeds of one synthetic video (non-negative ints < 2**32)."""
+
+    simulator: int
+    generator: int
+    background: int
+
+
+def check_seed(seed: object, what: str = "seed") -> int:
+    """Return ``seed`` as int; raise ``ValueError`` naming ``what`` unless it is a non-negative integer."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{what} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def video_seeds(seed: int, index: int) -> VideoSeeds:
+    """Seeds of video ``index`` of a dataset with global ``seed``."""
+    state = np.random.SeedSequence(entropy=check_seed(seed), spawn_key=(check_seed(index, "index"),)).generate_state(3)
+    return VideoSeeds(*(int(s) for s in state))
+
+
+def transform_seed(seed: int, index: int, epoch: int = 0) -> int:
+    """Seed of the random transforms of item ``index`` in ``epoch`` (differs per epoch, fixed per run)."""
+    sequence = np.random.SeedSequence(entropy=check_seed(seed), spawn_key=(check_seed(index, "index"), 1 + check_seed(epoch, "epoch")))
+    return int(sequence.generate_state(1)[0])
+
+
+def worker_shard() -> tuple[int, int]:
+    """``(worker_id, num_workers)`` of the current DataLoader worker; ``(0, 1)`` in the main process."""
+    info = torch.utils.data.get_worker_info()
+    return (0, 1) if info is None else (int(info.id), int(info.num_workers))

@@ -1,0 +1,286 @@
+"""``SyntheticVideoDataset`` and ``SyntheticVideoStream``: annotated videos made on access.
+
+Item ``index`` is simulated (masks + lineage) and rendered by the generator from seeds derived
+from ``(seed, index)`` (:func:`tganaug.data.seeding.video_seeds`), so it is the same video in
+every worker, process and run. Items are dicts::
+
+    "image":   torch.float32 (T, 1, H, W) in [0, 1]
+    "label":   torch.int64   (T, H, W)  instance ids, consistent over time (label = track id);
+               int64 so it indexes / feeds torch losses directly (ids fit uint16)
+    "lineage": torch.int64   (N, 4)     id, start, end, parent (CTC man_track)
+    "meta":    dict          source, index, seeds, simulator/generator names and configs, size
+
+Batch them with :func:`tganaug.data.collate_videos` (lineages differ in length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.utils.data
+
+from tganaug.data.cache import read_cached_video, write_video
+from tganaug.data.plugins import describe, resolve
+from tganaug.data.seeding import check_seed, transform_seed, video_seeds, worker_shard
+from tganaug.data.transforms import apply_video_transform
+from tganaug.registry import PluginRegistry
+from tganaug.simulation.base import check_video_size
+
+__all__ = ["SyntheticVideoDataset", "SyntheticVideoStream", "check_size", "to_tensors"]
+
+Transform = Callable[[dict[str, Any]], Any]
+
+
+def check_size(size: int | Sequence[int]) -> tuple[int, int]:
+    """``size`` (an int or ``(H, W)``) as a pair of positive ints; ``ValueError`` otherwise."""
+    pair = (size, size) if isinstance(size, (int, np.integer)) and not isinstance(size, bool) else tuple(size)  # type: ignore[arg-type]
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in pair):
+        raise ValueError(f"size must be an int or a pair of ints (H, W), got {size!r}")
+    if min(pair) < 1:
+        raise ValueError(f"size must be positive, got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def check_frames(frames: object, what: str = "frames") -> int:
+    """``frames`` as a positive int; ``ValueError`` naming ``what`` otherwise (``frames=0`` included)."""
+    if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or frames < 1:
+        raise ValueError(f"{what} must be a positive integer, got {frames!r}")
+    return int(frames)
+
+
+def to_tensors(item: dict[str, Any]) -> dict[str, Any]:
+    """Numpy video item -> tensors (image float32, label int64, lineage int64); other keys unchanged."""
+    out = dict(item)
+    out["image"] = torch.from_numpy(np.ascontiguousarray(item["image"], dtype=np.float32))
+    out["label"] = torch.from_numpy(np.ascontiguousarray(item["label"], dtype=np.int64))
+    out["lineage"] = torch.from_numpy(np.ascontiguousarray(item["lineage"], dtype=np.int64).reshape(-1, 4))
+    return out
+
+
+class _VideoFactory:
+    """Simulate + render + (cache) + transform one video item; shared by the dataset and the stream."""
+
+    def __init__(
+        self,
+        simulator: Any,
+        generator: Any,
+        frames: int,
+        size: int | Sequence[int],
+        transform: Transform | None,
+        seed: int,
+        simulator_config: dict[str, Any] | None,
+        generator_config: dict[str, Any] | None,
+        background: np.ndarray | Sequence[np.ndarray] | None,
+        cache_dir: str | Path | None,
+        registry: PluginRegistry | None,
+    ) -> None:
+        self.frames = check_frames(frames)
+        self.height, self.width = check_size(size)
+        check_video_size(self.frames, self.height, self.width)  # the simulators' own minimum size
+        self.seed = check_seed(seed)
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable (a MONAI dict transform), got {type(transform).__name__}")
+        self.transform = transform
+        self.simulator = resolve("simulator", simulator, simulator_config, registry)
+        self.generator = resolve("generator", generator, generator_config, registry)
+        self.backgrounds = self._check_backgrounds(background)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.description = {
+            "simulator": describe(self.simulator),
+            "generator": describe(self.generator),
+            "frames": self.frames,
+            "size": [self.height, self.width],
+            "seed": self.seed,
+            "background": "given" if self.backgrounds else "generator default",
+        }
+
+    def _check_backgrounds(self, background: Any) -> list[np.ndarray]:
+        if background is None:
+            return []
+        candidates = [background] if isinstance(background, np.ndarray) or torch.is_tensor(background) else list(background)
+        if not candidates:
+            raise ValueError("background must be None, an (H, W) array, or a non-empty sequence of them")
+        checked = []
+        for k, bg in enumerate(candidates):
+            bg = np.asarray(bg, dtype=np.float32)
+            if bg.shape != (self.height, self.width):
+                raise ValueError(f"background {k} has shape {bg.shape}, expected (H, W) = {(self.height, self.width)}")
+            if not np.all(np.isfinite(bg)):
+                raise ValueError(f"background {k} contains NaN or Inf")
+            checked.append(bg)
+        return checked
+
+    def _render(self, index: int) -> dict[str, Any]:
+        seeds = video_seeds(self.seed, index)
+        video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
+        labels = np.asarray(video.labels)
+        if labels.shape != (self.frames, self.height, self.width):
+            raise ValueError(
+                f"simulator {self.description['simulator']['name']!r} returned labels {labels.shape}, "
+                f"expected {(self.frames, self.height, self.width)}"
+            )
+        background = self.backgrounds[seeds.background % len(self.backgrounds)] if self.backgrounds else None
+        image = np.asarray(self.generator.generate(labels, background=background, seed=seeds.generator))
+        name = self.description["generator"]["name"]
+        if image.shape != labels.shape:
+            raise ValueError(f"generator {name!r} returned shape {image.shape} for labels {labels.shape}")
+        if not np.all(np.isfinite(image)):
+            raise ValueError(f"generator {name!r} returned NaN or Inf values")
+        if image.size and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
+            raise ValueError(f"generator {name!r} returned values in [{image.min()}, {image.max()}], outside [0, 1]")
+        meta = {
+            "source": "synthetic",
+            "index": int(index),
+            "simulator_seed": seeds.simulator,
+            "generator_seed": seeds.generator,
+            **self.description,
+        }
+        return {
+            "image": np.clip(image, 0, 1).astype(np.float32)[:, None],
+            "label": labels.astype(np.int64),
+            "lineage": np.asarray(video.lineage, dtype=np.int64).reshape(-1, 4),
+            "meta": meta,
+        }
+
+    def _cached(self, index: int) -> dict[str, Any]:
+        assert self.cache_dir is not None
+        folder = self.cache_dir / f"{index:06d}"
+        if (folder / "meta.json").is_file():
+            images, labels, lineage, meta = read_cached_video(folder, expected=self.description)
+            return {"image": images[:, None], "label": labels.astype(np.int64), "lineage": lineage, "meta": meta}
+        item = self._render(index)
+        write_video(folder, item["label"], item["lineage"], item["image"][:, 0], item["meta"], overwrite=True)
+        return item
+
+    def item(self, index: int, epoch: int = 0) -> dict[str, Any]:
+        """Item ``index`` as tensors (transform seeded from ``(seed, index, epoch)``)."""
+        item = self._cached(index) if self.cache_dir is not None else self._render(index)
+        if self.transform is not None:
+            item = apply_video_transform(self.transform, item, seed=transform_seed(self.seed, index, epoch))
+        return to_tensors(item)
+
+
+class SyntheticVideoDataset(torch.utils.data.Dataset):
+    """A fixed-size, map-style dataset of synthetic annotated videos (MONAI ``Dataset`` conventions).
+
+    Args:
+        simulator: plugin name (e.g. ``"division"``) or an object with ``simulate(frames, height, width, seed)``.
+        generator: plugin name (e.g. ``"procedural"``, ``"tgan"``) or an object with
+            ``generate(labels, background=None, seed=None)``.
+        num_videos: number of items (positive).
+        frames: frames per video ``T`` (positive).
+        size: ``(H, W)`` or an int for square videos.
+        transform: MONAI dict transform on ``image``/``label``, applied identically to every frame
+            (see :mod:`tganaug.data.transforms`); seeded per item and epoch.
+        seed: global seed (non-negative); item ``i`` depends only on ``(seed, i)`` (and on the epoch
+            for random transforms, see :meth:`set_epoch`).
+        simulator_config / generator_config: keyword configuration when given by plugin name.
+        background: ``(H, W)`` float array in [0, 1] given to the generator, or a sequence of them
+            (one chosen per video from its seed); None lets the generator draw its own.
+        cache_dir: if set, each video is written there on first access (CTC layout, atomic) and
+            read back afterwards (a fixed synthetic set; a cache made with another configuration
+            raises :class:`tganaug.data.cache.CacheMismatchError`).
+        registry: plugin registry (default: installed plugins).
+
+    Item ``i`` is a dict (see :mod:`tganaug.data.synthetic`). Use ``collate_fn=collate_videos``.
+    """
+
+    def __init__(
+        self,
+        simulator: Any = "division",
+        generator: Any = "procedural",
+        num_videos: int = 16,
+        frames: int = 16,
+        size: int | Sequence[int] = (128, 128),
+        transform: Transform | None = None,
+        seed: int = 0,
+        *,
+        simulator_config: dict[str, Any] | None = None,
+        generator_config: dict[str, Any] | None = None,
+        background: np.ndarray | Sequence[np.ndarray] | None = None,
+        cache_dir: str | Path | None = None,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.num_videos = check_frames(num_videos, "num_videos")
+        self.factory = _VideoFactory(
+            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, cache_dir, registry
+        )
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return self.num_videos
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose random transforms are drawn (videos themselves do not change)."""
+        self.epoch = check_seed(epoch, "epoch")
+
+    def __getitem__(self, index: int | slice | Sequence[int]) -> Any:
+        """Item ``index`` (negative counts from the end); a slice or sequence gives a ``torch.utils.data.Subset``."""
+        if isinstance(index, slice):
+            return torch.utils.data.Subset(self, range(len(self))[index])
+        if isinstance(index, Sequence) and not isinstance(index, str):
+            return torch.utils.data.Subset(self, list(index))
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"index must be an int, a slice or a sequence of ints, got {type(index).__name__}")
+        if not -self.num_videos <= index < self.num_videos:
+            raise IndexError(f"index {index} out of range for {self.num_videos} videos")
+        return self.factory.item(int(index) % self.num_videos, self.epoch)
+
+    def __repr__(self) -> str:
+        d = self.factory.description
+        return (
+            f"SyntheticVideoDataset({d['simulator']['name']!r} -> {d['generator']['name']!r}, num_videos={self.num_videos}, "
+            f"frames={d['frames']}, size={tuple(d['size'])}, seed={d['seed']})"
+        )
+
+
+class SyntheticVideoStream(torch.utils.data.IterableDataset):
+    """Fresh synthetic videos forever (``torch.utils.data.IterableDataset``).
+
+    Same arguments as :class:`SyntheticVideoDataset` minus ``num_videos``, plus ``start`` (first
+    video index). The stream yields videos ``start, start + 1, ...``; with ``DataLoader(num_workers=W)``
+    worker ``w`` yields indices ``start + w, start + w + W, ...``, so no two workers repeat a video
+    and video ``k`` is the same as ``SyntheticVideoDataset(...)[k]`` with the same seed (order across
+    workers follows the DataLoader). Each new iteration starts again at ``start`` (reproducible);
+    for unseen videos call :meth:`set_epoch` (shifts every index by ``epoch * 2**40``) or change the
+    seed. ``max_videos`` optionally ends the stream (per iteration, over all workers).
+    """
+
+    def __init__(
+        self,
+        simulator: Any = "division",
+        generator: Any = "procedural",
+        frames: int = 16,
+        size: int | Sequence[int] = (128, 128),
+        transform: Transform | None = None,
+        seed: int = 0,
+        *,
+        start: int = 0,
+        max_videos: int | None = None,
+        simulator_config: dict[str, Any] | None = None,
+        generator_config: dict[str, Any] | None = None,
+        background: np.ndarray | Sequence[np.ndarray] | None = None,
+        registry: PluginRegistry | None = None,
+    ) -> None:
+        self.factory = _VideoFactory(
+            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, None, registry
+        )
+        self.start = check_seed(start, "start")
+        self.max_videos = None if max_videos is None else check_frames(max_videos, "max_videos")
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Move to a disjoint block of video indices (``epoch * 2**40`` onwards)."""
+        self.epoch = check_seed(epoch, "epoch")
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        worker, workers = worker_shard()
+        first = self.start + self.epoch * 2**40
+        k = worker
+        while self.max_videos is None or k < self.max_videos:
+            yield self.factory.item(first + k, self.epoch)
+            k += workers
