@@ -105,20 +105,23 @@ def generator_flops(generator: Any, labels: np.ndarray) -> tuple[float, float]:
 
 
 def memory_run(args: argparse.Namespace) -> None:
-    """Child process: simulate + render (streaming) + write one video; print peak memory as JSON."""
-    torch.set_num_threads(1)
-    generator = tganaug.get_generator(args.generator, **json.loads(args.generator_config))
-    simulator = tganaug.get_simulator(args.memory_simulator)
-    from tganaug.data.cache import write_video
+    """Child process: the main job's path for one video (streamed simulation -> generator -> TIFFs); print peak memory as JSON."""
+    from tganaug.generation import GenerationConfig, prepare_output, render_video
 
+    torch.set_num_threads(1)
+    config = GenerationConfig(generator=args.generator, generator_config=json.loads(args.generator_config),
+                              simulator=args.memory_simulator, frames=args.memory_run,
+                              height=args.memory_size, width=args.memory_size)
+    generator = tganaug.get_generator(config.generator, **config.generator_config)
+    simulator = tganaug.get_simulator(config.simulator)
     tracemalloc.start()
-    video = simulator.simulate(args.memory_run, args.memory_size, args.memory_size, seed=0)
-    frames = generator.iter_frames(video.labels, seed=0) if hasattr(generator, "iter_frames") else generator.generate(video.labels, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        write_video(Path(tmp) / "video", video.labels, video.lineage, frames, {"frames": args.memory_run}, validate=False)
+        prepare_output(tmp, config)
+        render_video(config, 0, tmp, generator, simulator, progress=False)
     _, traced_peak = tracemalloc.get_traced_memory()
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
-    print(json.dumps({"frames": args.memory_run, "rss_peak": rss_peak, "traced_peak": traced_peak, "labels_bytes": video.labels.nbytes}))
+    labels_bytes = args.memory_run * args.memory_size**2 * 2  # what a whole uint16 label video would take
+    print(json.dumps({"frames": args.memory_run, "rss_peak": rss_peak, "traced_peak": traced_peak, "labels_bytes": labels_bytes}))
 
 
 def main() -> None:

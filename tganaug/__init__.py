@@ -18,8 +18,31 @@ from tganaug.simulation import SimulatedVideo, Simulator
 
 __version__ = "0.1.0"
 
+# Datasets need torch and MONAI: imported on first use so `import tganaug` and the CLI stay light.
+_LAZY = {
+    "SyntheticVideoDataset": "tganaug.data",
+    "SyntheticVideoStream": "tganaug.data",
+    "CTCVideoDataset": "tganaug.data",
+    "MixedVideoDataset": "tganaug.data",
+    "collate_videos": "tganaug.data",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tganaug' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    "CTCVideoDataset",
+    "MixedVideoDataset",
+    "SyntheticVideoDataset",
+    "SyntheticVideoStream",
+    "collate_videos",
     "hookimpl",
     "CTCFormatError",
     "CTCSequence",
