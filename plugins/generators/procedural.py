@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from tganaug.hookspecs import hookimpl
+from tganaug.utils.config import ConfigMixin
 from tganaug.io import read_ctc
 from tganaug.data.normalize import fit_normalization
 
@@ -40,7 +41,7 @@ _BACKGROUND, _CELLS, _TEXTURE, _NOISE = 0, 1, 2, 3
 
 
 @dataclass
-class ProceduralConfig:
+class ProceduralConfig(ConfigMixin):
     """Parameters of :class:`ProceduralRenderer` (intensities in the ``[0, 1]`` output scale, lengths in px).
 
     Attributes:
@@ -93,19 +94,6 @@ class ProceduralConfig:
             raise ValueError(f"ProceduralConfig.rim must be True or False, got {self.rim!r}")
         if self.photons is not None and not (math.isfinite(self.photons) and self.photons > 0):
             raise ValueError(f"ProceduralConfig.photons must be a positive number or None, got {self.photons!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable copy of the fields."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ProceduralConfig:
-        """Build from a mapping, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown ProceduralConfig parameter(s) {unknown}; valid: {sorted(known)}")
-        return cls(**values)
 
 
 @dataclass

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tganaug.simulation.base import SimulatedVideo, check_video_size
+from tganaug.utils.config import ConfigMixin
 
 __all__ = ["CellSimConfig", "CellSimulation", "CellSimulator", "SimulationStream"]
 
@@ -30,7 +31,7 @@ _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 
 
 @dataclass
-class CellSimConfig:
+class CellSimConfig(ConfigMixin):
     """Parameters of :class:`CellSimulation` (lengths in pixels, times in frames).
 
     Attributes:
@@ -95,19 +96,6 @@ class CellSimConfig:
             raise ValueError(f"{type(self).__name__}.jitter must be < 0.5, got {self.jitter!r}")
         if self.seed_layout not in ("uniform", "seeds"):
             raise ValueError(f"{type(self).__name__}.seed_layout must be 'uniform' or 'seeds', got {self.seed_layout!r}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable copy of the fields."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> CellSimConfig:
-        """Build from a mapping, rejecting unknown keys with the list of valid ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} parameter(s) {unknown}; valid: {sorted(known)}")
-        return cls(**values)
 
 
 _JITTER_MODES = 3  # Fourier modes 2..4 of the boundary radius (mode 1 would just shift the cell)
