@@ -1,1 +1,25 @@
-"""Tracking evaluation: motmetrics and CTC measures."""
+"""Tracking: linking graphs to CTC tracks, CTC result folders, and evaluation (motmetrics + CTC measures).
+
+Trackers and segmenters are plugins (``tganaug.get_tracker(name)`` / ``tganaug.get_segmenter(name)``);
+this package holds what they share and how their results are scored.
+"""
+
+from tganaug.tracking.base import LinkingTracker
+from tganaug.tracking.graph import DetectionTable, detection_table, relabel_video, tracks_from_edges
+from tganaug.tracking.metrics import ctc_measures, mot_metrics, score_dirs, score_tracking
+from tganaug.tracking.results import TrackingResult, read_result, write_result
+
+__all__ = [
+    "DetectionTable",
+    "LinkingTracker",
+    "TrackingResult",
+    "ctc_measures",
+    "detection_table",
+    "mot_metrics",
+    "read_result",
+    "relabel_video",
+    "score_dirs",
+    "score_tracking",
+    "tracks_from_edges",
+    "write_result",
+]

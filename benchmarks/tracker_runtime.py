@@ -1,0 +1,81 @@
+"""Runtime of each tracker per frame and per object (issue 6, benchmark 3).
+
+Tracks the GT masks of each dataset's eval frames (so every tracker links the same detections and
+segmentation time is excluded) and reports wall-clock seconds per frame and milliseconds per object
+(object = one instance in one frame), the best of ``--repeats`` runs, side by side.
+
+    python benchmarks/tracker_runtime.py [--data ../shared/data] [--repeats 3] [--trackers overlap,laptrack,btrack]
+
+Writes ``benchmarks/results/tracker_runtime.{md,csv}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import tganaug
+from tganaug.tracking.metrics import format_table
+
+DATASETS = ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet", "Fluo-N2DH-GOWT1")
+COLUMNS = ("dataset", "frames", "objects", "tracker", "seconds", "s_per_frame", "ms_per_object")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--trackers", default="overlap,laptrack,btrack")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "tracker_runtime"))
+    args = parser.parse_args()
+    rows = []
+    print("| " + " | ".join(COLUMNS) + " |")
+    for name in DATASETS:
+        gt = tganaug.read_ctc(Path(args.data) / name, frames="eval", read_images=False)
+        n_frames = gt.labels.shape[0]
+        n_objects = sum(int(np.count_nonzero(np.unique(frame))) for frame in gt.labels)
+        for tracker_name in [t for t in args.trackers.split(",") if t]:
+            tracker = tganaug.get_tracker(tracker_name)
+            tracker.track(gt.labels[:2])  # warm-up: imports, library loading
+            times = []
+            for _ in range(args.repeats):
+                started = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tracker.track(gt.labels)
+                times.append(time.perf_counter() - started)
+            best = min(times)
+            rows.append({
+                "dataset": name, "frames": n_frames, "objects": n_objects, "tracker": tracker_name,
+                "seconds": best, "s_per_frame": best / n_frames, "ms_per_object": 1000 * best / n_objects,
+            })
+            print(format_table([rows[-1]], COLUMNS, digits=4).splitlines()[-1], flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".csv"), "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    machine = f"{platform.machine()} ({os.cpu_count()} CPUs, shared), Python {platform.python_version()}"
+    out.with_suffix(".md").write_text("\n".join([
+        "# Tracker runtime",
+        "",
+        f"Machine: {machine}. `python benchmarks/tracker_runtime.py --repeats {args.repeats}`: best of {args.repeats} runs.",
+        "Input: GT masks of the **eval** frames (segmentation excluded); btrack includes its GLPK hypothesis",
+        "optimisation (time limit 60 s). Object = one instance in one frame.",
+        "",
+        format_table(rows, COLUMNS, digits=4),
+        "",
+    ]))
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.csv')}")
+
+
+if __name__ == "__main__":
+    main()

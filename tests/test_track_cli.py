@@ -1,0 +1,124 @@
+"""``tganaug track`` and ``tganaug score`` end to end on small CTC folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _tracking_cases import SHARED_DATA, disc_video, image_video, tracked_gt
+
+from tganaug import cli, write_ctc
+from tganaug.tracking.results import read_result
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch):
+    """``tganaug.cli.main`` with only the tracking commands (other commands are other modules' business)."""
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("tganaug.commands.track", "tganaug.commands.score"))
+    return cli.main
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """A CTC dataset: 8 frames of three discs (one divides at frame 4), raw images + GT."""
+    labels = disc_video(divide_at=4, shuffle=False)
+    # GT ids: mother 1 (frames 0-3), daughters 4 and 5 (4-7), discs 2 and 3 throughout
+    gt = labels.copy()
+    gt[4:][labels[4:] == 1] = 4
+    gt[4:][labels[4:] == 2] = 5
+    gt[4:][labels[4:] == 3] = 2
+    gt[4:][labels[4:] == 4] = 3
+    lineage = np.array([[1, 0, 3, 0], [2, 0, 7, 0], [3, 0, 7, 0], [4, 4, 7, 1], [5, 4, 7, 1]])
+    return write_ctc(tmp_path / "data", gt, lineage, images=image_video(gt))
+
+
+def _scores(output: str) -> dict[str, str]:
+    header, _, values = output.strip().splitlines()[-3:]
+    names = [c.strip() for c in header.strip("|").split("|")]
+    return dict(zip(names, [c.strip() for c in values.strip("|").split("|")]))
+
+
+@pytest.mark.parametrize("tracker", ["overlap", "laptrack"])
+def test_track_gt_masks_then_score_perfect(run_cli, dataset: Path, tmp_path: Path, capsys, tracker: str) -> None:
+    out = tmp_path / "out"
+    assert run_cli(["track", "--tracker", tracker, str(dataset), "--out", str(out)]) == 0
+    assert "5 tracks, 1 division(s)" in capsys.readouterr().out
+    names = sorted(p.name for p in (out / "01_RES").iterdir())
+    assert names == [f"mask{t:03d}.tif" for t in range(8)] + ["res_track.txt"]
+    assert run_cli(["score", str(out), str(dataset)]) == 0
+    scores = _scores(capsys.readouterr().out)
+    assert scores["MOTA"] == "1.000" and scores["TRA"] == "1.000" and scores["DET"] == "1.000"
+    assert scores["IDSW"] == "0" and scores["GT_tracks"] == "5"
+    result = read_result(out)
+    assert sorted(result.lineage[:, 3].tolist()).count(0) == 3  # two daughters with a parent
+
+
+def test_segment_then_track_and_frame_subset(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "seg"
+    code = run_cli(
+        ["track", "--tracker", "overlap", "--segmenter", "threshold", "--segmenter-config", "min_size=20",
+         "--frames", "1-3", str(dataset), "--out", str(out)]
+    )
+    assert code == 0
+    assert sorted(p.name for p in (out / "01_RES").glob("mask*.tif")) == ["mask001.tif", "mask002.tif", "mask003.tif"]
+    assert (out / "01_RES" / "res_track.txt").read_text().splitlines()[0].split()[1:3] == ["1", "3"]
+    capsys.readouterr()
+    assert run_cli(["score", str(out / "01_RES"), str(dataset)]) == 0
+    scores = _scores(capsys.readouterr().out)
+    assert float(scores["DET"]) == 1.0 and float(scores["MOTA"]) > 0.9
+
+
+def test_errors_exit_2_with_a_clear_message(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert run_cli(["track", "--tracker", "nope", str(dataset), "--out", str(out)]) == 2
+    assert "unknown tracker 'nope'" in capsys.readouterr().err
+    assert run_cli(["track", "--tracker", "overlap", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert run_cli(["track", "--tracker", "overlap", "--frames", "5-2", str(dataset), "--out", str(out)]) == 2
+    assert "--frames" in capsys.readouterr().err
+    assert run_cli(["track", "--tracker", "overlap", str(dataset), "--out", str(out)]) == 0
+    assert run_cli(["track", "--tracker", "overlap", str(dataset), "--out", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert run_cli(["track", "--tracker", "overlap", str(dataset), "--out", str(out), "--overwrite"]) == 0
+    capsys.readouterr()
+    # score: missing GT folder, GT folder without 01_GT, missing result
+    assert run_cli(["score", str(out), str(tmp_path / "nogt")]) == 2
+    assert "ground-truth folder not found" in capsys.readouterr().err
+    assert run_cli(["score", str(out), str(out)]) == 2
+    assert "no ground truth 01_GT/TRA" in capsys.readouterr().err
+    assert run_cli(["score", str(tmp_path / "nothing"), str(dataset)]) == 2
+    assert "no tracking result" in capsys.readouterr().err
+
+
+def test_score_rejects_a_result_with_shape_or_gap_problems(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    gt, lineage = tracked_gt(frames=8)
+    res = tmp_path / "res" / "01_RES"
+    res.mkdir(parents=True)
+    import tifffile
+
+    for t in range(8):
+        tifffile.imwrite(res / f"mask{t:03d}.tif", gt[t, :50])
+    (res / "res_track.txt").write_text("1 0 7 0\n2 0 7 0\n3 0 7 0\n")
+    assert run_cli(["score", str(res), str(dataset)]) == 2
+    assert "differ in shape" in capsys.readouterr().err
+    gappy = gt.copy()
+    gappy[3][gappy[3] == 2] = 0  # track 2 missing in frame 3 but its line says 0..7
+    for t in range(8):
+        tifffile.imwrite(res / f"mask{t:03d}.tif", gappy[t])
+    assert run_cli(["score", str(res), str(dataset)]) == 2
+    assert "track 2: missing from frame 3" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+def test_real_sim_frames_laptrack_on_gt_masks(run_cli, tmp_path: Path, capsys) -> None:
+    data = SHARED_DATA / "Fluo-N2DH-SIM+"
+    out = tmp_path / "sim"
+    assert run_cli(["track", "--tracker", "laptrack", "--frames", "45-52", str(data), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert run_cli(["score", str(out), str(data), "--json"]) == 0
+    import json
+
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["DET"] == 1.0 and scores["SEG"] == 1.0  # GT masks in, so detection is exact
+    assert scores["TRA"] > 0.98 and scores["MOTA"] > 0.98

@@ -1,0 +1,49 @@
+"""``tganaug score``: score a CTC tracking result against ground truth (MOTA, MT, ML, precision, recall, IDSW, DET, SEG, TRA)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``tganaug score``."""
+    parser = subparsers.add_parser(
+        "score",
+        help="score a tracking result against CTC ground truth",
+        description="Compare RESULT_DIR (a RES folder with maskNNN.tif + res_track.txt, or a folder holding "
+        "<sequence>_RES) with the GT of GT_DIR (a CTC dataset folder holding <sequence>_GT/TRA) on the frames "
+        "the result covers. CLEAR-MOT measures (motmetrics) match instances by mask IoU >= 0.5 by default; "
+        "MT/ML are fractions of GT tracks; DET/SEG/TRA come from py-ctcmetrics.",
+    )
+    parser.add_argument("result_dir", metavar="RESULT_DIR")
+    parser.add_argument("gt_dir", metavar="GT_DIR")
+    parser.add_argument("--sequence", default="01", help="sequence name (default 01)")
+    parser.add_argument("--seg-from-tra", action="store_true", help="use the TRA masks as SEG reference (dense GT only)")
+    parser.add_argument("--match", choices=["iou", "centroid"], default="iou", help="instance matching for MOT measures")
+    parser.add_argument("--iou-threshold", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
+    parser.add_argument("--max-distance", type=float, default=10.0, help="centroid distance for --match centroid (pixels)")
+    parser.add_argument("--json", action="store_true", help="print all scores as JSON instead of a table")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``tganaug score``; prints the table and returns 0."""
+    from tganaug.tracking.metrics import SCORE_COLUMNS, format_table, score_dirs  # noqa: PLC0415
+
+    scores = score_dirs(
+        args.result_dir,
+        args.gt_dir,
+        sequence=args.sequence,
+        seg_from_tra=args.seg_from_tra,
+        match=args.match,
+        iou_threshold=args.iou_threshold,
+        max_distance=args.max_distance,
+    )
+    if args.json:
+        print(json.dumps(scores, indent=2, sort_keys=True))
+    else:
+        print(format_table([scores], SCORE_COLUMNS + ("GT_tracks", "AOGM")))
+    return 0
