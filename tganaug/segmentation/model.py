@@ -1,0 +1,154 @@
+"""The learned segmenter: network config, checkpoint I/O and inference."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from monai.networks.nets import BasicUNet
+
+from tganaug.data.normalize import fit_normalization
+from tganaug.segmentation.postprocess import probabilities_to_instances
+from tganaug.utils.config import ConfigMixin
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+
+__all__ = ["SegmenterConfig", "build_network", "UNetSegmenter", "SHIPPED_SEGMENTERS", "CheckpointError"]
+
+CHECKPOINT_FORMAT = "tganaug-segmenter-v1"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+#: shipped model name -> checkpoint file in ``tganaug/weights`` (see its model card)
+SHIPPED_SEGMENTERS = {
+    "fluo-nuclei": "segmenter-fluo-nuclei.pt",
+    "phase-contrast": "segmenter-phase-contrast.pt",
+}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, corrupt, not a tganaug checkpoint, or does not fit the network."""
+
+
+@dataclass
+class SegmenterConfig(ConfigMixin):
+    """Size of the 3-class BasicUNet (background / interior / boundary).
+
+    Attributes:
+        features: MONAI ``BasicUNet`` widths (6 numbers: 5 encoder levels + the last decoder).
+        dropout: dropout probability inside the network.
+        percentiles: per-video intensity normalisation used at training and inference.
+    """
+
+    features: tuple[int, ...] = (16, 16, 32, 64, 128, 16)
+    dropout: float = 0.0
+    percentiles: tuple[float, float] = (0.1, 99.9)
+
+    def __post_init__(self) -> None:
+        self.features = tuple(int(f) for f in self.features)
+        self.percentiles = tuple(float(p) for p in self.percentiles)  # type: ignore[assignment]
+        if len(self.features) != 6 or min(self.features) < 1:
+            raise ValueError(f"SegmenterConfig.features needs 6 positive widths, got {self.features}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"SegmenterConfig.dropout must be in [0, 1), got {self.dropout}")
+
+
+def build_network(config: SegmenterConfig) -> BasicUNet:
+    """``(B, 1, H, W)`` float32 image in [0, 1] -> ``(B, 3, H, W)`` logits; H, W multiples of 16."""
+    return BasicUNet(spatial_dims=2, in_channels=1, out_channels=3, features=config.features, dropout=config.dropout)
+
+
+def _resolve(model: str | Path) -> Path:
+    if str(model) in SHIPPED_SEGMENTERS:
+        path = WEIGHTS_DIR / SHIPPED_SEGMENTERS[str(model)]
+        if not path.is_file():
+            raise CheckpointError(f"shipped segmenter {model!r} is missing its weights file {path}")
+        return path
+    path = Path(model)
+    if not path.is_file():
+        names = ", ".join(sorted(SHIPPED_SEGMENTERS))
+        raise CheckpointError(f"segmenter model {str(model)!r} is neither a shipped name ({names}) nor a checkpoint file")
+    return path
+
+
+class UNetSegmenter:
+    """Segment ``(T, H, W)`` videos into instance labels with a trained 3-class UNet.
+
+    Args:
+        model: a shipped name (:data:`SHIPPED_SEGMENTERS`) or a checkpoint path.
+        device: ``"cpu"``, ``"cuda"`` or None (CUDA when available).
+        interior_threshold / foreground_threshold / min_size: see :func:`probabilities_to_instances`.
+    """
+
+    name = "unet"
+
+    def __init__(self, model: str | Path = "fluo-nuclei", device: str | None = None, interior_threshold: float = 0.5,
+                 foreground_threshold: float = 0.5, min_size: int = 10) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.config, self.network, self.meta = self.load(model)
+        self.network.to(self.device).eval()
+        self.interior_threshold = interior_threshold
+        self.foreground_threshold = foreground_threshold
+        self.min_size = min_size
+
+    @staticmethod
+    def load(model: str | Path) -> tuple[SegmenterConfig, BasicUNet, dict[str, Any]]:
+        """Read a checkpoint (``torch.load(weights_only=True)``) into config, network and metadata."""
+        path = _resolve(model)
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # corrupt file, pickle payload refused by weights_only, ...
+            raise CheckpointError(f"cannot load segmenter checkpoint {path}: {type(error).__name__}: {error}") from error
+        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path} is not a tganaug segmenter checkpoint (format {CHECKPOINT_FORMAT})")
+        try:
+            config = SegmenterConfig.from_dict(payload["config"])
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(f"{path}: its config does not fit SegmenterConfig: {error}") from error
+        network = build_network(config)
+        try:
+            network.load_state_dict(payload["state_dict"])
+        except RuntimeError as error:
+            raise CheckpointError(f"{path}: weights do not match the network built from its config: {error}") from error
+        return config, network, dict(payload.get("meta", {}))
+
+    @staticmethod
+    def save(path: str | Path, config: SegmenterConfig, network: torch.nn.Module, meta: dict[str, Any]) -> None:
+        """Write a checkpoint atomically, with its config and metadata as JSON beside it."""
+        buffer = io.BytesIO()
+        state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+        torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "state_dict": state, "meta": meta}, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_json(Path(path).with_suffix(".json"), {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "meta": meta})
+
+    @torch.no_grad()
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """``(T, H, W)`` raw images (any real dtype) -> ``(T, 3, H, W) float32`` class probabilities.
+
+        The video is normalised with its own percentiles (as in training) and padded to a
+        multiple of 16 by reflection.
+        """
+        images = np.asarray(images)
+        if images.ndim != 3 or images.shape[0] == 0:
+            raise ValueError(f"images must be a non-empty (T, H, W) video, got shape {images.shape}")
+        if not np.issubdtype(images.dtype, np.number) or (np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images))):
+            raise ValueError("images must be finite real numbers")
+        normalized = fit_normalization(images, "percentile", self.config.percentiles)(images)
+        height, width = images.shape[1:]
+        pad_h, pad_w = (-height) % 16, (-width) % 16
+        mode = "reflect" if pad_h < height and pad_w < width else "edge"
+        padded = np.pad(normalized, ((0, 0), (0, pad_h), (0, pad_w)), mode=mode)
+        out = np.empty((len(images), 3, height, width), dtype=np.float32)
+        for t, frame in enumerate(padded):
+            logits = self.network(torch.from_numpy(np.ascontiguousarray(frame))[None, None].to(self.device))
+            out[t] = torch.softmax(logits, dim=1)[0, :, :height, :width].cpu().numpy()
+        return out
+
+    def segment(self, images: np.ndarray) -> np.ndarray:
+        """``(T, H, W)`` images -> ``(T, H, W) uint16`` per-frame instance labels (not tracked)."""
+        probabilities = self.probabilities(images)
+        return np.stack([
+            probabilities_to_instances(p, self.interior_threshold, self.foreground_threshold, self.min_size)
+            for p in probabilities
+        ])
