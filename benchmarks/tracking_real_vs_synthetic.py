@@ -10,8 +10,9 @@ The goal of the paper's protocol: a good generator's row is close to Real (tGAN 
         [--segmenter threshold|gt] [--generators NAME,...] [--seed 0]
 
 Writes ``benchmarks/results/tracking_real_vs_synthetic_<segmenter>.{md,csv}``. Generator rows are added by naming
-generator plugins (``--generators``, default none); each must provide ``generate(labels, seed=...)``
-returning a ``(T, H, W)`` image video (or an object with ``.images``).
+generator plugins (``--generators procedural,tgan``): ``procedural`` is fitted on the dataset's train frames,
+``tgan`` uses the shipped model for the modality with a background estimated from train frames; the
+synthetic video is mapped to the real video's intensity units before segmentation.
 """
 
 from __future__ import annotations
@@ -53,20 +54,57 @@ def train_threshold(path: Path) -> float:
     return float(np.median(train.images[train.labels > 0]) + np.median(train.images[train.labels == 0])) / 2
 
 
-def synthetic_images(generator_name: str, labels: np.ndarray, seed: int) -> np.ndarray:
-    """A generator plugin's ``(T, H, W)`` video for GT ``labels`` (the generator API of the model issues)."""
-    generator = tganaug.get_generator(generator_name)
-    video = generator.generate(labels, seed=seed)
-    images = np.asarray(getattr(video, "images", video))
-    if images.shape != labels.shape:
-        raise ValueError(f"generator {generator_name!r} returned shape {images.shape}, expected {labels.shape}")
-    return images
+#: dataset -> shipped model used by the ``unet`` segmenter and the ``tgan`` generator
+MODELS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "Fluo-N2DH-GOWT1": "fluo-nuclei", "PhC-Ecoli-vanVliet": "phase-contrast"}
+
+
+def make_generator(name: str, dataset: Path):
+    """A generator for ``dataset``: fitted to (procedural) or trained on (tgan) its train frames only.
+
+    GOWT1 has no train frames: the procedural renderer is then fitted on SIM+ train frames (the
+    other fluorescence-nuclei dataset), as a user without annotations would.
+    """
+    fit_on = dataset if dataset.name != "Fluo-N2DH-GOWT1" else dataset.parent / "Fluo-N2DH-SIM+"
+    if name == "procedural":
+        from tganaug_plugins.generators.procedural import ProceduralRenderer
+
+        return ProceduralRenderer.from_ctc(fit_on, frames="train")
+    if name == "tgan":
+        return tganaug.get_generator("tgan", model=MODELS[dataset.name])
+    return tganaug.get_generator(name)
+
+
+def synthetic_images(generator_name: str, dataset: Path, gt, seed: int) -> np.ndarray:
+    """A generator's video for the GT masks, mapped back to the real data's intensity units.
+
+    Generators return ``[0, 1]``; the inverse of the real *train* frames' percentile normalisation
+    (eval frames for GOWT1, which has no train split) puts the synthetic video on the raw scale of
+    the real one, so the segmenter runs with identical settings on both.
+    """
+    from tganaug.data.normalize import fit_normalization
+
+    generator = make_generator(generator_name, dataset)
+    background = None
+    if generator_name == "tgan":
+        from tganaug.models.tgan import background_from_video
+
+        reference = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval")
+        norm = fit_normalization(reference.images)
+        background = background_from_video(norm(reference.images), reference.labels)
+    video = np.asarray(generator.generate(gt.labels, background=background, seed=seed), dtype=np.float32)
+    if video.shape != gt.labels.shape:
+        raise ValueError(f"generator {generator_name!r} returned shape {video.shape}, expected {gt.labels.shape}")
+    scale_source = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval", read_labels=False)
+    norm = fit_normalization(scale_source.images)
+    return video * np.float32(norm.scale) + np.float32(norm.offset)
 
 
 def run_one(dataset: Path, spec: dict, source: str, images: np.ndarray, gt, seg_reference, trackers, segmenter: str):
     """Segment ``images`` (or take the GT masks) and track with each tracker; one score row per tracker."""
     if segmenter == "gt":
         labels = gt.labels
+    elif segmenter == "unet":
+        labels = tganaug.get_segmenter("unet", model=MODELS[dataset.name]).segment(images)
     else:
         labels = tganaug.get_segmenter("threshold", **spec["segmenter"]).segment(images)
     rows = []
@@ -91,7 +129,7 @@ def main() -> None:
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--trackers", default="overlap,laptrack,btrack")
-    parser.add_argument("--segmenter", choices=["threshold", "gt"], default="threshold")
+    parser.add_argument("--segmenter", choices=["threshold", "unet", "gt"], default="threshold")
     parser.add_argument("--generators", default="", help="comma-separated generator plugins for synthetic rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output stem (default results/tracking_real_vs_synthetic_<segmenter>)")
@@ -112,7 +150,7 @@ def main() -> None:
         rows += run_one(path, spec, "Real", gt.images, gt, seg_reference, trackers, args.segmenter)
         for generator in generators:
             try:
-                images = synthetic_images(generator, gt.labels, args.seed)
+                images = synthetic_images(generator, path, gt, args.seed)
             except Exception as error:  # a generator under development may fail in any way; report it
                 print(f"  {name} {generator}: generator failed ({type(error).__name__}: {error})")
                 continue
@@ -130,7 +168,8 @@ def main() -> None:
         f"Machine: {machine}. `python benchmarks/tracking_real_vs_synthetic.py --segmenter {args.segmenter}"
         + (f" --generators {args.generators}" if generators else "") + "`.",
         "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040, GOWT1 t000-t049).",
-        f"Segmenter: `{args.segmenter}`" + (" (per-dataset settings in the script)" if args.segmenter == "threshold" else " (GT masks: tracker only)")
+        f"Segmenter: `{args.segmenter}`" + {"threshold": " (per-dataset settings in the script)", "gt": " (GT masks: tracker only)",
+                                            "unet": " (shipped weights: fluo-nuclei for SIM+/GOWT1, phase-contrast for E. coli)"}[args.segmenter]
         + ". MOT measures match by mask IoU >= 0.5; MT/ML are fractions of GT tracks; GOWT1: DET/TRA only (marker masks).",
         "SEG: SIM+ from its SEG masks, GOWT1 from its 30 manually segmented frames, E. coli from its dense TRA masks.",
         "",

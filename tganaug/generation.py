@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tifffile
 from tqdm import tqdm
 
-from tganaug.io import annotation_dir, read_ctc, read_tiff
-from tganaug.lineage import LineageError, format_man_track, track_problems_streaming
+from tganaug.io import SequenceWriter, annotation_dir, read_ctc, read_tiff
+from tganaug.lineage import LineageError, track_problems_streaming
 from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 
@@ -202,11 +201,7 @@ def render_video(config: GenerationConfig, index: int, out: str | Path, generato
     tee = _LabelTee(label_frames)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
     try:
-        images_dir = staging / name
-        tra = staging / f"{name}_GT" / "TRA"
-        images_dir.mkdir()
-        tra.mkdir(parents=True)
-        digits = 3 if n_frames <= 1000 else 4
+        writer = SequenceWriter(staging, n_frames, sequence=name)
         labels_kept: dict[int, np.ndarray] = {}
         generated_kept: dict[int, np.ndarray] = {}
         bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
@@ -220,8 +215,7 @@ def render_video(config: GenerationConfig, index: int, out: str | Path, generato
                 raise ValueError(f"generator returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
             if not np.all(np.isfinite(image_t)):
                 raise ValueError(f"generator returned NaN/Inf in frame {t} of video {name}")
-            tifffile.imwrite(images_dir / f"t{t:0{digits}d}.tif", (np.clip(image_t, 0, 1) * 65535).round().astype(np.uint16), compression="zlib")
-            tifffile.imwrite(tra / f"man_track{t:0{digits}d}.tif", labels_t.astype(np.uint16), compression="zlib")
+            writer.write(t, labels=labels_t, image=(np.clip(image_t, 0, 1) * 65535).round().astype(np.uint16))
             if t in keep:
                 labels_kept[t] = colorize_labels(labels_t)
                 generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
@@ -233,7 +227,7 @@ def render_video(config: GenerationConfig, index: int, out: str | Path, generato
         problems = track_problems_streaming(tee.presence, lineage)
         if problems:
             raise LineageError(f"video {name}: masks and lineage disagree: " + "; ".join(problems[:5]))
-        (tra / "man_track.txt").write_text(format_man_track(lineage))
+        writer.finish(lineage)
         save_png(staging / f"{name}_montage.png", montage([[labels_kept[t] for t in shown], [generated_kept[t] for t in shown]]))
         gif_frames = sorted(t for t in generated_kept if t < _GIF_FRAMES)
         save_gif(staging / f"{name}.gif", [montage([[labels_kept[t], generated_kept[t]]]) for t in gif_frames])

@@ -32,6 +32,7 @@ __all__ = [
     "read_ctc",
     "write_ctc",
     "write_sequence_files",
+    "SequenceWriter",
     "ctc_problems",
 ]
 
@@ -234,17 +235,42 @@ def write_sequence_files(
         if labels is not None and images.shape != labels.shape:
             raise ValueError(f"images {images.shape} and labels {labels.shape} must have the same shape")
     n_frames = (labels if labels is not None else images).shape[0]
-    digits = 3 if n_frames <= 1000 else 4
-    if images is not None:
-        (root / sequence).mkdir(parents=True, exist_ok=True)
-        for t, frame in enumerate(images):
-            tifffile.imwrite(root / sequence / f"t{t:0{digits}d}.tif", frame, compression="zlib")
+    writer = SequenceWriter(root, n_frames, sequence, annotation)
+    for t in range(n_frames):
+        writer.write(t, labels=None if labels is None else labels[t], image=None if images is None else images[t])
     if labels is not None:
-        tra = root / f"{sequence}_{annotation}" / "TRA"
-        tra.mkdir(parents=True, exist_ok=True)
-        for t, frame in enumerate(labels):
-            tifffile.imwrite(tra / f"man_track{t:0{digits}d}.tif", frame, compression="zlib")
-        (tra / "man_track.txt").write_text(format_man_track(lineage))
+        writer.finish(lineage)
+
+
+class SequenceWriter:
+    """Write one CTC sequence into ``root`` frame by frame (memory independent of the length).
+
+    ``write(t, labels, image)`` stores ``<sequence>/tNNN.tif`` and/or
+    ``<sequence>_<annotation>/TRA/man_trackNNN.tif``; ``finish(lineage)`` writes ``man_track.txt``
+    (write it last: a sequence without it is incomplete). Not atomic by itself: write into a
+    staging folder (:func:`write_ctc`, :func:`tganaug.generation.render_video`). Frame names use
+    3 digits (4 past 1000 frames). Images are stored in their dtype; labels as uint16.
+    """
+
+    def __init__(self, root: str | Path, n_frames: int, sequence: str = "01", annotation: str = "GT") -> None:
+        self.root = Path(root)
+        self.digits = 3 if n_frames <= 1000 else 4
+        self.images_dir = self.root / sequence
+        self.tra_dir = self.root / f"{sequence}_{annotation}" / "TRA"
+
+    def write(self, t: int, labels: np.ndarray | None = None, image: np.ndarray | None = None) -> None:
+        """Store frame ``t``: ``(H, W)`` integer ``labels`` and/or an ``(H, W)`` ``image``."""
+        if image is not None:
+            self.images_dir.mkdir(parents=True, exist_ok=True)
+            tifffile.imwrite(self.images_dir / f"t{t:0{self.digits}d}.tif", image, compression="zlib")
+        if labels is not None:
+            self.tra_dir.mkdir(parents=True, exist_ok=True)
+            tifffile.imwrite(self.tra_dir / f"man_track{t:0{self.digits}d}.tif", np.asarray(labels).astype(np.uint16), compression="zlib")
+
+    def finish(self, lineage: np.ndarray) -> None:
+        """Write the lineage file ``man_track.txt`` (marks the annotation complete)."""
+        self.tra_dir.mkdir(parents=True, exist_ok=True)
+        (self.tra_dir / "man_track.txt").write_text(format_man_track(lineage))
 
 
 def write_ctc(

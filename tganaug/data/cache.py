@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tifffile
 
-from tganaug.io import read_ctc
-from tganaug.lineage import format_man_track, track_problems, LineageError
+from tganaug.io import SequenceWriter, read_ctc
+from tganaug.lineage import LineageError, track_problems
 from tganaug.utils.fsutil import atomic_directory
 
 __all__ = ["CacheMismatchError", "read_cached_video", "write_video"]
@@ -56,11 +55,8 @@ def write_video(
         if problems:
             raise LineageError("refusing to cache inconsistent tracks: " + "; ".join(problems[:5]))
     n_frames = labels.shape[0]
-    digits = 3 if n_frames <= 1000 else 4
     with atomic_directory(path, overwrite=overwrite) as staging:
-        raw, tra = staging / "01", staging / "01_GT" / "TRA"
-        raw.mkdir(parents=True)
-        tra.mkdir(parents=True)
+        writer = SequenceWriter(staging, n_frames)
         written = 0
         for t, frame in enumerate(frames):
             if t >= n_frames:
@@ -68,12 +64,11 @@ def write_video(
             frame = np.asarray(frame, dtype=np.float32)
             if frame.shape != labels.shape[1:]:
                 raise ValueError(f"frame {t} has shape {frame.shape}, expected {labels.shape[1:]}")
-            tifffile.imwrite(raw / f"t{t:0{digits}d}.tif", frame, compression="zlib")
-            tifffile.imwrite(tra / f"man_track{t:0{digits}d}.tif", labels[t].astype(np.uint16), compression="zlib")
+            writer.write(t, labels=labels[t], image=frame)
             written += 1
         if written != n_frames:
             raise ValueError(f"the generator yielded {written} frames for a {n_frames}-frame label video")
-        (tra / "man_track.txt").write_text(format_man_track(lineage))
+        writer.finish(lineage)
         (staging / "meta.json").write_text(json.dumps(meta or {}, indent=1, sort_keys=True, default=str))
     return Path(path)
 
