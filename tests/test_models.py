@@ -1,0 +1,328 @@
+"""tGAN networks and inference API (tiny config; each test well under a few seconds on CPU)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tganaug.models.config import (
+    PRESETS,
+    TGANConfig,
+    get_config,
+    network_config_mismatch,
+)
+from tganaug.models.discriminator import AttentionPatchDiscriminator, LinearAttention
+from tganaug.models.encoder import AttentionFusion, ConvEncoder
+from tganaug.models.flownet import FlowNet, warp
+from tganaug.models.lowres_generator import LowResGenerator
+from tganaug.models.sr_generator import SRGenerator
+from tganaug.models.style import MappingNetwork, ModulatedConv2d, NoiseInjection
+from tganaug.models.tgan import TGAN, background_from_video, check_masks
+
+torch.set_num_threads(1)
+TINY = PRESETS["tiny"]
+
+
+def _n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _grads_everywhere(module: torch.nn.Module, loss: torch.Tensor) -> list[str]:
+    module.zero_grad(set_to_none=True)
+    loss.backward()
+    return [name for name, p in module.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+
+
+# --- shapes ---------------------------------------------------------------------------------------
+def test_lowres_generator_shapes_and_range() -> None:
+    torch.manual_seed(0)
+    g = LowResGenerator.from_config(TINY)
+    out = g(torch.randint(0, 2, (2, 2, 32, 24)).float(), torch.rand(2, 1, 32, 24) * 2 - 1, torch.rand(2, 1, 32, 24) * 2 - 1)
+    assert out.shape == (2, 1, 32, 24) and out.dtype == torch.float32
+    assert out.abs().max() <= 1.0 and out.std() > 0
+    assert g.decoder.n_styles == 2 * (len(TINY.g_channels) - 1) + 1
+    with pytest.raises(ValueError, match="multiples of 4"):
+        g(torch.zeros(1, 2, 30, 32), torch.zeros(1, 1, 30, 32), torch.zeros(1, 1, 30, 32))
+    with pytest.raises(ValueError, match="2 mask channels"):
+        g(torch.zeros(1, 3, 32, 32), torch.zeros(1, 1, 32, 32), torch.zeros(1, 1, 32, 32))
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_sr_generator_shapes(scale: int) -> None:
+    torch.manual_seed(0)
+    sr = SRGenerator(scale, (4, 8), 8, 8, 2)
+    x = torch.rand(2, 1, 12, 16) * 2 - 1
+    out = sr(x)
+    assert out.shape == (2, 1, 12 * scale, 16 * scale)
+    assert out.abs().max() <= 1.0
+    # residual design: the output stays close to the bilinear up-sampling of the input at init
+    up = torch.nn.functional.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False) if scale > 1 else x
+    assert (out - up).abs().mean() < 1.0
+
+
+def test_discriminator_shapes_and_attention_position() -> None:
+    torch.manual_seed(0)
+    d = AttentionPatchDiscriminator.from_config(TINY, in_channels=4)
+    outs = d(torch.rand(3, 4, 32, 32))
+    assert isinstance(outs, list) and outs[-1].shape[:2] == (3, 1)
+    assert outs[0].shape == (3, TINY.d_channels, 16, 16)  # initial conv (stride 2) then attention
+    assert len(outs) == TINY.d_layers + 2
+    attention = LinearAttention(8, 2, 4)
+    x = torch.rand(2, 8, 5, 7)
+    attention.gamma.data.zero_()
+    assert torch.equal(attention(x), x)  # residual: gamma = 0 is the identity
+
+
+def test_flownet_shapes_any_size_and_zero_init() -> None:
+    net = FlowNet((4, 8, 8))
+    a, b = torch.rand(2, 1, 30, 21), torch.rand(2, 1, 30, 21)
+    flow = net(a, b)
+    assert flow.shape == (2, 2, 30, 21)
+    assert torch.all(flow == 0)  # zero-initialised head: identity flow before training
+
+
+def test_style_blocks() -> None:
+    torch.manual_seed(0)
+    mapping = MappingNetwork(8, 6, 3)
+    assert mapping(torch.randn(5, 8)).shape == (5, 6)
+    conv = ModulatedConv2d(4, 3, 3, 6)
+    x, w = torch.randn(2, 4, 9, 9), torch.randn(2, 6)
+    out = conv(x, w)
+    assert out.shape == (2, 3, 9, 9)
+    # demodulation: scaling the whole style vector's modulation leaves the output unchanged
+    conv.affine.bias.data *= 3.0
+    conv.affine.weight.data *= 3.0
+    assert torch.allclose(conv(x, w), out, atol=1e-4)
+    # per-sample weights: sample 0 does not depend on sample 1's style
+    w2 = w.clone()
+    w2[1] += 5
+    assert torch.allclose(conv(x, w2)[0], conv(x, w)[0])
+    noise = NoiseInjection(3)
+    y = torch.zeros(1, 3, 4, 4)
+    assert torch.equal(noise(y), y)  # zero-initialised scale
+    noise.weight.data.fill_(1.0)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    assert torch.equal(noise(y, g1), noise(y, g2)) and noise(y, g1).abs().sum() > 0
+
+
+def test_attention_fusion_is_a_convex_combination() -> None:
+    torch.manual_seed(0)
+    fusion = AttentionFusion(6, 3)
+    a = torch.randn(2, 6, 5, 5)
+    assert torch.allclose(fusion(a, a, a), a, atol=1e-6)  # weights sum to 1
+    out = fusion(a, torch.zeros_like(a), torch.ones_like(a))
+    assert fusion.last_weights is not None and fusion.last_weights.shape == (2, 3, 5, 5)
+    assert torch.allclose(fusion.last_weights.sum(1), torch.ones(2, 5, 5), atol=1e-6)
+    lo = torch.minimum(torch.minimum(a, torch.zeros_like(a)), torch.ones_like(a))
+    hi = torch.maximum(torch.maximum(a, torch.zeros_like(a)), torch.ones_like(a))
+    assert torch.all(out >= lo - 1e-6) and torch.all(out <= hi + 1e-6)
+    assert len(ConvEncoder(1, (4, 8, 8))(torch.zeros(1, 1, 16, 16))) == 3
+
+
+# --- defects of the reference code ------------------------------------------------------------------
+def test_three_encoders_are_separate_and_all_receive_gradients() -> None:
+    torch.manual_seed(0)
+    g = LowResGenerator.from_config(TINY)
+    enc = [g.mask_encoder, g.prev_encoder, g.background_encoder]
+    ids = [{id(p) for p in e.parameters()} for e in enc]
+    assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])  # no shared weights
+    masks = torch.randint(0, 2, (2, 2, 32, 32)).float()
+    out = g(masks, torch.rand(2, 1, 32, 32) * 2 - 1, torch.rand(2, 1, 32, 32) * 2 - 1)
+    dead = _grads_everywhere(g, (out * torch.randn_like(out)).sum())
+    assert dead == [], f"parameters without gradient: {dead}"
+
+
+def test_background_input_changes_output_and_masks_drive_it() -> None:
+    torch.manual_seed(0)
+    g = LowResGenerator.from_config(TINY).eval()
+    masks, prev = torch.zeros(1, 2, 32, 32), torch.zeros(1, 1, 32, 32)
+    styles = g.styles(1, generator=torch.Generator().manual_seed(0))
+
+    def run(m: torch.Tensor, bg: torch.Tensor) -> torch.Tensor:
+        return g(m, prev, bg, styles, torch.Generator().manual_seed(1))
+
+    base = run(masks, torch.full((1, 1, 32, 32), -0.5))
+    assert not torch.allclose(base, run(masks, torch.full((1, 1, 32, 32), 0.5)), atol=1e-4)
+    masks2 = masks.clone()
+    masks2[..., 8:16, 8:16] = 1
+    assert not torch.allclose(base, run(masks2, torch.full((1, 1, 32, 32), -0.5)), atol=1e-4)
+
+
+@pytest.mark.parametrize("net", ["sr", "d", "flow"])
+def test_gradients_reach_every_parameter(net: str) -> None:
+    torch.manual_seed(0)
+    if net == "sr":
+        module = SRGenerator.from_config(TINY)
+        out = module(torch.rand(2, 1, 16, 16) * 2 - 1)
+    elif net == "d":
+        module = AttentionPatchDiscriminator.from_config(TINY, 4)
+        out = module(torch.rand(2, 4, 32, 32))[-1]
+    else:
+        module = FlowNet(TINY.flow_channels)
+        torch.nn.init.normal_(module.head.weight, std=0.1)  # the zero head would block the rest at init
+        out = module(torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16))
+    dead = _grads_everywhere(module, (out * torch.randn_like(out)).sum())
+    assert dead == [], f"parameters without gradient: {dead}"
+
+
+def test_warp_moves_content_by_exactly_the_flow() -> None:
+    torch.manual_seed(0)
+    image = torch.rand(2, 3, 16, 20)
+    flow = torch.zeros(2, 2, 16, 20)
+    assert torch.allclose(warp(image, flow), image, atol=1e-6)  # zero flow = identity
+    flow[:, 0] = 3.0  # out(x) = image(x + 3): content moves 3 px left
+    out = warp(image, flow)
+    assert torch.allclose(out[..., :, :-3], image[..., :, 3:], atol=1e-5)
+    flow = torch.zeros(2, 2, 16, 20)
+    flow[:, 1] = -2.0  # rows: content moves 2 px down
+    out = warp(image, flow)
+    assert torch.allclose(out[..., 2:, :], image[..., :-2, :], atol=1e-5)
+    flow = torch.zeros(2, 2, 16, 20)
+    flow[:, 0] = 0.5  # half a pixel: bilinear average of neighbours
+    out = warp(image, flow)
+    assert torch.allclose(out[..., :, :-1], 0.5 * (image[..., :, :-1] + image[..., :, 1:]), atol=1e-5)
+
+
+def test_shipped_flownet_estimates_a_known_shift() -> None:
+    """The shipped FlowNet (pre-trained on SIM+/T98G/E. coli train frames) recovers a known shift."""
+    from tganaug.training.losses import shipped_weights_path
+
+    path = shipped_weights_path("flownet.pt")
+    assert path.is_file(), "tganaug/weights/flownet.pt must ship"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net = FlowNet(tuple(state["info"]["channels"]))
+    net.load_state_dict(state["model"])
+    net.eval()
+    from tganaug.io import read_ctc
+    from tganaug.training.data import downsample_image, normalize_video
+
+    seq = read_ctc("/work/shared/data/Fluo-N2DH-SIM+", frames=range(45, 46))  # an eval frame: never trained on
+    image = torch.from_numpy(normalize_video(seq.images)[0]) * 2 - 1  # (1, H, W)
+    image = downsample_image(image, 2)[:, 40:168, 40:168]  # (1, 128, 128), cells in view
+    image = image[None]
+    for dx, dy in [(2.0, -1.0), (-3.0, 1.5)]:
+        truth = torch.zeros(1, 2, 128, 128)
+        truth[:, 0], truth[:, 1] = dx, dy
+        a = warp(image, truth)  # a(x) = image(x + d)
+        with torch.no_grad():
+            flow = net(a, image)
+        inner = flow[0, :, 16:-16, 16:-16]
+        error = (inner - torch.tensor([dx, dy]).view(2, 1, 1)).abs().median()
+        assert error < 0.75, f"median flow error {error:.2f} px for shift ({dx}, {dy})"
+
+
+# --- config ----------------------------------------------------------------------------------------
+def test_config_json_roundtrip_and_errors(tmp_path) -> None:
+    for name, config in PRESETS.items():
+        assert TGANConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config, name
+    path = tmp_path / "c.json"
+    PRESETS["tiny"].save(path)
+    assert get_config(path) == PRESETS["tiny"]
+    with pytest.raises(ValueError, match="unknown config key.*bogus"):
+        TGANConfig.from_dict({"bogus": 1})
+    with pytest.raises(ValueError, match="g_channels"):
+        TGANConfig.from_dict({"g_channels": 16})
+    with pytest.raises(FileNotFoundError):
+        get_config("nonexistent-preset")
+    diffs = network_config_mismatch(TINY, TINY.replace(g_channels=(4, 8, 16)), "lowres")
+    assert len(diffs) == 1 and "g_channels" in diffs[0]
+
+
+def test_preset_sizes() -> None:
+    n_default = _n_params(LowResGenerator.from_config(PRESETS["default"]))
+    n_paper = _n_params(LowResGenerator.from_config(PRESETS["paper"]))
+    assert 1e6 < n_default < 5e6  # trains on a 2-core CPU
+    assert 55e6 < n_paper < 90e6  # the reference generator has about 70 M parameters
+    assert _n_params(LowResGenerator.from_config(TINY)) < 20_000
+
+
+# --- inference API ----------------------------------------------------------------------------------
+def _tiny_tgan(with_sr: bool = True) -> TGAN:
+    torch.manual_seed(0)
+    sr = SRGenerator.from_config(TINY) if with_sr else None
+    return TGAN(LowResGenerator.from_config(TINY), TINY, sr, default_background=0.2)
+
+
+def _masks(t: int = 3, h: int = 37, w: int = 29) -> np.ndarray:
+    labels = np.zeros((t, h, w), np.uint16)
+    for i in range(t):
+        labels[i, 5 + i : 15 + i, 4:12] = 3
+        labels[i, 20:30, 15:25] = 7
+    return labels
+
+
+def test_generate_contract_and_determinism() -> None:
+    model = _tiny_tgan()
+    labels = _masks()
+    video = model.generate(labels, seed=5)
+    assert video.shape == labels.shape and video.dtype == np.float32
+    assert video.min() >= 0.0 and video.max() <= 1.0 and video.std() > 0
+    assert np.array_equal(video, model.generate(labels, seed=5))  # same seed, same output
+    assert not np.array_equal(video, model.generate(labels, seed=6))
+    assert np.array_equal(video, model.generate(labels > 0, seed=5))  # instance ids are binarised
+    assert np.array_equal(video, model.generate((labels > 0).astype(np.float32), seed=5))
+    frames = list(model.iter_frames(labels, seed=5))
+    assert len(frames) == 3 and np.array_equal(np.stack(frames), video)  # streaming = batch
+    single = model.generate(labels[:1], seed=5)
+    assert np.array_equal(single[0], video[0])  # frame 0 does not depend on later frames
+    no_sr = _tiny_tgan(with_sr=False).generate(labels, seed=5)
+    assert no_sr.shape == labels.shape
+
+
+def test_generate_background_changes_output() -> None:
+    model = _tiny_tgan()
+    labels = _masks()
+    dark = model.generate(labels, background=np.full(labels.shape[1:], 0.1, np.float32), seed=1)
+    bright = model.generate(labels, background=np.full(labels.shape[1:], 0.9, np.float32), seed=1)
+    assert np.abs(dark - bright).mean() > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("masks", "error", "match"),
+    [
+        (np.zeros((0, 8, 8), np.uint16), ValueError, "T = 0"),
+        (np.zeros((8, 8), np.uint16), ValueError, r"\(T, H, W\)"),
+        (np.full((2, 8, 8), 0.5, np.float32), ValueError, "binary"),
+        (np.full((2, 8, 8), np.nan, np.float32), ValueError, "NaN"),
+        (np.full((2, 8, 8), -1, np.int32), ValueError, ">= 0"),
+        (np.zeros((2, 8, 8), np.complex64), TypeError, "dtype"),
+        ([[[0, 1]]], TypeError, "numpy array"),
+    ],
+)
+def test_generate_rejects_bad_masks(masks, error, match) -> None:
+    with pytest.raises(error, match=match):
+        _tiny_tgan().generate(masks)
+
+
+def test_generate_rejects_bad_background() -> None:
+    model = _tiny_tgan()
+    labels = _masks()
+    with pytest.raises(ValueError, match="NaN"):
+        model.generate(labels, background=np.full(labels.shape[1:], np.nan, np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        model.generate(labels, background=np.zeros((5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.generate(labels, background=np.full(labels.shape[1:], 300.0, np.float32))
+    assert check_masks(np.array([[[0, 2]]], np.uint8)).dtype == bool
+
+
+def test_background_from_video_recovers_the_background() -> None:
+    rng = np.random.default_rng(0)
+    background = rng.uniform(100, 200, (20, 24))
+    images = np.repeat(background[None], 6, axis=0)
+    labels = np.zeros((6, 20, 24), np.uint16)
+    for t in range(6):
+        labels[t, 2:8, 2 + 3 * t : 8 + 3 * t] = 1
+        images[t][labels[t] > 0] = 1000  # bright cell moving right
+    from tganaug.training.data import background_from_video as raw_bg
+
+    estimate = raw_bg(images.astype(np.uint16), labels, percentiles=None, dilate=0)
+    assert np.allclose(estimate, background.astype(np.uint16), atol=0.5)
+    normalised = background_from_video(images.astype(np.uint16), labels)
+    assert normalised.shape == (20, 24) and normalised.dtype == np.float32
+    assert 0 <= normalised.min() and normalised.max() <= 1
+    with pytest.raises(ValueError, match="same shape"):
+        background_from_video(images[:, :5], labels)

@@ -1,0 +1,269 @@
+"""Training loops, checkpoints, resume, CLI and plugin (tiny config, synthetic or tiny CTC data)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tganaug.models.config import PRESETS, TGANConfig
+from tganaug.training.checkpoint import CheckpointError, load_checkpoint
+from tganaug.training.data import VideoData, downsample_image, downsample_mask
+from tganaug.training.trainer import (
+    LowResTrainer,
+    SRTrainer,
+    make_optimizer,
+    make_scheduler,
+)
+from tganaug.utils.fsutil import OutputExistsError
+
+torch.set_num_threads(1)
+TINY = PRESETS["tiny"]
+
+
+def _video_arrays(n_frames: int = 6, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Moving bright disks on a textured background: ``images (T, H, W) uint16``, ``labels uint16``."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    background = 200 + 40 * np.sin(xx / 7.0) + 30 * np.cos(yy / 11.0)
+    images = np.empty((n_frames, size, size), np.uint16)
+    labels = np.zeros((n_frames, size, size), np.uint16)
+    centres = rng.uniform(12, size - 12, (3, 2))
+    for t in range(n_frames):
+        frame = background + rng.normal(0, 5, (size, size))
+        for i, (cy, cx) in enumerate(centres):
+            disk = (yy - cy - t) ** 2 + (xx - cx) ** 2 < 36
+            labels[t][disk] = i + 1
+            frame[disk] = 900 + 50 * i
+        images[t] = np.clip(frame, 0, 65535).astype(np.uint16)
+    return images, labels
+
+
+def _video(config: TGANConfig = TINY, n_frames: int = 6, size: int = 64, seed: int = 0) -> VideoData:
+    images, labels = _video_arrays(n_frames, size, seed)
+    norm = torch.from_numpy((images.astype(np.float32) - 150) / 900).clamp(0, 1) * 2 - 1
+    masks = torch.from_numpy((labels > 0).astype(np.float32))
+    bg = norm.median(dim=0).values
+    s = config.sr_scale
+    return VideoData("synthetic", norm, masks, bg, downsample_image(norm, s), downsample_mask(masks, s), downsample_image(bg, s))
+
+
+def _states_equal(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a) and a.keys() == b.keys()
+
+
+# --- schedule ---------------------------------------------------------------------------------------
+def test_onecycle_schedule_ends_where_it_should() -> None:
+    config = TINY.replace(total_steps=20, lr_g=1e-3)
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = make_optimizer([param], config, config.lr_g)
+    sched = make_scheduler(opt, config, config.lr_g)
+    lrs = [opt.param_groups[0]["lr"]]
+    for _ in range(config.total_steps):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert max(lrs) == pytest.approx(1e-3)
+    assert lrs[0] == pytest.approx(1e-3 / 25)  # OneCycle start: max_lr / div_factor
+    assert lrs[config.total_steps - 1] == pytest.approx(1e-3 / 25 / 1e4, rel=1e-6)  # last step: min lr
+
+
+def test_trainer_runs_exactly_the_schedule_and_refuses_to_overrun(tmp_path) -> None:
+    config = TINY.replace(total_steps=6, max_clip_len=2, curriculum_steps=2)
+    trainer = LowResTrainer(config, tmp_path / "run", data=[_video()], progress=False)
+    trainer.train()
+    assert trainer.step == 6
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    lrs = [float(r["lr_g"]) for r in rows]
+    assert len(lrs) == 6 and lrs[0] == pytest.approx(config.lr_g / 25, rel=1e-5)  # warm-up start
+    assert max(lrs) <= config.lr_g * (1 + 1e-5) and lrs[1:] == sorted(lrs[1:], reverse=True)
+    assert lrs[-1] == pytest.approx(config.lr_g / 25 / 1e4, rel=1e-5)  # the last step uses the final LR
+    assert trainer.sched_g.last_epoch == config.total_steps == trainer.sched_f.last_epoch == trainer.sched_d.last_epoch
+    with pytest.raises(ValueError, match="total_steps"):
+        trainer.train(until=7)
+
+
+# --- what trains --------------------------------------------------------------------------------------
+def test_one_step_updates_every_parameter_of_g_d_and_flownet(tmp_path) -> None:
+    config = TINY.replace(total_steps=10, max_clip_len=2, curriculum_steps=1)
+    trainer = LowResTrainer(config, tmp_path / "run", data=[_video()], progress=False)
+    before = {name: {k: v.clone() for k, v in net.state_dict().items()} for name, net in trainer.networks().items()}
+    trainer.train(until=2)  # step 0 clip length 1, step 1 length 2 (temporal loss active)
+    for name, net in trainer.networks().items():
+        unchanged = [k for k, p in net.named_parameters() if torch.equal(before[name][k], p.detach())]
+        assert unchanged == [], f"{name}: parameters never updated: {unchanged}"
+
+
+def test_sr_trainer_updates_every_parameter(tmp_path) -> None:
+    trainer = SRTrainer(TINY.replace(total_steps=4), tmp_path / "sr", data=[_video()], progress=False)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    logs = trainer.train(until=2)
+    assert {"g_total", "l1", "d"} <= logs.keys() and np.isfinite(logs["g_total"])
+    unchanged = [k for k, p in trainer.generator.named_parameters() if torch.equal(before[k], p.detach())]
+    assert unchanged == []
+
+
+@pytest.mark.slow
+def test_overfit_one_clip_lowers_l1(tmp_path) -> None:
+    """100 steps on a single clip (one 3-frame video, crop = whole low-res frame, no augmentation)
+    lower the L1 to the real frames to less than 60 % of the first steps' L1."""
+    config = TINY.replace(
+        total_steps=100, max_clip_len=2, curriculum_steps=0, p_video_aug=0.0, p_diff_aug=0.0, lr_g=5e-3, lr_d=1e-3,
+        style_mixing_prob=0.0, log_every=1, sample_every=100, checkpoint_every=1000,
+    )
+    trainer = LowResTrainer(config, tmp_path / "run", data=[_video(config, n_frames=3)], progress=False)
+    trainer.train()
+    with (tmp_path / "run" / "log.csv").open() as handle:
+        l1 = [float(row["l1"]) for row in csv.DictReader(handle)]
+    assert len(l1) == 100
+    first, last = np.mean(l1[:5]), np.mean(l1[-5:])
+    assert last < 0.6 * first, f"L1 {first:.3f} -> {last:.3f}"
+
+
+# --- resume -----------------------------------------------------------------------------------------
+def test_resume_is_bit_exact(tmp_path) -> None:
+    config = TINY.replace(total_steps=6, max_clip_len=3, curriculum_steps=2, p_video_aug=0.5, p_diff_aug=0.5, checkpoint_every=100)
+    videos = [_video(seed=0), _video(seed=1)]
+    straight = LowResTrainer(config, tmp_path / "a", data=videos, progress=False, seed=3)
+    straight.train(until=6)
+    half = LowResTrainer(config, tmp_path / "b", data=videos, progress=False, seed=3)
+    half.train(until=3)
+    del half
+    resumed = LowResTrainer(None, tmp_path / "b", data=videos, progress=False, seed=3, resume=True)  # type: ignore[arg-type]
+    assert resumed.step == 3
+    resumed.train(until=6)
+    for name, net in straight.networks().items():
+        assert _states_equal(net.state_dict(), resumed.networks()[name].state_dict()), name
+    a = load_checkpoint(tmp_path / "a")
+    b = load_checkpoint(tmp_path / "b")
+    assert torch.equal(a["rng"]["data"], b["rng"]["data"]) and torch.equal(a["rng"]["noise"], b["rng"]["noise"])
+    assert a["optimizers"]["generator"]["state"][0]["step"] == b["optimizers"]["generator"]["state"][0]["step"]
+    log_a = (tmp_path / "a" / "log.csv").read_text().splitlines()
+    log_b = (tmp_path / "b" / "log.csv").read_text().splitlines()
+    strip = lambda lines: [",".join(r.split(",")[:3] + r.split(",")[4:]) for r in lines]
+    assert strip(log_a) == strip(log_b) and len(log_a) == 7
+
+
+def test_same_seed_same_training_different_seed_different(tmp_path) -> None:
+    config = TINY.replace(total_steps=2)
+    runs = [LowResTrainer(config, tmp_path / str(i), data=[_video()], progress=False, seed=s) for i, s in enumerate([0, 0, 1])]
+    for run in runs:
+        run.train()
+    g = [r.generator.state_dict() for r in runs]
+    assert _states_equal(g[0], g[1]) and not _states_equal(g[0], g[2])
+
+
+# --- run directory and checkpoint errors -----------------------------------------------------------------
+def test_run_directory_outputs_and_errors(tmp_path) -> None:
+    config = TINY.replace(total_steps=4, sample_every=2, log_every=1)
+    run = tmp_path / "run"
+    LowResTrainer(config, run, data=[_video()], progress=False).train()
+    assert json.loads((run / "config.json").read_text()) == config.to_dict()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000002.png", "step_000004.png"]
+    from PIL import Image
+
+    montage = np.asarray(Image.open(run / "samples" / "step_000004.png"))
+    assert montage.shape[1] == 3 * config.crop_size and montage.shape[0] % config.crop_size == 0  # masks | real | fake
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4] and all(np.isfinite(float(r["g_total"])) for r in rows)
+    saved = load_checkpoint(run)
+    assert saved["step"] == 4 and saved["mode"] == "lowres" and 0 < saved["default_background"] < 1
+
+    with pytest.raises(OutputExistsError, match="not empty"):
+        LowResTrainer(config, run, data=[_video()], progress=False)
+    LowResTrainer(config, run, data=[_video()], progress=False, overwrite=True)  # starts over
+    assert not (run / "samples").exists()
+    with pytest.raises(FileNotFoundError):
+        LowResTrainer(config, tmp_path / "empty", data=[_video()], progress=False, resume=True)
+
+
+def test_resume_with_a_different_config_names_the_mismatch(tmp_path) -> None:
+    run = tmp_path / "run"
+    LowResTrainer(TINY.replace(total_steps=2), run, data=[_video()], progress=False).train()
+    with pytest.raises(CheckpointError, match="g_channels"):
+        LowResTrainer(TINY.replace(total_steps=2, g_channels=(4, 8, 16)), run, data=[_video()], progress=False, resume=True)
+    with pytest.raises(CheckpointError, match="'lowres' run, not 'sr'"):
+        SRTrainer(None, run, data=[_video()], progress=False, resume=True)  # type: ignore[arg-type]
+
+
+def test_corrupt_checkpoints_give_clear_errors(tmp_path) -> None:
+    from tganaug.models.tgan import TGAN
+
+    run = tmp_path / "run"
+    LowResTrainer(TINY.replace(total_steps=1), run, data=[_video()], progress=False).train()
+    good = (run / "checkpoint.pt").read_bytes()
+    (run / "checkpoint.pt").write_bytes(good[: len(good) // 2])  # truncated
+    with pytest.raises(CheckpointError, match="corrupt"):
+        TGAN.from_pretrained(run)
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(run)
+    torch.save({"hello": torch.zeros(1)}, run / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="not a tganaug"):
+        load_checkpoint(run)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "nowhere")
+
+
+def test_from_pretrained_roundtrip_and_config_mismatch(tmp_path) -> None:
+    from tganaug.models.tgan import TGAN
+
+    LowResTrainer(TINY.replace(total_steps=2), tmp_path / "m" / "lowres", data=[_video()], progress=False).train()
+    SRTrainer(TINY.replace(total_steps=2), tmp_path / "m" / "sr", data=[_video()], progress=False).train()
+    model = TGAN.from_pretrained(tmp_path / "m")
+    assert model.sr is not None
+    _, labels = _video_arrays(3, 40)
+    video = model.generate(labels, seed=0)
+    assert video.shape == (3, 40, 40) and 0 <= video.min() and video.max() <= 1
+    assert np.array_equal(video, TGAN.from_pretrained(tmp_path / "m").generate(labels, seed=0))
+    config_path = tmp_path / "m" / "lowres" / "config.json"
+    data = json.loads(config_path.read_text())
+    data["g_channels"] = [4, 8, 32]
+    config_path.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="g_channels"):
+        TGAN.from_pretrained(tmp_path / "m")
+    with pytest.raises(CheckpointError, match="'sr' checkpoint, expected 'lowres'"):
+        TGAN.from_pretrained(tmp_path / "m" / "sr")
+
+
+# --- CLI and plugin -------------------------------------------------------------------------------------
+def _tiny_ctc(path) -> None:
+    from tganaug.io import write_ctc
+
+    images, labels = _video_arrays(6, 64)
+    lineage = np.array([[i, 0, 5, 0] for i in (1, 2, 3)], np.int64)
+    write_ctc(path, labels=labels, lineage=lineage, images=images)
+    (path / "splits.json").write_text(json.dumps({"train": [0, 5], "eval": None}))
+
+
+def test_cli_train_and_resume(tmp_path, capsys) -> None:
+    from tganaug.cli import main
+
+    _tiny_ctc(tmp_path / "ctc")
+    base = ["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", "tiny", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(base + ["--steps", "4", "--stop-at", "2"]) == 0
+    assert load_checkpoint(tmp_path / "run")["step"] == 2
+    assert main(["train", "lowres", "--data", str(tmp_path / "ctc"), "--out", str(tmp_path / "run"), "--resume", "--no-progress"]) == 0
+    saved = load_checkpoint(tmp_path / "run")
+    assert saved["step"] == 4 and saved["config"]["total_steps"] == 4
+    assert main(base + ["--steps", "4"]) == 2  # not empty, no --overwrite
+    assert "not empty" in capsys.readouterr().err
+    assert main(["train", "sr", "--data", str(tmp_path / "ctc"), "--config", "tiny", "--out", str(tmp_path / "sr"), "--steps", "2", "--no-progress"]) == 0
+    assert main(["train", "lowres", "--data", str(tmp_path / "missing"), "--config", "tiny", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
+    assert main(["train", "lowres", "--config", "tiny", "--out", str(tmp_path / "y")]) == 2
+    assert main(["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", "nope", "--out", str(tmp_path / "z")]) == 2
+
+
+def test_generator_plugin(tmp_path) -> None:
+    from tganaug.registry import get_plugin
+
+    LowResTrainer(TINY.replace(total_steps=1), tmp_path / "run", data=[_video()], progress=False).train()
+    generator = get_plugin("generator", "tgan", checkpoint=str(tmp_path / "run"))
+    _, labels = _video_arrays(2, 36)
+    video = generator.generate(labels, seed=1)
+    assert video.shape == (2, 36, 36) and video.dtype == np.float32 and 0 <= video.min() and video.max() <= 1
+    with pytest.raises(ValueError, match="checkpoint"):
+        get_plugin("generator", "tgan")

@@ -1,0 +1,289 @@
+"""Configuration of the tGAN networks, losses and training (one dataclass, saved as JSON).
+
+Every size of every network comes from :class:`TGANConfig`. Three presets:
+
+* ``tiny``: for tests; every forward pass takes milliseconds on a CPU.
+* ``default``: trains on a 2-core CPU (widths 16-128, about 1.2 M generator parameters, 128x128
+  low-resolution crops).
+* ``paper``: the reference sizes of Zargari et al. 2024 (widths 64-1024, 128-d latent,
+  256x384 low-res frames, RMSprop 1e-4, batch 2) for users with a GPU.
+
+A config is saved as ``config.json`` beside every checkpoint; :meth:`TGANConfig.from_dict`
+rejects unknown keys and wrong types with an error naming them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tganaug.utils.config import ConfigMixin
+
+__all__ = ["NETWORK_KEYS", "PRESETS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
+
+
+@dataclass
+class TGANConfig(ConfigMixin):
+    """All sizes and hyper-parameters of tGAN (low-res generator, SR generator, D, FlowNet, training).
+
+    ``to_dict``/``from_dict`` override :class:`ConfigMixin` to also turn tuples into JSON lists and
+    to type-check every value.
+    """
+
+    name: str = "default"
+
+    # --- data / normalisation -------------------------------------------------------------------
+    #: low-resolution crop side used in low-res training (pixels of the low-res grid)
+    crop_size: int = 128
+    #: super-resolution factor: low-res grid = full-res frame downsampled by this (2 = one extra x2 block)
+    sr_scale: int = 2
+    #: number of current mask frames fed to the low-res generator (masks t-n+1 .. t)
+    n_masks: int = 2
+    #: per-video intensity percentiles mapped to 0 and 1 (network sees 2*x-1 in [-1, 1])
+    norm_percentiles: tuple[float, float] = (1.0, 99.8)
+
+    # --- low-resolution generator -----------------------------------------------------------------
+    #: encoder widths, one per resolution level (level 0 = full low-res size); len-1 down-samplings
+    g_channels: tuple[int, ...] = (16, 32, 64, 128)
+    latent_dim: int = 64
+    style_dim: int = 64
+    mapping_layers: int = 3
+    #: probability of style mixing (two latents, random crossover layer) during training
+    style_mixing_prob: float = 0.5
+
+    # --- super-resolution generator ---------------------------------------------------------------
+    sr_channels: tuple[int, ...] = (16, 32, 64)
+    sr_crop_size: int = 128  # high-res crop side in SR training
+
+    # --- discriminators -------------------------------------------------------------------------
+    d_channels: int = 32
+    d_layers: int = 3
+    d_attention_heads: int = 2
+    d_attention_dim_head: int = 16
+
+    # --- FlowNet ---------------------------------------------------------------------------------
+    flow_channels: tuple[int, ...] = (16, 32, 64)
+    #: "shipped" (pre-trained weights in tganaug/weights when sizes match), a .pt path, or "none"
+    flow_init: str = "shipped"
+    flow_smoothness: float = 0.1
+    #: weight of the supervised term on synthetically shifted real frames (known flow)
+    flow_supervised: float = 1.0
+
+    # --- perceptual feature network -------------------------------------------------------------
+    #: "shipped" (small mask-predicting UNet encoder trained on the shared train frames),
+    #: "vgg19:/path/to/vgg19.pth" (torchvision-format state dict), or "none"
+    perceptual: str = "shipped"
+    feature_channels: tuple[int, ...] = (16, 32, 64)
+
+    # --- loss weights (paper: adv + 100 perc + 100 flow + 50 temporal; SR: adv + 50 perc + 25 L1) --
+    w_adv: float = 1.0
+    w_l1: float = 10.0
+    w_perceptual: float = 10.0
+    w_flow: float = 10.0
+    w_temporal: float = 5.0
+    sr_w_adv: float = 1.0
+    sr_w_perceptual: float = 10.0
+    sr_w_l1: float = 25.0
+
+    # --- optimisation ---------------------------------------------------------------------------
+    optimizer: str = "adam"  # "adam" or "rmsprop" (paper)
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    lr_flow: float = 1e-4
+    batch_size: int = 2
+    total_steps: int = 2000  # OneCycle length: the schedule ends exactly here
+    onecycle_pct_start: float = 0.1
+    max_clip_len: int = 10
+    #: steps over which the clip length grows linearly 1 -> max_clip_len
+    curriculum_steps: int = 1000
+    #: probability that the first frame of a training clip gets the background as its previous frame
+    #: (as at inference); otherwise the real previous frame
+    p_first_from_background: float = 0.5
+    detach_prev: bool = True
+    p_video_aug: float = 0.2
+    p_diff_aug: float = 0.2
+    diff_aug_policy: tuple[str, ...] = ("brightness", "saturation", "contrast", "translation", "cutout")
+    grad_clip: float = 10.0
+
+    # --- logging --------------------------------------------------------------------------------
+    log_every: int = 10
+    sample_every: int = 200
+    checkpoint_every: int = 200
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TGANConfig:
+        """Build from a dict; unknown keys or wrong types raise ``ValueError`` naming them."""
+        if not isinstance(data, dict):
+            raise ValueError(f"config must be a JSON object, got {type(data).__name__}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+        defaults = cls()
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            expected = getattr(defaults, key)
+            if isinstance(expected, tuple):
+                if not isinstance(value, (list, tuple)):
+                    raise ValueError(f"config key {key!r} must be a list, got {value!r}")
+                value = tuple(value)
+            elif isinstance(expected, bool):
+                if not isinstance(value, bool):
+                    raise ValueError(f"config key {key!r} must be true/false, got {value!r}")
+            elif isinstance(expected, float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"config key {key!r} must be a number, got {value!r}")
+                value = float(value)
+            elif isinstance(expected, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"config key {key!r} must be an integer, got {value!r}")
+            elif isinstance(expected, str) and not isinstance(value, str):
+                raise ValueError(f"config key {key!r} must be a string, got {value!r}")
+            kwargs[key] = value
+        config = cls(**kwargs)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` for inconsistent sizes."""
+        if self.sr_scale not in (1, 2, 4):
+            raise ValueError(f"sr_scale must be 1, 2 or 4, got {self.sr_scale}")
+        levels = len(self.g_channels)
+        if levels < 2:
+            raise ValueError("g_channels needs at least two levels")
+        if self.crop_size % (2 ** (levels - 1)):
+            raise ValueError(f"crop_size {self.crop_size} must be divisible by 2**{levels - 1}")
+        if self.sr_crop_size % (self.sr_scale * 2 ** (len(self.sr_channels) - 1)):
+            raise ValueError("sr_crop_size must be divisible by sr_scale * 2**(len(sr_channels)-1)")
+        if self.n_masks < 1 or self.max_clip_len < 1 or self.batch_size < 1 or self.total_steps < 1:
+            raise ValueError("n_masks, max_clip_len, batch_size and total_steps must be >= 1")
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
+        unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}
+        if unknown:
+            raise ValueError(f"unknown DiffAugment policy item(s): {sorted(unknown)}")
+
+    def save(self, path: str | Path) -> None:
+        """Write as indented JSON, atomically."""
+        from tganaug.utils.fsutil import atomic_write_json
+
+        atomic_write_json(path, self.to_dict())
+
+    def replace(self, **changes: Any) -> TGANConfig:
+        """A copy with some fields changed (validated)."""
+        config = dataclasses.replace(self, **changes)
+        config.validate()
+        return config
+
+
+PRESETS: dict[str, TGANConfig] = {
+    "tiny": TGANConfig(
+        name="tiny",
+        crop_size=32,
+        g_channels=(4, 8, 8),
+        latent_dim=8,
+        style_dim=8,
+        mapping_layers=2,
+        sr_channels=(4, 8),
+        sr_crop_size=32,
+        d_channels=4,
+        d_layers=2,
+        d_attention_heads=1,
+        d_attention_dim_head=4,
+        flow_channels=(4, 8, 8),
+        flow_init="none",
+        perceptual="none",
+        feature_channels=(4, 8),
+        total_steps=100,
+        max_clip_len=3,
+        curriculum_steps=4,
+        log_every=1,
+        sample_every=50,
+        checkpoint_every=50,
+    ),
+    "default": TGANConfig(),
+    "paper": TGANConfig(
+        name="paper",
+        crop_size=256,
+        g_channels=(64, 128, 256, 512, 1024),
+        latent_dim=128,
+        style_dim=128,
+        mapping_layers=8,
+        style_mixing_prob=0.9,
+        sr_channels=(64, 128, 256, 512),
+        sr_crop_size=512,
+        d_channels=64,
+        d_layers=3,
+        d_attention_heads=4,
+        d_attention_dim_head=32,
+        flow_channels=(32, 64, 128, 256),
+        flow_init="none",
+        w_l1=0.0,
+        w_perceptual=100.0,
+        w_flow=100.0,
+        w_temporal=50.0,
+        sr_w_perceptual=50.0,
+        sr_w_l1=25.0,
+        optimizer="rmsprop",
+        lr_g=1e-4,
+        lr_d=1e-4,
+        lr_flow=1e-4,
+        total_steps=100000,
+        curriculum_steps=50000,
+        p_video_aug=0.2,
+        p_diff_aug=0.2,
+        sample_every=1000,
+        checkpoint_every=1000,
+    ),
+}
+
+#: config keys that determine network shapes, per network (used to name checkpoint mismatches)
+NETWORK_KEYS: dict[str, tuple[str, ...]] = {
+    "lowres": ("n_masks", "g_channels", "latent_dim", "style_dim", "mapping_layers"),
+    "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers"),
+    "discriminator": ("n_masks", "d_channels", "d_layers", "d_attention_heads", "d_attention_dim_head"),
+    "flownet": ("flow_channels",),
+}
+
+
+def get_config(name_or_path: str | Path) -> TGANConfig:
+    """A preset by name (``tiny``, ``default``, ``paper``) or a JSON file (missing keys take defaults)."""
+    key = str(name_or_path)
+    if key in PRESETS:
+        return dataclasses.replace(PRESETS[key])
+    path = Path(key)
+    if not path.is_file():
+        raise FileNotFoundError(f"config {key!r} is neither a preset ({', '.join(PRESETS)}) nor a file")
+    return load_config(path)
+
+
+def load_config(path: str | Path) -> TGANConfig:
+    """Read a config JSON file; raise ``ValueError`` naming the file when it is not valid."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read config {path}: {error}") from error
+    try:
+        return TGANConfig.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"invalid config {path}: {error}") from error
+
+
+def network_config_mismatch(saved: TGANConfig, current: TGANConfig, network: str) -> list[str]:
+    """Names and values of the shape-defining keys of ``network`` that differ between two configs."""
+    diffs = []
+    for key in NETWORK_KEYS[network]:
+        a, b = getattr(saved, key), getattr(current, key)
+        if a != b:
+            diffs.append(f"{key}: checkpoint {list(a) if isinstance(a, tuple) else a!r} != config {list(b) if isinstance(b, tuple) else b!r}")
+    return diffs
+
+

@@ -1,0 +1,81 @@
+"""Low-resolution video-to-video generator of tGAN (one frame per call, fed its previous output)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from tganaug.models.config import TGANConfig
+from tganaug.models.encoder import AttentionFusion, ConvEncoder
+from tganaug.models.style import MappingNetwork, StyleDecoder, sample_styles
+
+__all__ = ["LowResGenerator"]
+
+
+class LowResGenerator(nn.Module):
+    """Three-encoder style UNet: masks, previous frame and reference background -> next frame.
+
+    * ``mask_encoder`` sees the ``n_masks`` current binary masks (t-n+1 .. t);
+    * ``prev_encoder`` sees the previous generated frame (t-1);
+    * ``background_encoder`` sees the reference background. The three encoders have separate
+      weights (the reference code silently reused the previous-frame encoder for the background).
+    * At every level (full size and every down-sampling stage) an :class:`AttentionFusion`
+      mixes the three encodings with per-pixel softmax weights; the fused maps are the UNet skips.
+    * The decoder is a :class:`StyleDecoder` (modulated convs driven by a mapping MLP from a
+      latent, per-layer noise), output ``tanh``.
+
+    Args:
+        n_masks: number of mask frames.
+        channels: encoder widths per level, e.g. ``(16, 32, 64, 64)``.
+        latent_dim, style_dim, mapping_layers: mapping network sizes.
+
+    Shapes: ``masks (B, n_masks, H, W)`` float in {0, 1}; ``prev (B, 1, H, W)`` and
+    ``background (B, 1, H, W)`` float in [-1, 1] -> ``(B, 1, H, W)`` float32 in [-1, 1].
+    H, W divisible by ``2**(len(channels)-1)``.
+    """
+
+    def __init__(self, n_masks: int, channels: tuple[int, ...], latent_dim: int, style_dim: int, mapping_layers: int) -> None:
+        super().__init__()
+        self.n_masks, self.channels, self.latent_dim = n_masks, tuple(channels), latent_dim
+        self.mask_encoder = ConvEncoder(n_masks, self.channels)
+        self.prev_encoder = ConvEncoder(1, self.channels)
+        self.background_encoder = ConvEncoder(1, self.channels)
+        self.fusions = nn.ModuleList(AttentionFusion(c, 3) for c in self.channels)
+        self.mapping = MappingNetwork(latent_dim, style_dim, mapping_layers)
+        self.decoder = StyleDecoder(self.channels, style_dim)
+
+    @classmethod
+    def from_config(cls, config: TGANConfig) -> LowResGenerator:
+        """Build with the sizes of ``config``."""
+        return cls(config.n_masks, config.g_channels, config.latent_dim, config.style_dim, config.mapping_layers)
+
+    @property
+    def divisor(self) -> int:
+        """H and W must be multiples of this."""
+        return 2 ** (len(self.channels) - 1)
+
+    def styles(self, batch: int, *, z: torch.Tensor | None = None, mixing_prob: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-layer styles ``(B, n_styles, style_dim)`` (see :func:`sample_styles`)."""
+        device = next(self.parameters()).device
+        return sample_styles(self.mapping, batch, self.decoder.n_styles, self.latent_dim, mixing_prob=mixing_prob, z=z, generator=generator, device=device)
+
+    def forward(
+        self,
+        masks: torch.Tensor,
+        prev: torch.Tensor,
+        background: torch.Tensor,
+        styles: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        if masks.shape[1] != self.n_masks:
+            raise ValueError(f"expected {self.n_masks} mask channels, got {masks.shape[1]}")
+        height, width = masks.shape[-2:]
+        if height % self.divisor or width % self.divisor:
+            raise ValueError(f"H, W = {height}, {width} must be multiples of {self.divisor} (pad first)")
+        if styles is None:
+            styles = self.styles(masks.shape[0], generator=generator)
+        fused = [
+            fusion(m, p, b)
+            for fusion, m, p, b in zip(self.fusions, self.mask_encoder(masks), self.prev_encoder(prev), self.background_encoder(background))
+        ]
+        return self.decoder(fused, styles, generator)

@@ -1,0 +1,58 @@
+"""Super-resolution generator of tGAN: a style UNet with one encoder and extra x2 up-sampling."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from tganaug.models.config import TGANConfig
+from tganaug.models.encoder import ConvEncoder
+from tganaug.models.style import MappingNetwork, StyleDecoder, sample_styles
+
+__all__ = ["SRGenerator"]
+
+
+class SRGenerator(nn.Module):
+    """Style UNet that up-samples a low-res frame by ``scale`` (1, 2 or 4) adding texture.
+
+    The output is the bilinear up-sampling of the input plus the decoder's ``tanh`` residual,
+    clamped to [-1, 1]: ``out = clamp(up(x) + decoder(x), -1, 1)``.
+
+    Shapes: ``x (B, 1, h, w)`` float in [-1, 1] -> ``(B, 1, h*scale, w*scale)`` float in [-1, 1];
+    h, w divisible by ``2**(len(channels)-1)``.
+    """
+
+    def __init__(self, scale: int, channels: tuple[int, ...], latent_dim: int, style_dim: int, mapping_layers: int) -> None:
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f"scale must be 1, 2 or 4, got {scale}")
+        self.scale, self.channels, self.latent_dim = scale, tuple(channels), latent_dim
+        self.encoder = ConvEncoder(1, self.channels)
+        self.mapping = MappingNetwork(latent_dim, style_dim, mapping_layers)
+        self.decoder = StyleDecoder(self.channels, style_dim, extra_upsamplings=int(math.log2(scale)))
+
+    @classmethod
+    def from_config(cls, config: TGANConfig) -> SRGenerator:
+        """Build with the sizes of ``config``."""
+        return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers)
+
+    @property
+    def divisor(self) -> int:
+        """Low-res h and w must be multiples of this."""
+        return 2 ** (len(self.channels) - 1)
+
+    def styles(self, batch: int, *, z: torch.Tensor | None = None, mixing_prob: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-layer styles ``(B, n_styles, style_dim)``."""
+        device = next(self.parameters()).device
+        return sample_styles(self.mapping, batch, self.decoder.n_styles, self.latent_dim, mixing_prob=mixing_prob, z=z, generator=generator, device=device)
+
+    def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        if height % self.divisor or width % self.divisor:
+            raise ValueError(f"h, w = {height}, {width} must be multiples of {self.divisor} (pad first)")
+        if styles is None:
+            styles = self.styles(x.shape[0], generator=generator)
+        up = nn.functional.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False) if self.scale > 1 else x
+        return torch.clamp(up + self.decoder(self.encoder(x), styles, generator), -1.0, 1.0)

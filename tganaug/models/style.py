@@ -1,0 +1,172 @@
+"""StyleGAN2-style blocks: mapping MLP, modulated/demodulated convolution, noise injection.
+
+MONAI has no modulated convolution or noise injection, hence these small modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["MappingNetwork", "ModulatedConv2d", "NoiseInjection", "StyleConvBlock", "StyleDecoder", "sample_styles"]
+
+
+class MappingNetwork(nn.Module):
+    """Latent -> style MLP (pixel-norm, then ``n_layers`` Linear + LeakyReLU).
+
+    Args:
+        latent_dim: size of ``z``.
+        style_dim: size of ``w``.
+        n_layers: number of linear layers (>= 1).
+
+    Shapes: ``z (B, latent_dim) float32 -> w (B, style_dim) float32``.
+    """
+
+    def __init__(self, latent_dim: int, style_dim: int, n_layers: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(n_layers):
+            layers += [nn.Linear(latent_dim if i == 0 else style_dim, style_dim), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
+        return self.net(z)
+
+
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2 modulated convolution (per-sample weights scaled by an affine style, optionally demodulated).
+
+    Shapes: ``x (B, C_in, H, W)``, ``w (B, style_dim)`` -> ``(B, C_out, H, W)`` ("same" padding).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, style_dim: int, demodulate: bool = True) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
+        self.demodulate = demodulate
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.scale = 1.0 / math.sqrt(in_channels * kernel_size**2)
+        self.affine = nn.Linear(style_dim, in_channels)
+        nn.init.ones_(self.affine.bias)  # style starts near identity modulation
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        batch, _, height, width = x.shape
+        style = self.affine(w).view(batch, 1, self.in_channels, 1, 1)
+        weight = self.scale * self.weight.unsqueeze(0) * style  # (B, O, I, k, k)
+        if self.demodulate:
+            weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+        weight = weight.view(batch * self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
+        out = F.conv2d(x.reshape(1, batch * self.in_channels, height, width), weight, padding=self.kernel_size // 2, groups=batch)
+        return out.view(batch, self.out_channels, height, width)
+
+
+class NoiseInjection(nn.Module):
+    """Adds per-pixel Gaussian noise times a learned per-channel scale (initialised to zero).
+
+    Shapes: ``x (B, C, H, W)`` -> same. Noise comes from ``generator`` when given (reproducible
+    inference), else from the global torch RNG (whose state the trainer checkpoints).
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn((x.shape[0], 1, x.shape[2], x.shape[3]), generator=generator, device=x.device, dtype=x.dtype)
+        return x + self.weight * noise
+
+
+class StyleConvBlock(nn.Module):
+    """Modulated 3x3 conv -> noise -> bias -> LeakyReLU(0.2).
+
+    Shapes: ``x (B, C_in, H, W)``, ``w (B, style_dim)`` -> ``(B, C_out, H, W)``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, style_dim: int) -> None:
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channels, out_channels, 3, style_dim)
+        self.noise = NoiseInjection(out_channels)
+        self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.act(self.noise(self.conv(x, w), generator) + self.bias)
+
+
+class StyleDecoder(nn.Module):
+    """UNet decoder of style blocks: up-sample x2, concatenate the skip, two :class:`StyleConvBlock`.
+
+    Args:
+        channels: encoder widths, level 0 first (the bottleneck is ``channels[-1]``).
+        style_dim: style vector size.
+        extra_upsamplings: further x2 up-sampling blocks after level 0 (super-resolution), each
+            keeping ``channels[0]`` channels and having no skip.
+
+    Shapes: ``skips`` = list of ``(B, channels[i], H/2**i, W/2**i)``; ``styles (B, n_styles, style_dim)``
+    with ``n_styles = self.n_styles`` -> ``(B, 1, H*2**extra, W*2**extra)`` in [-1, 1] (tanh).
+    """
+
+    def __init__(self, channels: tuple[int, ...], style_dim: int, extra_upsamplings: int = 0) -> None:
+        super().__init__()
+        self.up_blocks = nn.ModuleList()
+        for level in range(len(channels) - 2, -1, -1):
+            c_in = channels[level + 1] + channels[level]
+            self.up_blocks.append(
+                nn.ModuleList([StyleConvBlock(c_in, channels[level], style_dim), StyleConvBlock(channels[level], channels[level], style_dim)])
+            )
+        self.extra_blocks = nn.ModuleList(
+            nn.ModuleList([StyleConvBlock(channels[0], channels[0], style_dim), StyleConvBlock(channels[0], channels[0], style_dim)])
+            for _ in range(extra_upsamplings)
+        )
+        self.to_image = ModulatedConv2d(channels[0], 1, 1, style_dim, demodulate=False)
+        self.to_image_bias = nn.Parameter(torch.zeros(1, 1, 1, 1))
+        self.n_styles = 2 * (len(self.up_blocks) + len(self.extra_blocks)) + 1
+
+    def forward(self, skips: list[torch.Tensor], styles: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        x = skips[-1]
+        k = 0
+        for blocks, skip in zip(self.up_blocks, reversed(skips[:-1])):
+            x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            x = torch.cat([x, skip], dim=1)
+            for block in blocks:
+                x = block(x, styles[:, k], generator)
+                k += 1
+        for blocks in self.extra_blocks:
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            for block in blocks:
+                x = block(x, styles[:, k], generator)
+                k += 1
+        return torch.tanh(self.to_image(x, styles[:, k]) + self.to_image_bias)
+
+
+def sample_styles(
+    mapping: MappingNetwork,
+    batch: int,
+    n_styles: int,
+    latent_dim: int,
+    *,
+    mixing_prob: float = 0.0,
+    z: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """Per-layer styles ``(B, n_styles, style_dim)`` from one latent, or two with style mixing.
+
+    With probability ``mixing_prob`` a second latent takes over from a random crossover layer.
+    ``z (B, latent_dim)`` may be given; otherwise it is drawn from ``generator`` (or the global RNG).
+    """
+    if z is None:
+        z = torch.randn((batch, latent_dim), generator=generator, device=device)
+    w = mapping(z).unsqueeze(1).expand(-1, n_styles, -1)
+    if mixing_prob > 0:
+        draw = torch.rand((), generator=generator, device=device)
+        z2 = torch.randn((batch, latent_dim), generator=generator, device=device)
+        cross = int(torch.randint(1, max(n_styles, 2), (), generator=generator, device=device))
+        if float(draw) < mixing_prob:
+            w2 = mapping(z2).unsqueeze(1).expand(-1, n_styles, -1)
+            index = torch.arange(n_styles, device=w.device).view(1, -1, 1)
+            w = torch.where(index < cross, w, w2)
+    return w

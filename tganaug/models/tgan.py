@@ -1,0 +1,230 @@
+"""tGAN inference: masks -> synthetic video, low-res video-to-video generator then super-resolution.
+
+Input contract of :meth:`TGAN.generate`:
+
+* ``masks``: ``(T, H, W)`` with ``T >= 1``; bool, integer instance labels (0 = background,
+  ids kept by the caller for the annotation; they are binarised here as ``label > 0``), or float
+  holding only 0 and 1. Anything else (NaN, non-binary floats, negative labels, other ndim,
+  complex/object dtype) raises ``ValueError``/``TypeError``.
+* Any ``H, W``: masks are zero-padded at the bottom/right to a multiple of
+  ``sr_scale * 2**(levels-1)``, the output is cropped back to ``H, W``.
+* ``background``: ``(H, W)`` float in [0, 1] (the output units; see :func:`background_from_video`),
+  or ``None`` for a flat background at the median background level of the training data.
+* The first frame has no previous frame: its previous-frame input is the reference background
+  (cells "appear" on the empty background) and its missing earlier masks repeat mask 0. Every
+  later frame gets the previous generated low-res frame.
+* Output: ``(T, H, W) float32`` in [0, 1], where 0 and 1 are the 1st and 99.8th intensity
+  percentiles of the training videos (``config.norm_percentiles``).
+* Frames are generated one at a time (:meth:`TGAN.iter_frames` yields them), so working memory
+  does not grow with ``T``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from tganaug.models.config import TGANConfig, network_config_mismatch
+from tganaug.models.lowres_generator import LowResGenerator
+from tganaug.models.sr_generator import SRGenerator
+
+__all__ = ["TGAN", "background_from_video", "check_background", "check_masks"]
+
+
+def background_from_video(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Reference background ``(H, W) float32`` in [0, 1] from a real video ``images (T, H, W)`` and its
+    ``labels (T, H, W)``: temporal median of the non-cell pixels (see
+    :func:`tganaug.training.data.background_from_video`)."""
+    from tganaug.training.data import background_from_video as _bg
+
+    return _bg(images, labels)
+
+
+def check_masks(masks: object) -> np.ndarray:
+    """Validate a ``(T, H, W)`` mask video and return it binarised as ``bool``."""
+    if isinstance(masks, torch.Tensor):
+        masks = masks.detach().cpu().numpy()
+    if not isinstance(masks, np.ndarray):
+        raise TypeError(f"masks must be a numpy array or torch tensor, got {type(masks).__name__}")
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be (T, H, W), got {masks.ndim} dimension(s) with shape {masks.shape}")
+    if masks.shape[0] == 0:
+        raise ValueError("masks hold no frames (T = 0)")
+    if masks.shape[1] == 0 or masks.shape[2] == 0:
+        raise ValueError(f"masks have an empty frame size {masks.shape[1:]}")
+    if masks.dtype == bool:
+        return masks
+    if np.issubdtype(masks.dtype, np.integer):
+        if np.issubdtype(masks.dtype, np.signedinteger) and masks.min() < 0:
+            raise ValueError("integer masks must be >= 0 (0 = background, >0 = cell id)")
+        return masks > 0
+    if np.issubdtype(masks.dtype, np.floating):
+        if np.isnan(masks).any():
+            raise ValueError("masks contain NaN")
+        if not np.isin(masks, (0.0, 1.0)).all():
+            raise ValueError("float masks must be binary (only 0 and 1); pass instance labels as an integer array")
+        return masks > 0.5
+    raise TypeError(f"masks must be bool, integer or 0/1 float, got dtype {masks.dtype}")
+
+
+def check_background(background: object, height: int, width: int) -> np.ndarray:
+    """Validate a reference background ``(H, W)`` float in [0, 1]; returns float32."""
+    if isinstance(background, torch.Tensor):
+        background = background.detach().cpu().numpy()
+    if not isinstance(background, np.ndarray):
+        raise TypeError(f"background must be a numpy array or torch tensor, got {type(background).__name__}")
+    if background.shape != (height, width):
+        raise ValueError(f"background must be (H, W) = {(height, width)}, got shape {background.shape}")
+    if not (np.issubdtype(background.dtype, np.floating) or np.issubdtype(background.dtype, np.integer)):
+        raise TypeError(f"background must be a real array, got dtype {background.dtype}")
+    background = background.astype(np.float32)
+    if not np.isfinite(background).all():
+        raise ValueError("background contains NaN or infinite values")
+    if background.min() < 0 or background.max() > 1:
+        raise ValueError("background must be in [0, 1] (output units; use background_from_video on a real video)")
+    return background
+
+
+class TGAN:
+    """Two-stage tGAN generator for inference (see the module docstring for the input contract).
+
+    Args:
+        lowres: trained :class:`LowResGenerator`.
+        config: the config it was trained with.
+        sr: trained :class:`SRGenerator`, or ``None`` (bilinear up-sampling by ``sr_scale`` instead).
+        default_background: flat background level in [0, 1] used when none is given.
+        device: torch device.
+    """
+
+    def __init__(
+        self,
+        lowres: LowResGenerator,
+        config: TGANConfig,
+        sr: SRGenerator | None = None,
+        *,
+        default_background: float = 0.1,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.lowres = lowres.to(self.device).eval()
+        self.sr = sr.to(self.device).eval() if sr is not None else None
+        self.default_background = float(default_background)
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu") -> TGAN:
+        """Load trained networks.
+
+        ``path`` is a folder holding ``lowres/`` (and optionally ``sr/``) run directories, a low-res
+        run directory, or a low-res ``checkpoint.pt``; ``sr_path`` an SR run directory or checkpoint.
+        Loads with ``torch.load(weights_only=True)``. A ``config.json`` beside a checkpoint that
+        disagrees with the checkpoint, or weights that do not fit the network, raise
+        :class:`~tganaug.training.checkpoint.CheckpointError` naming the mismatch.
+        """
+        path = Path(path)
+        if path.is_dir() and (path / "lowres").is_dir():
+            if sr_path is None and (path / "sr").is_dir():
+                sr_path = path / "sr"
+            path = path / "lowres"
+        data, config = _load_generator_checkpoint(path, "lowres")
+        lowres = LowResGenerator.from_config(config)
+        from tganaug.training.checkpoint import load_network_state
+
+        load_network_state(lowres, data["models"]["generator"], what=f"low-res generator {path}")
+        sr = None
+        if sr_path is not None:
+            sr_data, sr_config = _load_generator_checkpoint(Path(sr_path), "sr")
+            if sr_config.sr_scale != config.sr_scale:
+                raise ValueError(f"SR model scale {sr_config.sr_scale} != low-res model's sr_scale {config.sr_scale}")
+            sr = SRGenerator.from_config(sr_config)
+            load_network_state(sr, sr_data["models"]["generator"], what=f"SR generator {sr_path}")
+        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), device=device)
+
+    # ------------------------------------------------------------------------------------------
+    def _prepare(self, masks: object, background: object | None) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, int, int]:
+        binary = check_masks(masks)
+        _, height, width = binary.shape
+        bg = np.full((height, width), self.default_background, np.float32) if background is None else check_background(background, height, width)
+        s = self.config.sr_scale
+        unit = s * self.lowres.divisor
+        if self.sr is not None:
+            unit = max(unit, s * self.sr.divisor)
+        pad_h, pad_w = (-height) % unit, (-width) % unit
+        bg_t = torch.from_numpy(bg)[None, None] * 2 - 1
+        if pad_h or pad_w:
+            bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
+        from tganaug.training.data import downsample_image
+
+        lr_bg = downsample_image(bg_t, s).to(self.device)
+        return binary, lr_bg, bg_t, pad_h, pad_w
+
+    @torch.no_grad()
+    def iter_frames(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> Iterator[np.ndarray]:
+        """Yield the generated frames ``(H, W) float32`` in [0, 1] one at a time (same arguments as :meth:`generate`)."""
+        binary, lr_bg, _, pad_h, pad_w = self._prepare(masks, background)
+        n_frames, height, width = binary.shape
+        from tganaug.training.data import downsample_mask
+
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(int(seed) if seed is not None else int(torch.seed()))
+        styles = self.lowres.styles(1, generator=generator)
+        sr_styles = self.sr.styles(1, generator=generator) if (self.sr is not None and use_sr) else None
+        s = self.config.sr_scale
+        n = self.config.n_masks
+        low: list[torch.Tensor] = []  # the last n low-res masks
+        prev = lr_bg
+        for t in range(n_frames):
+            m = torch.from_numpy(binary[t].astype(np.float32))[None, None]
+            if pad_h or pad_w:
+                m = F.pad(m, (0, pad_w, 0, pad_h))
+            low.append(downsample_mask(m, s).to(self.device))
+            low = low[-n:]
+            stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
+            frame = self.lowres(stack, prev, lr_bg, styles, generator)
+            prev = frame
+            if sr_styles is not None:
+                full = self.sr(frame, sr_styles, generator)  # type: ignore[misc]
+            else:
+                full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
+            yield ((full[0, 0, :height, :width].clamp(-1, 1) + 1) / 2).float().cpu().numpy()
+
+    def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
+        """Generate a video for ``masks (T, H, W)``; returns ``(T, H, W) float32`` in [0, 1].
+
+        ``background``: ``(H, W)`` float in [0, 1] or None; ``seed``: same seed, same output;
+        ``use_sr=False`` skips the SR stage (bilinear up-sampling instead).
+        """
+        binary = check_masks(masks)
+        out = np.empty(binary.shape, np.float32)
+        for t, frame in enumerate(self.iter_frames(binary, background, seed, use_sr=use_sr)):
+            out[t] = frame
+        return out
+
+
+def _load_generator_checkpoint(path: Path, mode: str) -> tuple[dict, TGANConfig]:
+    from tganaug.training.checkpoint import (
+        CheckpointError,
+        load_checkpoint,
+        resolve_checkpoint,
+    )
+
+    file = resolve_checkpoint(path)
+    data = load_checkpoint(file)
+    if data["mode"] != mode:
+        raise CheckpointError(f"{file} is a {data['mode']!r} checkpoint, expected {mode!r}")
+    config: TGANConfig = data["config_obj"]
+    beside = file.parent / "config.json"
+    if beside.is_file():
+        try:
+            side = TGANConfig.from_dict(json.loads(beside.read_text()))
+        except (ValueError, json.JSONDecodeError) as error:
+            raise CheckpointError(f"{beside}: invalid config: {error}") from error
+        diffs = network_config_mismatch(config, side, "lowres" if mode == "lowres" else "sr")
+        if diffs:
+            raise CheckpointError(f"{beside} does not match the checkpoint {file}: {'; '.join(diffs)}")
+    return data, config

@@ -1,0 +1,249 @@
+"""Training data: CTC videos normalised for tGAN, reference backgrounds, curriculum clip sampling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from tganaug.models.config import TGANConfig
+
+__all__ = [
+    "ClipSampler",
+    "VideoData",
+    "background_from_video",
+    "clip_length",
+    "downsample_image",
+    "downsample_mask",
+    "load_videos",
+    "normalize_video",
+]
+
+
+def normalize_video(images: np.ndarray, percentiles: Sequence[float] = (1.0, 99.8)) -> tuple[np.ndarray, tuple[float, float]]:
+    """Map a raw video to [0, 1]: the low/high percentiles of all its pixels go to 0/1, clipped.
+
+    Returns ``((T, H, W) float32 in [0, 1], (low, high))``.
+    """
+    low, high = np.percentile(images, list(percentiles))
+    scale = float(high - low) if high > low else 1.0
+    video = np.clip((images.astype(np.float32) - np.float32(low)) / np.float32(scale), 0.0, 1.0).astype(np.float32)
+    return video, (float(low), float(high))
+
+
+def background_from_video(
+    images: np.ndarray, labels: np.ndarray, *, percentiles: Sequence[float] | None = (1.0, 99.8), dilate: int = 2
+) -> np.ndarray:
+    """Reference background of a video: per-pixel temporal median of its non-cell pixels.
+
+    Args:
+        images: ``(T, H, W)`` raw frames (any real dtype).
+        labels: ``(T, H, W)`` integer masks (0 = background) or bool.
+        percentiles: normalise the result like the tGAN input (``None``: keep raw units).
+        dilate: cells are grown by this many pixels first, so halos do not leak in.
+
+    Returns ``(H, W) float32``: in [0, 1] (the units of :meth:`TGAN.generate`) when ``percentiles``
+    is given, else in the raw intensity units. Pixels covered by a cell in every frame get the
+    median of all background pixels.
+    """
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    if images.ndim != 3 or images.shape != labels.shape:
+        raise ValueError(f"images and labels must both be (T, H, W) of the same shape, got {images.shape} and {labels.shape}")
+    if images.shape[0] == 0:
+        raise ValueError("empty video (T = 0)")
+    if percentiles is not None:
+        video, _ = normalize_video(images, percentiles)
+    else:
+        video = images.astype(np.float32)
+    if not np.isfinite(video).all():
+        raise ValueError("images contain NaN or infinite values")
+    cells = labels > 0
+    if dilate > 0:
+        cells = ndimage.binary_dilation(cells, structure=np.ones((1, 2 * dilate + 1, 2 * dilate + 1), bool))
+    masked = np.where(cells, np.nan, video)
+    fill = float(np.median(video[~cells])) if (~cells).any() else float(np.median(video))
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            background = np.nanmedian(masked, axis=0)
+    return np.where(np.isnan(background), fill, background).astype(np.float32)
+
+
+def downsample_image(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Area down-sampling of ``(..., H, W)`` float by an integer factor (H, W cropped to multiples)."""
+    if factor == 1:
+        return x
+    h, w = x.shape[-2] // factor * factor, x.shape[-1] // factor * factor
+    lead = x.shape[:-2]
+    y = F.avg_pool2d(x[..., :h, :w].reshape(-1, 1, h, w), factor)
+    return y.reshape(*lead, h // factor, w // factor)
+
+
+def downsample_mask(m: torch.Tensor, factor: int) -> torch.Tensor:
+    """Binary mask down-sampling (area fraction >= 0.5) of ``(..., H, W)``, float {0, 1}."""
+    return (downsample_image(m.float(), factor) >= 0.5).float()
+
+
+@dataclass
+class VideoData:
+    """One training video at low resolution and full resolution.
+
+    Attributes:
+        name: dataset folder name.
+        images: ``(T, H, W) float32`` in [-1, 1] (full resolution, normalised).
+        masks: ``(T, H, W) float32`` in {0, 1}.
+        background: ``(H, W) float32`` in [-1, 1].
+        lr_images, lr_masks, lr_background: the same down-sampled by ``sr_scale``.
+    """
+
+    name: str
+    images: torch.Tensor
+    masks: torch.Tensor
+    background: torch.Tensor
+    lr_images: torch.Tensor
+    lr_masks: torch.Tensor
+    lr_background: torch.Tensor
+
+
+def load_videos(data_dirs: Sequence[str | Path], frames: str, config: TGANConfig) -> list[VideoData]:
+    """Read CTC folders (split ``frames``) with :func:`tganaug.io.read_ctc` and prepare them.
+
+    Raises ``ValueError`` when a folder yields fewer than 2 frames.
+    """
+    from tganaug.io import read_ctc
+
+    if not data_dirs:
+        raise ValueError("no training data given (--data CTC_DIR)")
+    videos = []
+    for path in data_dirs:
+        seq = read_ctc(path, frames=frames)
+        if seq.images is None or seq.labels is None or seq.images.shape[0] < 2:
+            raise ValueError(f"{path}: need images, labels and at least 2 frames for training")
+        norm, _ = normalize_video(seq.images, config.norm_percentiles)
+        background = background_from_video(seq.images, seq.labels, percentiles=config.norm_percentiles)
+        images = torch.from_numpy(norm) * 2 - 1
+        masks = torch.from_numpy((seq.labels > 0).astype(np.float32))
+        bg = torch.from_numpy(background) * 2 - 1
+        s = config.sr_scale
+        videos.append(
+            VideoData(Path(path).name, images, masks, bg, downsample_image(images, s), downsample_mask(masks, s), downsample_image(bg, s))
+        )
+    return videos
+
+
+def clip_length(step: int, config: TGANConfig) -> int:
+    """Curriculum: clip length grows linearly from 1 (step 0) to ``max_clip_len`` at ``curriculum_steps``."""
+    if config.curriculum_steps <= 0:
+        return config.max_clip_len
+    return int(min(config.max_clip_len, 1 + (config.max_clip_len - 1) * step // config.curriculum_steps))
+
+
+def _pad_to(x: torch.Tensor, size: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    if h >= size and w >= size:
+        return x
+    pad = (0, max(0, size - w), 0, max(0, size - h))
+    return F.pad(x.unsqueeze(0), pad, mode="replicate").squeeze(0)
+
+
+class ClipSampler:
+    """Random low-res training clips with video-level augmentation, from a seeded torch generator.
+
+    Every random choice comes from ``generator`` (checkpointed by the trainer), so sampling is
+    reproducible and resumable.
+    """
+
+    def __init__(self, videos: Sequence[VideoData], config: TGANConfig, generator: torch.Generator) -> None:
+        if not videos:
+            raise ValueError("no videos to sample from")
+        self.videos, self.config, self.generator = list(videos), config, generator
+        self.context = max(config.n_masks - 1, 1)
+
+    def _randint(self, high: int) -> int:
+        return int(torch.randint(0, max(high, 1), (), generator=self.generator))
+
+    def _rand(self) -> float:
+        return float(torch.rand((), generator=self.generator))
+
+    def sample_clip(self, batch: int, length: int) -> dict[str, torch.Tensor]:
+        """A batch of clips of ``length`` frames plus ``context`` earlier frames.
+
+        Returns (``C = context``, ``h = w = crop_size``):
+            ``masks (B, C+L, h, w)`` {0,1}; ``images (B, C+L, h, w)`` [-1,1]; ``background (B, 1, h, w)``;
+            ``starts (B,)`` index of the first clip frame in its video (``0`` means the clip starts the video).
+        """
+        crop = self.config.crop_size
+        out: dict[str, list[torch.Tensor]] = {"masks": [], "images": [], "background": [], "starts": []}
+        for _ in range(batch):
+            video = self.videos[self._randint(len(self.videos))]
+            n_frames = video.lr_images.shape[0]
+            length_here = min(length, n_frames - self.context)
+            first = self._randint(n_frames - self.context - length_here + 1)  # context frames start here
+            t_slice = slice(first, first + self.context + length_here)
+            h, w = video.lr_images.shape[-2:]
+            top, left = self._randint(h - crop + 1), self._randint(w - crop + 1)
+            region = (slice(top, top + crop), slice(left, left + crop))
+            images = _pad_to(video.lr_images[t_slice][(slice(None),) + region], crop)
+            masks = _pad_to(video.lr_masks[t_slice][(slice(None),) + region], crop)
+            background = _pad_to(video.lr_background[region].unsqueeze(0), crop)
+            if length_here < length:  # video too short: repeat the last frame
+                extra = length - length_here
+                images = torch.cat([images, images[-1:].expand(extra, -1, -1)])
+                masks = torch.cat([masks, masks[-1:].expand(extra, -1, -1)])
+            images, masks, background = video_augment(images, masks, background, self.config.p_video_aug, self.generator)
+            out["masks"].append(masks)
+            out["images"].append(images)
+            out["background"].append(background)
+            out["starts"].append(torch.tensor(first + self.context))
+        return {key: torch.stack(value) for key, value in out.items()}
+
+    def sample_frames(self, batch: int, crop: int) -> dict[str, torch.Tensor]:
+        """Full-resolution crops for SR training: ``hr (B, 1, crop, crop)`` and ``lr (B, 1, crop/s, crop/s)``."""
+        hr = []
+        for _ in range(batch):
+            video = self.videos[self._randint(len(self.videos))]
+            t = self._randint(video.images.shape[0])
+            h, w = video.images.shape[-2:]
+            top, left = self._randint(h - crop + 1), self._randint(w - crop + 1)
+            patch = _pad_to(video.images[t, top : top + crop, left : left + crop].unsqueeze(0), crop)
+            masks = torch.zeros_like(patch)
+            patch, _, _ = video_augment(patch, masks, patch[:1], self.config.p_video_aug, self.generator)
+            hr.append(patch)
+        hr_t = torch.stack(hr)
+        return {"hr": hr_t, "lr": downsample_image(hr_t, self.config.sr_scale)}
+
+
+def video_augment(
+    images: torch.Tensor, masks: torch.Tensor, background: torch.Tensor, p: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Video-level augmentation, identical for every frame of the clip, its masks and its background.
+
+    With probability ``p``: random horizontal/vertical flip and 90-degree rotation (images, masks,
+    background alike) and an intensity gain/offset (images and background only), result kept in
+    [-1, 1]. The random draws are made whether or not the augmentation applies, so the RNG stream
+    does not depend on it. Shapes: ``images, masks (T, h, w)``, ``background (1, h, w)`` (square).
+    """
+    draws = torch.rand(6, generator=generator)
+    if float(draws[0]) >= p:
+        return images, masks, background
+    geo = [images, masks, background]
+    if draws[1] < 0.5:
+        geo = [g.flip(-1) for g in geo]
+    if draws[2] < 0.5:
+        geo = [g.flip(-2) for g in geo]
+    if images.shape[-1] == images.shape[-2]:
+        k = int(draws[3] * 4) % 4
+        geo = [torch.rot90(g, k, dims=(-2, -1)) for g in geo]
+    gain, offset = 0.8 + 0.4 * float(draws[4]), -0.1 + 0.2 * float(draws[5])
+    images, masks, background = geo
+    images = torch.clamp((images + 1) * gain - 1 + offset, -1, 1)
+    background = torch.clamp((background + 1) * gain - 1 + offset, -1, 1)
+    return images, masks, background
