@@ -258,12 +258,31 @@ def test_cli_train_and_resume(tmp_path, capsys) -> None:
 
 
 def test_generator_plugin(tmp_path) -> None:
+    from tganaug.generation import GenerationConfig, prepare_output, render_video
+    from tganaug.io import read_ctc
     from tganaug.registry import get_plugin
+    from tganaug.training.checkpoint import export_generator
 
     LowResTrainer(TINY.replace(total_steps=1), tmp_path / "run", data=[_video()], progress=False).train()
-    generator = get_plugin("generator", "tgan", checkpoint=str(tmp_path / "run"))
+    generator = get_plugin("generator", "tgan", model=str(tmp_path / "run"))
     _, labels = _video_arrays(2, 36)
     video = generator.generate(labels, seed=1)
     assert video.shape == (2, 36, 36) and video.dtype == np.float32 and 0 <= video.min() and video.max() <= 1
-    with pytest.raises(ValueError, match="checkpoint"):
-        get_plugin("generator", "tgan")
+    # streaming from an iterator of frames gives the same frames
+    streamed = np.stack(list(generator.iter_frames(iter(list(labels)), seed=1)))
+    np.testing.assert_array_equal(streamed, video)
+    # the exported inference checkpoint is smaller and generates the same video
+    exported = export_generator(tmp_path / "run", tmp_path / "export" / "lowres", card={"note": "test"})
+    assert exported.stat().st_size < (tmp_path / "run" / "checkpoint.pt").stat().st_size
+    again = get_plugin("generator", "tgan", model=str(tmp_path / "export")).generate(labels, seed=1)
+    np.testing.assert_array_equal(again, video)
+    # the main job renders with it, frame by frame
+    config = GenerationConfig(generator="tgan", generator_config={"model": str(tmp_path / "export")}, simulator="random-walk",
+                              frames=3, height=32, width=32)
+    prepare_output(tmp_path / "set", config)
+    render_video(config, 0, tmp_path / "set", generator, get_plugin("simulator", "random-walk"), progress=False)
+    assert read_ctc(tmp_path / "set").images.shape == (3, 32, 32)
+    with pytest.raises(FileNotFoundError, match="neither a shipped name"):
+        get_plugin("generator", "tgan", model="no-such-model")
+    with pytest.raises(ValueError, match=r"mask frame 1 must be \(H, W\)"):
+        list(generator.iter_frames([labels[0], labels]))

@@ -1,18 +1,19 @@
 """``tgan``: the trained two-stage tGAN as a generator plugin.
 
-Factory: ``tgan(checkpoint=PATH, sr_checkpoint=None, device="cpu", use_sr=True)`` where
-``checkpoint`` is a folder holding ``lowres/`` (and optionally ``sr/``) run directories, or a
-low-res run directory / ``checkpoint.pt`` (see :meth:`tganaug.models.tgan.TGAN.from_pretrained`).
-No weights ship for the generator itself: train them with ``tganaug train lowres|sr``.
+Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True)``. ``model`` is a shipped model
+name (:data:`tganaug.models.tgan.SHIPPED_MODELS`, weights in ``tganaug/weights``, loaded offline)
+or a path: a folder holding ``lowres/`` (and optionally ``sr/``) run directories, or a low-res run
+directory / ``checkpoint.pt`` (see :meth:`tganaug.models.tgan.TGAN.from_pretrained`).
 
 Contract: ``generate(labels (T, H, W) int, background=None, seed=None) -> (T, H, W) float32 in
 [0, 1]``, where 0/1 are the 1st/99.8th intensity percentiles of the training videos; labels are
 binarised (``> 0``); ``background`` is ``(H, W)`` float in [0, 1] or None (flat, training median).
+``iter_frames`` streams the same frames from any iterable of label frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,17 +27,20 @@ __all__ = ["TGANGenerator", "tganaug_generators"]
 class TGANGenerator:
     """Plugin wrapper around :class:`tganaug.models.tgan.TGAN` (loaded once at construction)."""
 
-    def __init__(self, checkpoint: str | Path | None = None, sr_checkpoint: str | Path | None = None, device: str = "cpu", use_sr: bool = True) -> None:
-        if checkpoint is None:
-            raise ValueError("the tgan generator needs checkpoint=RUN_DIR (train one with `tganaug train lowres`)")
-        from tganaug.models.tgan import TGAN
+    def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True) -> None:
+        from tganaug.models.tgan import TGAN, resolve_model
 
-        self.model = TGAN.from_pretrained(checkpoint, sr_checkpoint, device=device)
+        self.model_path = resolve_model(model)
+        self.model = TGAN.from_pretrained(self.model_path, device=device)
         self.use_sr = use_sr
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""
         return self.model.generate(labels, background=background, seed=seed, use_sr=self.use_sr)
+
+    def iter_frames(self, labels: Iterable[np.ndarray], background: np.ndarray | None = None, seed: int | None = None) -> Iterator[np.ndarray]:
+        """Frame-by-frame :meth:`generate` over any iterable of ``(H, W)`` label frames."""
+        return self.model.iter_frames(labels, background=background, seed=seed, use_sr=self.use_sr)
 
 
 @hookimpl

@@ -21,6 +21,7 @@ Input contract of :meth:`TGAN.generate`:
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,25 @@ from tganaug.models.config import TGANConfig, network_config_mismatch
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 
-__all__ = ["TGAN", "background_from_video", "check_background", "check_masks"]
+__all__ = ["TGAN", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks", "resolve_model"]
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+#: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
+SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast"}
+
+
+def resolve_model(model: str | Path) -> Path:
+    """A shipped model name or a path -> the folder / checkpoint to load (error names both options)."""
+    if str(model) in SHIPPED_MODELS:
+        path = WEIGHTS_DIR / SHIPPED_MODELS[str(model)]
+        if not (path / "lowres").is_dir():
+            raise FileNotFoundError(f"shipped tGAN model {model!r} is missing its weights folder {path}")
+        return path
+    path = Path(model)
+    if not path.exists():
+        names = ", ".join(sorted(SHIPPED_MODELS))
+        raise FileNotFoundError(f"tGAN model {str(model)!r} is neither a shipped name ({names}) nor an existing path")
+    return path
 
 
 def background_from_video(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -70,6 +89,21 @@ def check_masks(masks: object) -> np.ndarray:
             raise ValueError("float masks must be binary (only 0 and 1); pass instance labels as an integer array")
         return masks > 0.5
     raise TypeError(f"masks must be bool, integer or 0/1 float, got dtype {masks.dtype}")
+
+
+def _iter_mask_frames(masks: object) -> Iterator[np.ndarray]:
+    """Binarised ``(H, W)`` frames of a mask video (array/tensor, checked whole) or of an iterable of frames."""
+    if isinstance(masks, (np.ndarray, torch.Tensor)):
+        yield from check_masks(masks)
+        return
+    if not hasattr(masks, "__iter__"):
+        raise TypeError(f"masks must be a numpy array, torch tensor or iterable of frames, got {type(masks).__name__}")
+    for t, frame in enumerate(masks):
+        if not isinstance(frame, (np.ndarray, torch.Tensor)):
+            raise TypeError(f"mask frame {t} must be a numpy array or torch tensor, got {type(frame).__name__}")
+        if frame.ndim != 2:
+            raise ValueError(f"mask frame {t} must be (H, W), got shape {tuple(frame.shape)}")
+        yield check_masks(frame[None])[0]
 
 
 def check_background(background: object, height: int, width: int) -> np.ndarray:
@@ -146,9 +180,8 @@ class TGAN:
         return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), device=device)
 
     # ------------------------------------------------------------------------------------------
-    def _prepare(self, masks: object, background: object | None) -> tuple[np.ndarray, torch.Tensor, torch.Tensor, int, int]:
-        binary = check_masks(masks)
-        _, height, width = binary.shape
+    def _prepare(self, height: int, width: int, background: object | None) -> tuple[torch.Tensor, int, int]:
+        """Low-res reference background ``(1, 1, h, w)`` on the device, and the bottom/right padding."""
         bg = np.full((height, width), self.default_background, np.float32) if background is None else check_background(background, height, width)
         s = self.config.sr_scale
         unit = s * self.lowres.divisor
@@ -160,14 +193,21 @@ class TGAN:
             bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
         from tganaug.training.data import downsample_image
 
-        lr_bg = downsample_image(bg_t, s).to(self.device)
-        return binary, lr_bg, bg_t, pad_h, pad_w
+        return downsample_image(bg_t, s).to(self.device), pad_h, pad_w
 
     @torch.no_grad()
     def iter_frames(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> Iterator[np.ndarray]:
-        """Yield the generated frames ``(H, W) float32`` in [0, 1] one at a time (same arguments as :meth:`generate`)."""
-        binary, lr_bg, _, pad_h, pad_w = self._prepare(masks, background)
-        n_frames, height, width = binary.shape
+        """Yield the generated frames ``(H, W) float32`` in [0, 1] one at a time (same arguments as :meth:`generate`).
+
+        ``masks`` may also be any iterable of ``(H, W)`` mask frames (e.g. a simulator stream): each
+        frame is checked and consumed only when its image is generated, so memory does not grow with T.
+        """
+        frames = _iter_mask_frames(masks)
+        first = next(frames, None)
+        if first is None:
+            raise ValueError("masks hold no frames (T = 0)")
+        height, width = first.shape
+        lr_bg, pad_h, pad_w = self._prepare(height, width, background)
         from tganaug.training.data import downsample_mask
 
         generator = torch.Generator(device=self.device)
@@ -178,8 +218,10 @@ class TGAN:
         n = self.config.n_masks
         low: list[torch.Tensor] = []  # the last n low-res masks
         prev = lr_bg
-        for t in range(n_frames):
-            m = torch.from_numpy(binary[t].astype(np.float32))[None, None]
+        for t, mask in enumerate(itertools.chain([first], frames)):
+            if mask.shape != (height, width):
+                raise ValueError(f"mask frame {t} has shape {mask.shape}, the first frame {(height, width)}")
+            m = torch.from_numpy(mask.astype(np.float32))[None, None]
             if pad_h or pad_w:
                 m = F.pad(m, (0, pad_w, 0, pad_h))
             low.append(downsample_mask(m, s).to(self.device))

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from tganaug.models.config import TGANConfig, network_config_mismatch
-from tganaug.utils.fsutil import atomic_write_bytes
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
 
 __all__ = ["FORMAT", "CheckpointError", "load_checkpoint", "load_network_state", "resolve_checkpoint", "save_checkpoint"]
 
@@ -87,3 +87,25 @@ def load_network_state(module: nn.Module, state: dict[str, torch.Tensor], *, wha
             parts.append(f"unexpected {unexpected[:3]}")
         raise CheckpointError(f"{what}: checkpoint does not match the network: {', '.join(parts)}")
     module.load_state_dict(state)
+
+
+def export_generator(run: str | Path, out_dir: str | Path, card: dict[str, Any] | None = None) -> Path:
+    """Write the inference part of a training run (generator weights + config) to ``out_dir``.
+
+    Keeps the generator's ``state_dict``, the config, the mode, step and default background and
+    drops discriminators, FlowNet, optimiser and RNG states, so shipped files stay small. The
+    result (``out_dir/checkpoint.pt`` + ``config.json`` [+ ``card.json``]) loads with
+    :meth:`tganaug.models.tgan.TGAN.from_pretrained` like a run directory.
+    """
+    data = load_checkpoint(run)
+    if "generator" not in data["models"]:
+        raise CheckpointError(f"{resolve_checkpoint(run)} holds no generator weights")
+    keep = {key: data[key] for key in ("config", "mode", "step", "seed", "data", "default_background") if key in data}
+    keep["models"] = {"generator": data["models"]["generator"]}
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(out_dir / CHECKPOINT_NAME, keep)
+    atomic_write_json(out_dir / "config.json", data["config"])
+    if card is not None:
+        atomic_write_json(out_dir / "card.json", card)
+    return out_dir / CHECKPOINT_NAME
