@@ -1,0 +1,201 @@
+"""Fidelity benchmark (paper Table 1, Figs. 3-5): generated vs real videos of the same GT masks.
+
+For each shared dataset with dense masks, on its **eval** frames only:
+
+* **Real**: the eval frames, mapped to [0, 1] by the 1st / 99.8th percentiles of the dataset's
+  *train* frames (the intensity space the tGAN models were trained in).
+* **tGAN**: the shipped model for the modality (``fluo-nuclei``, ``phase-contrast``) renders the
+  eval GT masks, with a reference background estimated from the *train* frames.
+* **procedural** (baseline a): the procedural renderer fitted on the *train* frames, same masks,
+  same background; its output is mapped into the same intensity space.
+* **per-frame model** (baseline b): not trained yet; reported as missing.
+
+Measures (see :mod:`tganaug.fidelity`): SSIM and PSNR (torchmetrics, data range 1), an LPIPS-like
+feature distance and an FVD-like clip distance, both computed with **our** feature network (not
+VGG / I3D: not comparable with the paper's LPIPS/FVD), and the warping error of consecutive
+frames under the real video's flow (shipped FlowNet; the real video's own value is the reference).
+
+Figures (``benchmarks/results/figures/``): real | tGAN | procedural montages per dataset; the
+background swap of the paper's Fig. 3; FVD-like vs position in a 30-frame simulated video (Fig. 4);
+a ``colony`` simulation rendered by the phase-contrast model (Fig. 5; the E. coli eval frames,
+denser than any train frame, are the real high-density test in the table).
+
+    python benchmarks/fidelity.py [--datasets ...] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import tganaug
+from tganaug import fidelity
+from tganaug.data.normalize import fit_normalization
+from tganaug.models.tgan import background_from_video
+from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
+from tganaug_plugins.generators.procedural import ProceduralRenderer
+from tganaug_plugins.generators.tgan import TGANGenerator
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+FIGURES = RESULTS / "figures"
+DATASETS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-T98G-Usiigaci": "phase-contrast", "PhC-Ecoli-vanVliet": "phase-contrast"}
+COLUMNS = ("dataset", "method", "SSIM", "PSNR", "feature_dist", "FVD_like", "warp_error", "warp_error_real", "seconds")
+PERCENTILES = (1.0, 99.8)  # the tGAN training normalisation (TGANConfig.norm_percentiles)
+
+
+def intensity_space(train_images: np.ndarray) -> tuple[float, float]:
+    low, high = np.percentile(train_images, PERCENTILES)
+    return float(low), float(max(high - low, 1e-6))
+
+
+def to_space(raw: np.ndarray, space: tuple[float, float]) -> np.ndarray:
+    return np.clip((np.asarray(raw, dtype=np.float32) - space[0]) / space[1], 0.0, 1.0).astype(np.float32)
+
+
+def procedural_video(path: Path, labels: np.ndarray, background01: np.ndarray, space: tuple[float, float], seed: int) -> np.ndarray:
+    """The fitted procedural renderer's video, in the common intensity space."""
+    renderer = ProceduralRenderer.from_ctc(path, frames="train")
+    own = fit_normalization(tganaug.read_ctc(path, frames="train", read_labels=False).images)  # its (0.1, 99.9) space
+    background_raw = background01 * space[1] + space[0]
+    background_own = np.clip((background_raw - own.offset) / own.scale, 0, 1).astype(np.float32)
+    video = renderer.generate(labels, background=background_own, seed=seed)
+    return to_space(video * own.scale + own.offset, space)
+
+
+def score(real: np.ndarray, video: np.ndarray, real_clips: np.ndarray, clip_len: int) -> dict[str, float]:
+    ssim, psnr = fidelity.ssim_psnr(real, video)
+    return {
+        "SSIM": ssim,
+        "PSNR": psnr,
+        "feature_dist": fidelity.feature_distance(real, video),
+        "FVD_like": fidelity.frechet_distance(real_clips, fidelity.clip_features(video, clip_len)),
+        "warp_error": fidelity.warp_error(real, video),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clip-len", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                        help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
+    args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.model)
+    torch.set_num_threads(args.threads)
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    started_all = time.perf_counter()
+    models: dict[str, TGANGenerator] = {}
+    for name in [d for d in args.datasets.split(",") if d]:
+        path = Path(args.data) / name
+        train = tganaug.read_ctc(path, frames="train")
+        evaluation = tganaug.read_ctc(path, frames="eval")
+        space = intensity_space(train.images)
+        real = to_space(evaluation.images, space)
+        background = background_from_video(train.images, train.labels)  # [0, 1] in the same space
+        model_name = DATASETS[name]
+        if model_name not in models:
+            models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name))
+        clip_len = min(args.clip_len, len(real))
+        real_clips = fidelity.clip_features(real, clip_len)
+        warp_real = fidelity.warp_error(real, real)
+        videos = {}
+        for method in ("tGAN", "procedural"):
+            started = time.perf_counter()
+            if method == "tGAN":
+                videos[method] = models[model_name].generate(evaluation.labels, background=background, seed=args.seed)
+            else:
+                videos[method] = procedural_video(path, evaluation.labels, background, space, args.seed)
+            row = {"dataset": name, "method": method, **score(real, videos[method], real_clips, clip_len),
+                   "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
+            rows.append(row)
+            print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in COLUMNS), flush=True)
+        rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
+        shown = frame_indices(len(real), 4)
+        panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
+        panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in ("tGAN", "procedural")]
+        save_png(FIGURES / f"fidelity_{name}.png", montage(panels))
+
+    # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
+    sim = Path(args.data) / "Fluo-N2DH-SIM+"
+    if "fluo-nuclei" in models and sim.is_dir():
+        train = tganaug.read_ctc(sim, frames="train")
+        evaluation = tganaug.read_ctc(sim, frames=range(45, 49))
+        height, width = evaluation.labels.shape[1:]
+        own = background_from_video(train.images, train.labels)
+        gowt1 = tganaug.read_ctc(Path(args.data) / "Fluo-N2DH-GOWT1", frames=range(0, 10))
+        other = background_from_video(gowt1.images[:, :height, :width], gowt1.labels[:, :height, :width])
+        panels = [[colorize_labels(f) for f in evaluation.labels]]
+        for reference in (own, other):
+            video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seed)
+            panels.append([to_uint8(f, 0, 1) for f in video])
+        save_png(FIGURES / "background_swap.png", montage(panels))
+
+    # Fig. 4: FVD-like vs position in a 30-frame video simulated with parameters fitted on SIM+ train.
+    fvd_rows = []
+    if "fluo-nuclei" in models and sim.is_dir():
+        evaluation = tganaug.read_ctc(sim, frames="eval")
+        train = tganaug.read_ctc(sim, frames="train")
+        space = intensity_space(train.images)
+        real_clips = fidelity.clip_features(to_space(evaluation.images, space), args.clip_len)
+        simulator = tganaug.default_registry().info("simulator", "division").factory.from_ctc(sim, frames="train")
+        height, width = evaluation.labels.shape[1:]
+        masks = simulator.simulate(30, height, width, seed=args.seed)
+        video = models["fluo-nuclei"].generate(masks.labels, background=background_from_video(train.images, train.labels), seed=args.seed)
+        for start in (0, 10, 20):
+            window = video[start : start + 10]
+            fvd_rows.append((f"{start}-{start + 9}", fidelity.frechet_distance(real_clips, fidelity.clip_features(window, args.clip_len))))
+        save_gif(FIGURES / "simulated_division_fluo.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, video)])
+
+    # Fig. 5: a dense colony rendered by the phase-contrast model.
+    if "phase-contrast" in models:
+        colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seed)
+        video = models["phase-contrast"].generate(colony.labels, seed=args.seed)
+        shown = frame_indices(len(video), 4)
+        save_png(FIGURES / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]))
+        save_gif(FIGURES / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)])
+
+    machine = f"{platform.machine()} ({os.cpu_count()} CPUs), torch {torch.__version__}, {torch.get_num_threads()} threads"
+    lines = [
+        "# Fidelity: generated vs real videos of the same GT masks (eval frames)",
+        "",
+        f"Machine: {machine}; {time.perf_counter() - started_all:.0f} s. `python benchmarks/fidelity.py` (seed {args.seed}).",
+        "Split: **eval** frames (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040; E. coli eval frames are denser than any",
+        "train frame). Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
+        "from train frames. `feature_dist` (LPIPS-like) and `FVD_like` use **our** feature network (mask-predicting UNet",
+        f"encoder trained on the shared train frames), clips of {args.clip_len} frames x 128 px tiles: not the paper's LPIPS/FVD.",
+        "`warp_error`: |warp(frame t-1, real flow) - frame t| with the shipped FlowNet; `warp_error_real` is the real video's own.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(
+            ("n/a" if np.isnan(row[c]) else f"{row[c]:.4g}") if isinstance(row[c], float) else str(row[c]) for c in COLUMNS) + " |")
+    if fvd_rows:
+        lines += ["", "FVD-like of 10-frame windows of a 30-frame simulated SIM+-like video (tGAN fluo-nuclei) vs the real eval clips:", "",
+                  "| frames | FVD_like |", "| --- | --- |"] + [f"| {w} | {v:.4g} |" for w, v in fvd_rows]
+    lines += ["", "Figures: `figures/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural), `figures/background_swap.png`",
+              "(rows: masks, SIM+ background, GOWT1 background), `figures/simulated_division_fluo.gif`, `figures/colony_phase_contrast.{png,gif}`."]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    (RESULTS / "fidelity.md").write_text(report)
+    with open(RESULTS / "fidelity.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
