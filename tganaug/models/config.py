@@ -103,6 +103,9 @@ class TGANConfig(ConfigMixin):
     #: (as at inference); otherwise the real previous frame
     p_first_from_background: float = 0.5
     detach_prev: bool = True
+    #: False makes the per-frame baseline: the previous-frame input is always the reference
+    #: background (no temporal information), in training and at inference
+    use_previous_frame: bool = True
     p_video_aug: float = 0.2
     p_diff_aug: float = 0.2
     diff_aug_policy: tuple[str, ...] = ("brightness", "saturation", "contrast", "translation", "cutout")

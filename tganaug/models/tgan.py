@@ -228,7 +228,8 @@ class TGAN:
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
             frame = self.lowres(stack, prev, lr_bg, styles, generator)
-            prev = frame
+            if self.config.use_previous_frame:
+                prev = frame
             if sr_styles is not None:
                 full = self.sr(frame, sr_styles, generator)  # type: ignore[misc]
             else:

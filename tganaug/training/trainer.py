@@ -374,7 +374,7 @@ class LowResTrainer(_Trainer):
         length = total - ctx
         draws = torch.rand(batch, generator=self.data_gen)
         use_bg = ((clip["starts"] == 0) | (draws < c.p_first_from_background)).view(batch, 1, 1, 1).to(self.device)
-        first_prev = torch.where(use_bg, background, images[:, ctx - 1 : ctx])
+        first_prev = torch.where(use_bg, background, images[:, ctx - 1 : ctx]) if c.use_previous_frame else background
         prev = first_prev
         fakes = []
         for i in range(length):
@@ -383,7 +383,8 @@ class LowResTrainer(_Trainer):
             with torch.autocast(self.device.type, enabled=self.amp):
                 fake = self.generator(stack, prev, background, styles, self.noise_gen).float()
             fakes.append(fake)
-            prev = fake.detach() if c.detach_prev else fake
+            if c.use_previous_frame:
+                prev = fake.detach() if c.detach_prev else fake
         return torch.cat(fakes, dim=1), first_prev
 
     def train_step(self) -> tuple[dict[str, float], list[torch.Tensor]]:
