@@ -8,7 +8,10 @@ For each shared dataset with dense masks, on its **eval** frames only:
   eval GT masks, with a reference background estimated from the *train* frames.
 * **procedural** (baseline a): the procedural renderer fitted on the *train* frames, same masks,
   same background; its output is mapped into the same intensity space.
-* **per-frame model** (baseline b): not trained yet; reported as missing.
+* **per-frame model** (baseline b): the same low-res generator trained with the same budget but
+  without previous-frame input and without flow / temporal losses (``--per-frame NAME=RUN_DIR``,
+  config ``benchmarks/configs/tgan-cpu-perframe.json``), sharing the tGAN model's SR stage;
+  reported as missing for a modality without such a run.
 
 Measures (see :mod:`tganaug.fidelity`): SSIM and PSNR (torchmetrics, data range 1), an LPIPS-like
 feature distance and an FVD-like clip distance, both computed with **our** feature network (not
@@ -38,7 +41,7 @@ import torch
 import tganaug
 from tganaug import fidelity
 from tganaug.data.normalize import fit_normalization
-from tganaug.models.tgan import background_from_video
+from tganaug.models.tgan import TGAN, background_from_video
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.generators.tgan import TGANGenerator
@@ -90,8 +93,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
+    parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
+                        help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres)")
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.model)
+    per_frame_runs = dict(item.split("=", 1) for item in args.per_frame)
+    per_frame_models: dict[str, TGAN] = {}
     torch.set_num_threads(args.threads)
     FIGURES.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -110,21 +117,27 @@ def main() -> None:
         clip_len = min(args.clip_len, len(real))
         real_clips = fidelity.clip_features(real, clip_len)
         warp_real = fidelity.warp_error(real, real)
+        if model_name in per_frame_runs and model_name not in per_frame_models:
+            per_frame_models[model_name] = TGAN.from_pretrained(per_frame_runs[model_name], sr_path=models[model_name].model_path / "sr")
         videos = {}
-        for method in ("tGAN", "procedural"):
+        methods = ["tGAN", "procedural"] + (["per-frame model"] if model_name in per_frame_models else [])
+        for method in methods:
             started = time.perf_counter()
             if method == "tGAN":
                 videos[method] = models[model_name].generate(evaluation.labels, background=background, seed=args.seed)
+            elif method == "per-frame model":
+                videos[method] = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=args.seed)
             else:
                 videos[method] = procedural_video(path, evaluation.labels, background, space, args.seed)
             row = {"dataset": name, "method": method, **score(real, videos[method], real_clips, clip_len),
                    "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
             rows.append(row)
             print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in COLUMNS), flush=True)
-        rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
+        if "per-frame model" not in videos:
+            rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
         shown = frame_indices(len(real), 4)
         panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
-        panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in ("tGAN", "procedural")]
+        panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
         save_png(FIGURES / f"fidelity_{name}.png", montage(panels))
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
@@ -186,7 +199,7 @@ def main() -> None:
     if fvd_rows:
         lines += ["", "FVD-like of 10-frame windows of a 30-frame simulated SIM+-like video (tGAN fluo-nuclei) vs the real eval clips:", "",
                   "| frames | FVD_like |", "| --- | --- |"] + [f"| {w} | {v:.4g} |" for w, v in fvd_rows]
-    lines += ["", "Figures: `figures/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural), `figures/background_swap.png`",
+    lines += ["", "Figures: `figures/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `figures/background_swap.png`",
               "(rows: masks, SIM+ background, GOWT1 background), `figures/simulated_division_fluo.gif`, `figures/colony_phase_contrast.{png,gif}`."]
     report = "\n".join(lines) + "\n"
     print(report)
