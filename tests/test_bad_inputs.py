@@ -52,6 +52,41 @@ def _bad_lineage_text(tmp: Path) -> Path:
     return root
 
 
+def _not_a_checkpoint(tmp: Path) -> Path:
+    (tmp / "run").mkdir()
+    (tmp / "run" / "checkpoint.pt").write_bytes(b"this is not a torch file")
+    return tmp / "run"
+
+
+def _pickle_payload(tmp: Path) -> Path:
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("pickle payload executed",))
+
+    (tmp / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    return tmp / "evil.pt"
+
+
+def _tgan_from(path: Path):
+    from tganaug.models.tgan import TGAN
+
+    return TGAN.from_pretrained(path)
+
+
+def _segmenter_from(path: Path):
+    from tganaug.segmentation import UNetSegmenter
+
+    return UNetSegmenter(path)
+
+
+def _masks(values: np.ndarray):
+    from tganaug.models.tgan import check_masks
+
+    return check_masks(values)
+
+
 LABELS = np.zeros((3, 20, 20), dtype=np.uint16)
 LABELS[:, 2:6, 2:6] = 1
 LINEAGE = np.array([[1, 0, 2, 0]])
@@ -79,6 +114,11 @@ API_CASES = [
     ("unknown-parameter", "a simulator parameter that does not exist", lambda tmp: tganaug.get_simulator("colony", speeed=1), ValueError, "unknown ColonyConfig parameter"),
     ("bad-parameter", "a NaN simulator parameter", lambda tmp: tganaug.get_simulator("division", radius_mean=float("nan")), ValueError, "positive finite number"),
     ("bad-split", "an unknown split name", lambda tmp: read_ctc(_video(tmp), frames="validation"), ValueError, "unknown split 'validation'"),
+    ("non-binary-masks", "float masks that are not 0/1 where binary masks are needed", lambda tmp: _masks(np.full((2, 8, 8), 0.5, np.float32)), ValueError, "0 and 1"),
+    ("nan-masks", "NaN in a mask video", lambda tmp: _masks(np.full((2, 8, 8), np.nan, np.float32)), ValueError, "NaN"),
+    ("not-a-checkpoint", "a tGAN checkpoint file that is not a checkpoint", lambda tmp: _tgan_from(_not_a_checkpoint(tmp)), ValueError, "corrupt, truncated or not a torch file"),
+    ("pickle-checkpoint", "a checkpoint carrying a pickle payload (refused by weights_only=True)", lambda tmp: _segmenter_from(_pickle_payload(tmp)), ValueError, "cannot load segmenter checkpoint"),
+    ("unknown-tgan-model", "a tGAN model name that is not shipped", lambda tmp: tganaug.get_generator("tgan", model="no-such-model"), FileNotFoundError, "neither a shipped name"),
 ]
 
 

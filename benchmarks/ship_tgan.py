@@ -1,0 +1,120 @@
+"""Export trained tGAN runs into ``tganaug/weights`` and write the model cards (markdown + JSON).
+
+    python benchmarks/ship_tgan.py --name fluo-nuclei --run runs/tgan-fluo-nuclei
+    python benchmarks/ship_tgan.py --cards-only      # refresh MODEL_CARD.md / model_cards.json
+
+A run folder holds ``lowres/`` and ``sr/`` training runs (``tganaug train lowres|sr``). Only the
+generators are exported (no discriminator, FlowNet, optimiser or RNG state), so the shipped
+files stay small. The cards collect, per model: data and split, citation, config, steps,
+CPU time (from the runs' CSV logs) and the fidelity figures measured by
+``benchmarks/fidelity.py`` (``benchmarks/results/fidelity.csv``), when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from tganaug.models.tgan import SHIPPED_MODELS, WEIGHTS_DIR
+from tganaug.training.checkpoint import export_generator, load_checkpoint
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+
+REPO = Path(__file__).resolve().parents[1]
+CITATIONS = {
+    "Fluo-N2DH-SIM+": "Cell Tracking Challenge Fluo-N2DH-SIM+ (Svoboda & Ulman, IEEE TMI 2017; Maška et al., Nat Methods 2023)",
+    "PhC-T98G-Usiigaci": "Usiigaci T98G example data (Tsai et al., SoftwareX 2019), silver-truth masks",
+    "PhC-Ecoli-vanVliet": "E. coli micro-colony (van Vliet et al., Cell Systems 2018; Trackastra benchmark subset)",
+}
+FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"]}
+
+
+def _log_summary(run: Path) -> dict[str, float]:
+    """Steps, an estimate of the CPU time (mean logged step time x steps) and the last logged L1."""
+    with open(run / "log.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    steps = int(rows[-1]["step"])
+    mean_step = float(np.mean([float(r["seconds"]) for r in rows]))
+    return {"cpu_hours_estimate": round(mean_step * steps / 3600, 2), "final_l1": float(rows[-1].get("l1", "nan"))}
+
+
+def export(name: str, run: Path) -> dict:
+    target = WEIGHTS_DIR / SHIPPED_MODELS[name]
+    card: dict = {"name": name, "machine": f"{platform.machine()} CPU, no GPU", "stages": {}}
+    for stage in ("lowres", "sr"):
+        data = load_checkpoint(run / stage)
+        summary = _log_summary(run / stage)
+        card["stages"][stage] = {"steps": int(data["step"]), "data": data.get("data"), "seed": data.get("seed"),
+                                 "config": data["config"], **summary}
+        export_generator(run / stage, target / stage, card={"name": name, "stage": stage})
+    card["data"] = sorted({d for s in card["stages"].values() for d in (s["data"] or [])})
+    card["split"] = "train"
+    return card
+
+
+def fidelity_rows(name: str) -> list[dict]:
+    path = REPO / "benchmarks" / "results" / "fidelity.csv"
+    if not path.is_file():
+        return []
+    with open(path) as handle:
+        return [r for r in csv.DictReader(handle) if r["dataset"] in FIDELITY_DATASETS[name]]
+
+
+def write_cards() -> None:
+    cards = {}
+    for name, folder in SHIPPED_MODELS.items():
+        card_file = WEIGHTS_DIR / folder / "card.json"
+        if card_file.is_file():
+            cards[name] = json.loads(card_file.read_text())
+            cards[name]["fidelity_eval"] = fidelity_rows(name)
+    lines = ["# tGAN model cards", "",
+             "Shipped tGAN generators (low-res video-to-video + super-resolution), trained here on CPU, on the **train**",
+             "frames of the shared data only. Load by name: `tganaug.get_generator(\"tgan\", model=NAME)` or",
+             "`tganaug generate --generator tgan --model NAME`. Output: (T, H, W) float32 in [0, 1] = 1st..99.8th",
+             "percentile of the training videos' intensities. Figures measured on **eval** frames by",
+             "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.", ""]
+    for name, card in cards.items():
+        lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {CITATIONS.get(d, d)}" for d in card["data"]),
+                  f"- Machine: {card['machine']}"]
+        for stage, info in card["stages"].items():
+            config = info["config"]
+            lines.append(f"- {stage}: {info['steps']} steps, config `{config['name']}` (generator widths "
+                         f"{config['g_channels'] if stage == 'lowres' else config['sr_channels']}, crop {config['crop_size'] if stage == 'lowres' else config['sr_crop_size']}, "
+                         f"batch {config['batch_size']}, max clip {config['max_clip_len']}), about {info['cpu_hours_estimate']} CPU hours")
+        if card["fidelity_eval"]:
+            lines += ["", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+            for r in card["fidelity_eval"]:
+                def f(key: str) -> str:
+                    value = float(r[key]) if r[key] not in ("", "nan") else float("nan")
+                    return "n/a" if np.isnan(value) else f"{value:.3g}"
+                lines.append(f"| {r['dataset']} | {r['method']} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | {f('warp_error')} ({f('warp_error_real')}) |")
+        lines.append("")
+    lines += ["Citation of the method: Zargari A, Mashhadi N, Shariati SA. Enhanced cell tracking using a GAN-based",
+              "super-resolution video-to-video time-lapse microscopy generative model. bioRxiv 2024.06.11.598572.", ""]
+    atomic_write_bytes(WEIGHTS_DIR / "MODEL_CARD.md", "\n".join(lines).encode())
+    atomic_write_json(WEIGHTS_DIR / "model_cards.json", cards)
+    print(f"wrote {WEIGHTS_DIR / 'MODEL_CARD.md'} and model_cards.json ({', '.join(cards) or 'no models'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", choices=sorted(SHIPPED_MODELS))
+    parser.add_argument("--run", help="folder holding lowres/ and sr/ runs")
+    parser.add_argument("--cards-only", action="store_true")
+    args = parser.parse_args()
+    if not args.cards_only:
+        if not args.name or not args.run:
+            parser.error("--name and --run are needed (or --cards-only)")
+        card = export(args.name, Path(args.run))
+        atomic_write_json(WEIGHTS_DIR / SHIPPED_MODELS[args.name] / "card.json", card)
+        sizes = sum(p.stat().st_size for p in (WEIGHTS_DIR / SHIPPED_MODELS[args.name]).rglob("*.pt"))
+        print(f"exported {args.name} from {args.run}: {sizes / 1e6:.1f} MB")
+    write_cards()
+
+
+if __name__ == "__main__":
+    main()
