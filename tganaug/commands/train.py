@@ -42,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    from tganaug.training.distributed import init_from_environment
+
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    # under torchrun (WORLD_SIZE > 1): one process per rank, gradients averaged over ranks
+    distributed, device = init_from_environment(device)
     if not args.data:
         raise ValueError("give at least one --data CTC_DIR")
     if args.steps is not None and args.steps < 1:
@@ -60,6 +64,12 @@ def run(args: argparse.Namespace) -> int:
     if until < trainer.step:
         raise ValueError(f"run is already at step {trainer.step} > requested stop step {until}")
     logs = trainer.train(until=until)
-    summary = ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if k in ("g_total", "l1", "d"))
-    print(f"trained {args.mode} to step {trainer.step} -> {args.out}/checkpoint.pt ({summary})")
+    if distributed.is_main:
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in logs.items() if k in ("g_total", "l1", "d"))
+        ranks = f" on {distributed.world} ranks" if distributed.world > 1 else ""
+        print(f"trained {args.mode} to step {trainer.step}{ranks} -> {args.out}/checkpoint.pt ({summary})")
+    if distributed.active:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
     return 0

@@ -41,6 +41,7 @@ from tganaug.training.checkpoint import (
     save_checkpoint,
 )
 from tganaug.training.data import ClipSampler, VideoData, clip_length, load_videos
+from tganaug.training.distributed import Distributed
 from tganaug.training.losses import (
     PerceptualLoss,
     flow_loss,
@@ -120,6 +121,7 @@ class _Trainer:
     ) -> None:
         self.out_dir = Path(out_dir)
         self.device = torch.device(device)
+        self.dist = Distributed()
         self.progress = progress
         self.resume_from: dict[str, Any] | None = None
         if resume:
@@ -138,7 +140,7 @@ class _Trainer:
         else:
             if self.out_dir.exists() and not self.out_dir.is_dir():
                 raise NotADirectoryError(f"output path {self.out_dir} exists and is not a directory")
-            if self.out_dir.is_dir() and any(self.out_dir.iterdir()):
+            if self.out_dir.is_dir() and any(self.out_dir.iterdir()) and self.dist.is_main:
                 if not overwrite:
                     raise OutputExistsError(f"run directory {self.out_dir} is not empty; pass --overwrite to start over or --resume to continue")
                 for name in _RUN_FILES:
@@ -167,8 +169,10 @@ class _Trainer:
         self.build()
         if self.resume_from is not None:
             self.load_state(self.resume_from)
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        config.save(self.out_dir / "config.json")
+        self.dist.barrier()  # rank 0 has checked / cleared the run directory
+        if self.dist.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            config.save(self.out_dir / "config.json")
         self._tb = None
 
     # --- to implement --------------------------------------------------------------------------
@@ -230,12 +234,16 @@ class _Trainer:
     def save(self) -> Path:
         """Write ``checkpoint.pt`` and ``config.json`` atomically."""
         path = self.out_dir / CHECKPOINT_NAME
-        save_checkpoint(path, self.state())
-        self.config.save(self.out_dir / "config.json")
+        if self.dist.is_main:
+            save_checkpoint(path, self.state())
+            self.config.save(self.out_dir / "config.json")
+        self.dist.barrier()
         return path
 
     # --- logging -------------------------------------------------------------------------------
     def _open_log(self) -> None:
+        if not self.dist.is_main:
+            return
         path = self.out_dir / "log.csv"
         rows: list[list[str]] = []
         if path.is_file():  # keep the rows up to the resumed step (a crash may have left later ones)
@@ -254,6 +262,8 @@ class _Trainer:
             self._tb = None
 
     def _log(self, logs: dict[str, float], seconds: float) -> None:
+        if not self.dist.is_main:
+            return
         row = [self.step, f"{logs.get('lr_g', float('nan')):.6g}", int(logs.get("clip_len", 1)), f"{seconds:.3f}"] + [f"{logs.get(k, float('nan')):.6g}" for k in self.log_fields]
         with (self.out_dir / "log.csv").open("a", newline="") as handle:
             csv.writer(handle).writerow(row)
@@ -263,6 +273,8 @@ class _Trainer:
                     self._tb.add_scalar(f"{self.mode}/{k}", logs[k], self.step)
 
     def _sample(self, columns: list[torch.Tensor]) -> None:
+        if not self.dist.is_main:
+            return
         (self.out_dir / "samples").mkdir(exist_ok=True)
         atomic_write_bytes(self.out_dir / "samples" / f"step_{self.step:06d}.png", _png_bytes(montage(columns)))
 
@@ -279,7 +291,7 @@ class _Trainer:
             raise ValueError(f"cannot train to step {until}: the OneCycle schedule ends at total_steps={self.config.total_steps}")
         self._open_log()
         logs: dict[str, float] = {}
-        bar = tqdm(total=until, initial=self.step, disable=not self.progress, desc=f"train {self.mode}", dynamic_ncols=True)
+        bar = tqdm(total=until, initial=self.step, disable=not self.progress or not self.dist.is_main, desc=f"train {self.mode}", dynamic_ncols=True)
         try:
             while self.step < until:
                 start = time.perf_counter()
@@ -289,6 +301,7 @@ class _Trainer:
                 self.step += 1
                 seconds = time.perf_counter() - start
                 if self.step % self.config.log_every == 0 or self.step == until:
+                    logs = self.dist.average_scalars(logs)  # every rank takes part
                     self._log(logs, seconds)
                 if self.step % self.config.sample_every == 0 or self.step == until:
                     self._sample(columns)
@@ -304,8 +317,10 @@ class _Trainer:
         return logs
 
     def _backward_step(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer, params: Any) -> None:
+        params = list(params)
         optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        self.dist.average_gradients(params)
         if self.config.grad_clip > 0:
             self.scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
@@ -372,7 +387,7 @@ class LowResTrainer(_Trainer):
         masks, images, background = clip["masks"], clip["images"], clip["background"]
         batch, total = masks.shape[:2]
         length = total - ctx
-        draws = torch.rand(batch, generator=self.data_gen)
+        draws = torch.rand(batch * self.dist.world, generator=self.data_gen)[self.dist.local_slice(batch)]
         use_bg = ((clip["starts"] == 0) | (draws < c.p_first_from_background)).view(batch, 1, 1, 1).to(self.device)
         first_prev = torch.where(use_bg, background, images[:, ctx - 1 : ctx]) if c.use_previous_frame else background
         prev = first_prev
@@ -390,7 +405,8 @@ class LowResTrainer(_Trainer):
     def train_step(self) -> tuple[dict[str, float], list[torch.Tensor]]:
         c = self.config
         length = clip_length(self.step, c)
-        clip = {k: v.to(self.device) for k, v in self.sampler.sample_clip(c.batch_size, length).items()}
+        mine = self.dist.local_slice(c.batch_size)
+        clip = {k: v[mine].to(self.device) for k, v in self.sampler.sample_clip(c.batch_size * self.dist.world, length).items()}
         ctx = self.sampler.context
         images, masks = clip["images"], clip["masks"]
         batch = images.shape[0]
@@ -407,7 +423,7 @@ class LowResTrainer(_Trainer):
         logs.update(f_logs)
 
         # 2. generator forward
-        styles = self.generator.styles(batch, mixing_prob=c.style_mixing_prob, generator=self.noise_gen)
+        styles = self.generator.styles(batch * self.dist.world, mixing_prob=c.style_mixing_prob, generator=self.noise_gen)[mine]
         fake, first_prev = self.generate_clip(clip, styles)
         fake_prev = torch.cat([first_prev, fake[:, :-1]], dim=1)
         mask_pairs = torch.stack([masks[:, ctx - 1 : -1], masks[:, ctx:]], dim=2).reshape(-1, 2, *real.shape[-2:])
@@ -479,10 +495,11 @@ class SRTrainer(_Trainer):
 
     def train_step(self) -> tuple[dict[str, float], list[torch.Tensor]]:
         c = self.config
-        batch = {k: v.to(self.device) for k, v in self.sampler.sample_frames(c.batch_size, c.sr_crop_size).items()}
+        mine = self.dist.local_slice(c.batch_size)
+        batch = {k: v[mine].to(self.device) for k, v in self.sampler.sample_frames(c.batch_size * self.dist.world, c.sr_crop_size).items()}
         hr, lr = batch["hr"], batch["lr"]
         up = F.interpolate(lr, scale_factor=c.sr_scale, mode="bilinear", align_corners=False)
-        styles = self.generator.styles(hr.shape[0], mixing_prob=c.style_mixing_prob, generator=self.noise_gen)
+        styles = self.generator.styles(hr.shape[0] * self.dist.world, mixing_prob=c.style_mixing_prob, generator=self.noise_gen)[mine]
         with torch.autocast(self.device.type, enabled=self.amp):
             fake = self.generator(lr, styles, self.noise_gen).float()
             d_real = self.discriminator(diff_augment(torch.cat([up, hr], 1), c.diff_aug_policy, c.p_diff_aug, self.aug_gen))
