@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tganaug.commands.simulate import load_config_file, parse_params
+from tganaug.commands._options import load_config_file, parse_params
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from tganaug.generation import GenerationConfig, generate_dataset
     from tganaug.io import read_ctc
 
-    generator_config = {**load_config_file(args.generator_config), **parse_params(args.generator_param)}
+    generator_config = {**load_config_file(args.generator_config), **parse_params(args.generator_param, "--generator-param")}
     if args.model:
         generator_config["model"] = args.model
     frames, height, width, videos = args.frames, args.height, args.width, args.videos

@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import json
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
+from tganaug.commands._options import load_config_file, parse_params
 from tganaug.io import write_sequence_files
 from tganaug.utils.fsutil import atomic_directory, atomic_write_json, check_output_dir
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_png
-
-
-def parse_params(pairs: list[str] | None) -> dict[str, Any]:
-    """``["key=value", ...]`` -> dict; values are parsed as JSON when possible (``3``, ``0.5``, ``true``)."""
-    params: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--param expects KEY=VALUE, got {pair!r}")
-        try:
-            params[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            params[key] = raw
-    return params
-
-
-def load_config_file(path: str | None) -> dict[str, Any]:
-    """Read a JSON object of plugin parameters (``{}`` when no path)."""
-    if not path:
-        return {}
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"config file not found: {file}")
-    try:
-        values = json.loads(file.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"config file {file} is not valid JSON: {error}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"config file {file} must hold a JSON object of parameters")
-    return values
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -9,13 +9,13 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from typing import Any
 
 import numpy as np
 
-__all__ = ["add_parser", "run", "parse_frames", "parse_config"]
+from tganaug.commands._options import parse_params
+
+__all__ = ["add_parser", "run", "parse_frames"]
 
 
 def parse_frames(text: str) -> str | range:
@@ -26,20 +26,6 @@ def parse_frames(text: str) -> str | range:
     if not sep or not first.strip().isdigit() or not last.strip().isdigit() or int(last) < int(first):
         raise ValueError(f"--frames must be all, train, eval or FIRST-LAST (e.g. 45-64), got {text!r}")
     return range(int(first), int(last) + 1)
-
-
-def parse_config(items: list[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs to keyword configuration; values are JSON when they parse, else strings."""
-    config: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"configuration must be KEY=VALUE, got {item!r}")
-        try:
-            config[key.replace("-", "_")] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key.replace("-", "_")] = value
-    return config
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -71,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
 
     frames = parse_frames(args.frames)
     use_gt = args.segmenter in (None, "", "gt", "none")
-    tracker = get_tracker(args.tracker, **parse_config(args.tracker_config))
-    segmenter = None if use_gt else get_segmenter(args.segmenter, **parse_config(args.segmenter_config))
+    tracker = get_tracker(args.tracker, **parse_params(args.tracker_config, "--tracker-config"))
+    segmenter = None if use_gt else get_segmenter(args.segmenter, **parse_params(args.segmenter_config, "--segmenter-config"))
     sequence = read_ctc(args.in_dir, args.sequence, frames, read_images=not use_gt, read_labels=use_gt)
     start = time.perf_counter()
     labels = sequence.labels if use_gt else segmenter.segment(sequence.images)

@@ -12,6 +12,7 @@ import torch.utils.data
 
 from tganaug.data.normalize import fit_normalization
 from tganaug.data.seeding import check_seed, transform_seed
+from tganaug.data.indexing import resolve_index
 from tganaug.data.synthetic import check_frames, check_size, to_tensors
 from tganaug.data.tracks import restrict_lineage
 from tganaug.data.transforms import apply_video_transform
@@ -121,15 +122,9 @@ class CTCVideoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int | slice | Sequence[int]) -> Any:
         """Clip ``index`` as a video item; a slice or sequence gives a ``torch.utils.data.Subset``."""
-        if isinstance(index, slice):
-            return torch.utils.data.Subset(self, range(len(self))[index])
-        if isinstance(index, Sequence) and not isinstance(index, str):
-            return torch.utils.data.Subset(self, list(index))
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int, a slice or a sequence of ints, got {type(index).__name__}")
-        if not -self.num_clips <= index < self.num_clips:
-            raise IndexError(f"index {index} out of range for {self.num_clips} clips")
-        index = int(index) % self.num_clips
+        index = resolve_index(self, index, self.num_clips, "clips")
+        if isinstance(index, torch.utils.data.Subset):
+            return index
         start = index * self.stride
         images, labels, lineage, kind = self._clip(start)
         height, width = self.frame_shape

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
 from tganaug.data.plugins import describe, resolve
 from tganaug.data.seeding import check_seed, transform_seed, video_seeds, worker_shard
@@ -220,15 +221,10 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int | slice | Sequence[int]) -> Any:
         """Item ``index`` (negative counts from the end); a slice or sequence gives a ``torch.utils.data.Subset``."""
-        if isinstance(index, slice):
-            return torch.utils.data.Subset(self, range(len(self))[index])
-        if isinstance(index, Sequence) and not isinstance(index, str):
-            return torch.utils.data.Subset(self, list(index))
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int, a slice or a sequence of ints, got {type(index).__name__}")
-        if not -self.num_videos <= index < self.num_videos:
-            raise IndexError(f"index {index} out of range for {self.num_videos} videos")
-        return self.factory.item(int(index) % self.num_videos, self.epoch)
+        index = resolve_index(self, index, self.num_videos, "videos")
+        if isinstance(index, torch.utils.data.Subset):
+            return index
+        return self.factory.item(index, self.epoch)
 
     def __repr__(self) -> str:
         d = self.factory.description
