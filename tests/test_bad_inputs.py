@@ -118,6 +118,7 @@ API_CASES = [
     ("nan-masks", "NaN in a mask video", lambda tmp: _masks(np.full((2, 8, 8), np.nan, np.float32)), ValueError, "NaN"),
     ("not-a-checkpoint", "a tGAN checkpoint file that is not a checkpoint", lambda tmp: _tgan_from(_not_a_checkpoint(tmp)), ValueError, "corrupt, truncated or not a torch file"),
     ("pickle-checkpoint", "a checkpoint carrying a pickle payload (refused by weights_only=True)", lambda tmp: _segmenter_from(_pickle_payload(tmp)), ValueError, "cannot load segmenter checkpoint"),
+    ("pickle-tgan-checkpoint", "a tGAN checkpoint carrying a pickle payload", lambda tmp: _tgan_from(_pickle_payload(tmp)), ValueError, "corrupt, truncated or not a torch file"),
     ("unknown-tgan-model", "a tGAN model name that is not shipped", lambda tmp: tganaug.get_generator("tgan", model="no-such-model"), FileNotFoundError, "neither a shipped name"),
 ]
 
