@@ -31,6 +31,36 @@ def test_two_workers_match_single_process_and_skip_finished(tmp_path):
     assert _files(tmp_path / "single") == _files(tmp_path / "sharded")
 
 
+def test_torch_generator_gives_the_same_bytes_sharded(tmp_path):
+    """A torch generator's CPU rounding depends on the thread count: workers must use the client's."""
+    from tganaug.models.config import get_config
+    from tganaug.training.trainer import LowResTrainer
+
+    LowResTrainer(get_config("tiny").replace(total_steps=1), tmp_path / "model" / "lowres", data=[_tiny_video()], progress=False).train()
+    config = GenerationConfig(generator="tgan", generator_config={"model": str(tmp_path / "model")}, simulator="division",
+                              videos=2, frames=4, height=48, width=48, seed=3)
+    generate_dataset(config, tmp_path / "single", progress=False)
+    generate_dataset_sharded(config, tmp_path / "sharded", workers=2, progress=False)
+    assert _files(tmp_path / "single") == _files(tmp_path / "sharded")
+
+
+def _tiny_video():
+    """A 6-frame 64x64 training video with one square cell (tiny-config sized)."""
+    import numpy as np
+    import torch
+
+    from tganaug.models.config import get_config
+    from tganaug.training.data import VideoData, downsample_image, downsample_mask
+
+    masks = torch.zeros(6, 64, 64)
+    for t in range(6):
+        masks[t, 10 + t : 30 + t, 12:32] = 1
+    images = masks * 1.4 - 0.7 + 0.05 * torch.from_numpy(np.random.default_rng(0).normal(size=(6, 64, 64)).astype("float32"))
+    background = torch.full((64, 64), -0.7)
+    s = get_config("tiny").sr_scale
+    return VideoData("tiny", images, masks, background, downsample_image(images, s), downsample_mask(masks, s), downsample_image(background, s))
+
+
 def test_failed_tasks_are_retried(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target",

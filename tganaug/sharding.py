@@ -1,8 +1,8 @@
 """Dataset generation sharded over a Dask cluster (``dask.distributed``).
 
 Videos are independent tasks: video ``k`` depends only on ``(config, k)`` (its seed is
-:func:`tganaug.generation.video_seed`), so the folder written by any number of workers is
-byte-identical to a single-process run. Each task renders one video atomically into the shared
+:func:`tganaug.generation.video_seed`) and workers use the client's torch thread count, so the
+folder written by any number of workers is byte-identical to a single-process run on the same machine. Each task renders one video atomically into the shared
 output folder; finished videos are skipped on a re-run and failed tasks are retried by Dask.
 
 A local cluster (``LocalCluster``, one single-threaded process per worker) is started by default;
@@ -38,8 +38,15 @@ def _worker_objects(config_json: str) -> tuple[Any, Any, Any]:
     return generator, simulator, background
 
 
-def _render_task(config_json: str, index: int, out: str) -> str:
-    """One Dask task: render video ``index`` unless it is already finished; return its name."""
+def _render_task(config_json: str, index: int, out: str, torch_threads: int) -> str:
+    """One Dask task: render video ``index`` unless it is already finished; return its name.
+
+    ``torch_threads`` is the client's torch thread count: CPU convolutions round differently with
+    another number of threads, and the bytes must not depend on where a video was rendered.
+    """
+    import torch
+
+    torch.set_num_threads(torch_threads)
     if index in finished_videos(out):
         return video_name(index)
     config = GenerationConfig.from_dict(json.loads(config_json))
@@ -83,7 +90,10 @@ def generate_dataset_sharded(
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        futures = [client.submit(_render_task, config_json, i, str(out), retries=retries, pure=False) for i in todo]
+        import torch
+
+        threads = torch.get_num_threads()
+        futures = [client.submit(_render_task, config_json, i, str(out), threads, retries=retries, pure=False) for i in todo]
         with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
             for future in as_completed(futures):
                 future.result()  # re-raises the task's error after its retries
