@@ -37,10 +37,11 @@ def test_torch_generator_gives_the_same_bytes_sharded(tmp_path):
     from tganaug.training.trainer import LowResTrainer
 
     LowResTrainer(get_config("tiny").replace(total_steps=1), tmp_path / "model" / "lowres", data=[_tiny_video()], progress=False).train()
-    config = GenerationConfig(generator="tgan", generator_config={"model": str(tmp_path / "model")}, simulator="division",
-                              videos=2, frames=4, height=48, width=48, seed=3)
-    generate_dataset(config, tmp_path / "single", progress=False)
-    generate_dataset_sharded(config, tmp_path / "sharded", workers=2, progress=False)
+    # through the CLI in fresh processes: there torch is first imported after the cluster started
+    command = [sys.executable, "-m", "tganaug.cli", "generate", "--generator", "tgan", "--model", str(tmp_path / "model"),
+               "--simulator", "division", "--videos", "2", "--frames", "4", "--height", "48", "--width", "48", "--seed", "3", "--quiet"]
+    subprocess.run([*command, "--out", str(tmp_path / "single")], check=True, capture_output=True, timeout=300)
+    subprocess.run([*command, "--out", str(tmp_path / "sharded"), "--workers", "2"], check=True, capture_output=True, timeout=300)
     assert _files(tmp_path / "single") == _files(tmp_path / "sharded")
 
 

@@ -82,6 +82,11 @@ def generate_dataset_sharded(
     done = prepare_output(out, config, overwrite)
     todo = [i for i in range(config.videos) if i not in done]
     config_json = json.dumps(config.to_dict(), sort_keys=True)
+    # Read before the cluster starts: starting it sets OMP_NUM_THREADS=1 in this process's environment,
+    # which a first `import torch` afterwards would pick up.
+    import torch
+
+    threads = torch.get_num_threads()
     if scheduler:
         client = Client(scheduler)
         cluster = None
@@ -90,9 +95,6 @@ def generate_dataset_sharded(
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        import torch
-
-        threads = torch.get_num_threads()
         futures = [client.submit(_render_task, config_json, i, str(out), threads, retries=retries, pure=False) for i in todo]
         with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
             for future in as_completed(futures):
