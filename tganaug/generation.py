@@ -17,8 +17,10 @@ order or process, gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import shutil
 import tempfile
 from collections import deque
@@ -60,6 +62,9 @@ class GenerationConfig:
         seed: global seed; video ``k`` uses :func:`video_seed` ``(seed, k)``.
         background: optional path to a reference background image (TIFF/PNG), ``(H, W)``.
         masks: optional CTC folder whose label videos are rendered instead of simulating.
+        torch_threads: torch CPU threads while rendering. CPU convolutions round differently with
+            another thread count, so the bytes of a video depend on it; with the default 1 they do
+            not depend on the machine or on sharding (parallelism comes from ``--workers``).
     """
 
     generator: str = "procedural"
@@ -73,9 +78,10 @@ class GenerationConfig:
     seed: int = 0
     background: str | None = None
     masks: str | None = None
+    torch_threads: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("videos", "frames", "height", "width"):
+        for name in ("videos", "frames", "height", "width", "torch_threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -172,8 +178,34 @@ class _LabelTee:
             yield frame
 
 
+@contextlib.contextmanager
+def _torch_threads(threads: int) -> Iterator[None]:
+    """Use ``threads`` torch CPU threads inside the block (restored after); nothing when torch is not loaded."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def render_video(config: GenerationConfig, index: int, out: str | Path, generator: Any, simulator: Any = None,
                  background: np.ndarray | None = None, progress: bool = True) -> Path:
+    """Render video ``index`` of ``config`` into ``out`` atomically; return ``out/<name>_GT``.
+
+    Runs with ``config.torch_threads`` torch threads (see :class:`GenerationConfig`); the rest is
+    :func:`_render_video`.
+    """
+    with _torch_threads(config.torch_threads):
+        return _render_video(config, index, out, generator, simulator, background, progress)
+
+
+def _render_video(config: GenerationConfig, index: int, out: str | Path, generator: Any, simulator: Any,
+                  background: np.ndarray | None, progress: bool) -> Path:
     """Render video ``index`` of ``config`` into ``out`` atomically; return ``out/<name>_GT``.
 
     Streams simulator (or ``config.masks``) frames through ``generator`` and writes each frame

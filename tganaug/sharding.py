@@ -1,8 +1,9 @@
 """Dataset generation sharded over a Dask cluster (``dask.distributed``).
 
 Videos are independent tasks: video ``k`` depends only on ``(config, k)`` (its seed is
-:func:`tganaug.generation.video_seed`) and workers use the client's torch thread count, so the
-folder written by any number of workers is byte-identical to a single-process run on the same machine. Each task renders one video atomically into the shared
+:func:`tganaug.generation.video_seed`) and every process renders with ``config.torch_threads``
+torch threads, so the folder written by any number of workers is byte-identical to a
+single-process run. Each task renders one video atomically into the shared
 output folder; finished videos are skipped on a re-run and failed tasks are retried by Dask.
 
 A local cluster (``LocalCluster``, one single-threaded process per worker) is started by default;
@@ -38,15 +39,8 @@ def _worker_objects(config_json: str) -> tuple[Any, Any, Any]:
     return generator, simulator, background
 
 
-def _render_task(config_json: str, index: int, out: str, torch_threads: int) -> str:
-    """One Dask task: render video ``index`` unless it is already finished; return its name.
-
-    ``torch_threads`` is the client's torch thread count: CPU convolutions round differently with
-    another number of threads, and the bytes must not depend on where a video was rendered.
-    """
-    import torch
-
-    torch.set_num_threads(torch_threads)
+def _render_task(config_json: str, index: int, out: str) -> str:
+    """One Dask task: render video ``index`` unless it is already finished; return its name."""
     if index in finished_videos(out):
         return video_name(index)
     config = GenerationConfig.from_dict(json.loads(config_json))
@@ -82,11 +76,6 @@ def generate_dataset_sharded(
     done = prepare_output(out, config, overwrite)
     todo = [i for i in range(config.videos) if i not in done]
     config_json = json.dumps(config.to_dict(), sort_keys=True)
-    # Read before the cluster starts: starting it sets OMP_NUM_THREADS=1 in this process's environment,
-    # which a first `import torch` afterwards would pick up.
-    import torch
-
-    threads = torch.get_num_threads()
     if scheduler:
         client = Client(scheduler)
         cluster = None
@@ -95,7 +84,7 @@ def generate_dataset_sharded(
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        futures = [client.submit(_render_task, config_json, i, str(out), threads, retries=retries, pure=False) for i in todo]
+        futures = [client.submit(_render_task, config_json, i, str(out), retries=retries, pure=False) for i in todo]
         with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
             for future in as_completed(futures):
                 future.result()  # re-raises the task's error after its retries

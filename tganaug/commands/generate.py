@@ -35,6 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="render videos in parallel on a Dask LocalCluster with this many processes (same bytes as 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler (e.g. tcp://host:8786)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch CPU threads per rendering process (default 1: bytes independent of machine and --workers)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
 
@@ -64,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         background=str(Path(args.background).absolute()) if args.background else None,
         masks=masks,
+        torch_threads=args.torch_threads,
     )
     if args.workers > 1 or args.scheduler:
         from tganaug.sharding import generate_dataset_sharded
