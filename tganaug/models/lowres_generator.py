@@ -7,12 +7,12 @@ from torch import nn
 
 from tganaug.models.config import TGANConfig
 from tganaug.models.encoder import AttentionFusion, ConvEncoder
-from tganaug.models.style import MappingNetwork, StyleDecoder, sample_styles
+from tganaug.models.style import MappingNetwork, StyleDecoder, StyleGenerator
 
 __all__ = ["LowResGenerator"]
 
 
-class LowResGenerator(nn.Module):
+class LowResGenerator(StyleGenerator):
     """Three-encoder style UNet: masks, previous frame and reference background -> next frame.
 
     * ``mask_encoder`` sees the ``n_masks`` current binary masks (t-n+1 .. t);
@@ -48,16 +48,6 @@ class LowResGenerator(nn.Module):
     def from_config(cls, config: TGANConfig) -> LowResGenerator:
         """Build with the sizes of ``config``."""
         return cls(config.n_masks, config.g_channels, config.latent_dim, config.style_dim, config.mapping_layers)
-
-    @property
-    def divisor(self) -> int:
-        """H and W must be multiples of this."""
-        return 2 ** (len(self.channels) - 1)
-
-    def styles(self, batch: int, *, z: torch.Tensor | None = None, mixing_prob: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-layer styles ``(B, n_styles, style_dim)`` (see :func:`sample_styles`)."""
-        device = next(self.parameters()).device
-        return sample_styles(self.mapping, batch, self.decoder.n_styles, self.latent_dim, mixing_prob=mixing_prob, z=z, generator=generator, device=device)
 
     def forward(
         self,

@@ -9,12 +9,12 @@ from torch import nn
 
 from tganaug.models.config import TGANConfig
 from tganaug.models.encoder import ConvEncoder
-from tganaug.models.style import MappingNetwork, StyleDecoder, sample_styles
+from tganaug.models.style import MappingNetwork, StyleDecoder, StyleGenerator
 
 __all__ = ["SRGenerator"]
 
 
-class SRGenerator(nn.Module):
+class SRGenerator(StyleGenerator):
     """Style UNet that up-samples a low-res frame by ``scale`` (1, 2 or 4) adding texture.
 
     The output is the bilinear up-sampling of the input plus the decoder's ``tanh`` residual,
@@ -37,16 +37,6 @@ class SRGenerator(nn.Module):
     def from_config(cls, config: TGANConfig) -> SRGenerator:
         """Build with the sizes of ``config``."""
         return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers)
-
-    @property
-    def divisor(self) -> int:
-        """Low-res h and w must be multiples of this."""
-        return 2 ** (len(self.channels) - 1)
-
-    def styles(self, batch: int, *, z: torch.Tensor | None = None, mixing_prob: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Per-layer styles ``(B, n_styles, style_dim)``."""
-        device = next(self.parameters()).device
-        return sample_styles(self.mapping, batch, self.decoder.n_styles, self.latent_dim, mixing_prob=mixing_prob, z=z, generator=generator, device=device)
 
     def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         height, width = x.shape[-2:]

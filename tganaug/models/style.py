@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MappingNetwork", "ModulatedConv2d", "NoiseInjection", "StyleConvBlock", "StyleDecoder", "sample_styles"]
+__all__ = ["MappingNetwork", "ModulatedConv2d", "NoiseInjection", "StyleConvBlock", "StyleDecoder", "StyleGenerator", "sample_styles"]
 
 
 class MappingNetwork(nn.Module):
@@ -170,3 +170,22 @@ def sample_styles(
             index = torch.arange(n_styles, device=w.device).view(1, -1, 1)
             w = torch.where(index < cross, w, w2)
     return w
+
+
+class StyleGenerator(nn.Module):
+    """Base of the style-driven generators: needs ``channels``, ``latent_dim``, ``mapping`` and ``decoder``."""
+
+    channels: tuple[int, ...]
+    latent_dim: int
+    mapping: MappingNetwork
+    decoder: StyleDecoder
+
+    @property
+    def divisor(self) -> int:
+        """Input H and W must be multiples of this."""
+        return 2 ** (len(self.channels) - 1)
+
+    def styles(self, batch: int, *, z: torch.Tensor | None = None, mixing_prob: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-layer styles ``(B, n_styles, style_dim)`` (see :func:`sample_styles`)."""
+        device = next(self.parameters()).device
+        return sample_styles(self.mapping, batch, self.decoder.n_styles, self.latent_dim, mixing_prob=mixing_prob, z=z, generator=generator, device=device)
