@@ -54,22 +54,22 @@ def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     return float(ssim), float(psnr.mean())
 
 
-@lru_cache(maxsize=1)
-def _feature_net() -> MaskFeatureNet:
-    path = shipped_weights_path("feature_net.pt")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net = MaskFeatureNet(tuple(state.get("info", {}).get("channels", (16, 32, 64))))
+def _load_shipped(network: type, file: str) -> torch.nn.Module:
+    """A shipped network (``tganaug/weights/<file>``: ``model`` state + ``info.channels``), in eval mode."""
+    state = torch.load(shipped_weights_path(file), map_location="cpu", weights_only=True)
+    net = network(tuple(state.get("info", {}).get("channels", (16, 32, 64))))
     net.load_state_dict(state["model"])
     return net.eval()
+
+
+@lru_cache(maxsize=1)
+def _feature_net() -> MaskFeatureNet:
+    return _load_shipped(MaskFeatureNet, "feature_net.pt")
 
 
 @lru_cache(maxsize=1)
 def _flow_net() -> FlowNet:
-    path = shipped_weights_path("flownet.pt")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net = FlowNet(tuple(state.get("info", {}).get("channels", (16, 32, 64))))
-    net.load_state_dict(state["model"])
-    return net.eval()
+    return _load_shipped(FlowNet, "flownet.pt")
 
 
 def _features(video: torch.Tensor) -> list[torch.Tensor]:
