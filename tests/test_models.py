@@ -19,7 +19,7 @@ from tganaug.models.encoder import AttentionFusion, ConvEncoder
 from tganaug.models.flownet import FlowNet, warp
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
-from tganaug.models.style import MappingNetwork, ModulatedConv2d, NoiseInjection
+from tganaug.models.style import MappingNetwork, ModulatedConv2d, NoiseInjection, StyleConvBlock
 from tganaug.models.tgan import TGAN, background_from_video, check_masks
 
 torch.set_num_threads(1)
@@ -100,12 +100,44 @@ def test_style_blocks() -> None:
     w2 = w.clone()
     w2[1] += 5
     assert torch.allclose(conv(x, w2)[0], conv(x, w)[0])
+    assert torch.allclose(conv(x[1:], w[1:]), conv(x, w)[1:], atol=1e-6)  # batch-1 path == grouped path
     noise = NoiseInjection(3)
     y = torch.zeros(1, 3, 4, 4)
     assert torch.equal(noise(y), y)  # zero-initialised scale
     noise.weight.data.fill_(1.0)
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     assert torch.equal(noise(y, g1), noise(y, g2)) and noise(y, g1).abs().sum() > 0
+
+
+def test_style_conv_block_in_place_path_matches_the_plain_formula() -> None:
+    """The in-place noise/bias/LeakyReLU equals act(conv + s*noise + b), values and gradients, batch 1 and 3."""
+    torch.manual_seed(0)
+    block = StyleConvBlock(4, 5, 6)
+    block.noise.weight.data.normal_()
+    block.bias.data.normal_()
+    for batch in (1, 3):
+        x = torch.randn(batch, 4, 8, 8, requires_grad=True)
+        w = torch.randn(batch, 6)
+        out = block(x, w, torch.Generator().manual_seed(1))
+        noise = torch.randn((batch, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+        expected = torch.nn.functional.leaky_relu(block.conv(x, w) + block.noise.weight * noise + block.bias, 0.2)
+        assert torch.allclose(out, expected, atol=1e-6)
+        grads = torch.autograd.grad(out.square().sum(), [x, block.bias, block.noise.weight])
+        grads_ref = torch.autograd.grad(expected.square().sum(), [x, block.bias, block.noise.weight])
+        assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(grads, grads_ref))
+
+
+def test_precomputed_background_features_give_the_same_frame() -> None:
+    torch.manual_seed(0)
+    g = LowResGenerator.from_config(TINY).eval()
+    masks, prev, bg = torch.randint(0, 2, (1, 2, 32, 32)).float(), torch.rand(1, 1, 32, 32) * 2 - 1, torch.rand(1, 1, 32, 32) * 2 - 1
+    styles = g.styles(1, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        direct = g(masks, prev, bg, styles, torch.Generator().manual_seed(1))
+        cached = g(masks, prev, g.encode_background(bg), styles, torch.Generator().manual_seed(1))
+        assert torch.equal(direct, cached)
+        with pytest.raises(ValueError, match="background feature maps"):
+            g(masks, prev, g.encode_background(bg)[:-1], styles)
 
 
 def test_attention_fusion_is_a_convex_combination() -> None:

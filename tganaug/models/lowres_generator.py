@@ -53,10 +53,12 @@ class LowResGenerator(StyleGenerator):
         self,
         masks: torch.Tensor,
         prev: torch.Tensor,
-        background: torch.Tensor,
+        background: torch.Tensor | list[torch.Tensor],
         styles: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
+        """Next frame ``(B, 1, H, W)``; ``background`` is the ``(B, 1, H, W)`` image or its encoding
+        from :meth:`encode_background` (inference computes it once per video: the reference is fixed)."""
         if masks.shape[1] != self.n_masks:
             raise ValueError(f"expected {self.n_masks} mask channels, got {masks.shape[1]}")
         height, width = masks.shape[-2:]
@@ -64,8 +66,15 @@ class LowResGenerator(StyleGenerator):
             raise ValueError(f"H, W = {height}, {width} must be multiples of {self.divisor} (pad first)")
         if styles is None:
             styles = self.styles(masks.shape[0], generator=generator)
+        background_features = self.encode_background(background) if isinstance(background, torch.Tensor) else background
+        if len(background_features) != len(self.channels):
+            raise ValueError(f"expected {len(self.channels)} background feature maps, got {len(background_features)}")
         fused = [
             fusion(m, p, b)
-            for fusion, m, p, b in zip(self.fusions, self.mask_encoder(masks), self.prev_encoder(prev), self.background_encoder(background))
+            for fusion, m, p, b in zip(self.fusions, self.mask_encoder(masks), self.prev_encoder(prev), background_features)
         ]
         return self.decoder(fused, styles, generator)
+
+    def encode_background(self, background: torch.Tensor) -> list[torch.Tensor]:
+        """Encoder features of a ``(B, 1, H, W)`` reference background, one ``(B, channels[i], H/2**i, W/2**i)`` per level."""
+        return self.background_encoder(background)

@@ -213,6 +213,7 @@ class TGAN:
         generator = torch.Generator(device=self.device)
         generator.manual_seed(int(seed) if seed is not None else int(torch.seed()))
         styles = self.lowres.styles(1, generator=generator)
+        background_features = self.lowres.encode_background(lr_bg)  # fixed for the whole video
         sr_styles = self.sr.styles(1, generator=generator) if (self.sr is not None and use_sr) else None
         s = self.config.sr_scale
         n = self.config.n_masks
@@ -227,7 +228,7 @@ class TGAN:
             low.append(downsample_mask(m, s).to(self.device))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
-            frame = self.lowres(stack, prev, lr_bg, styles, generator)
+            frame = self.lowres(stack, prev, background_features, styles, generator)
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
