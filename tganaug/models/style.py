@@ -146,7 +146,9 @@ class StyleDecoder(nn.Module):
                 x = block(x, styles[:, k], generator)
                 k += 1
         for blocks in self.extra_blocks:
-            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            # the narrow full-size convolutions run ~4x faster on CPU in channels-last layout (oneDNN);
+            # up-sampling stays in the default layout, where it is faster
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False).contiguous(memory_format=torch.channels_last)
             for block in blocks:
                 x = block(x, styles[:, k], generator)
                 k += 1
