@@ -120,6 +120,8 @@ API_CASES = [
     ("pickle-checkpoint", "a checkpoint carrying a pickle payload (refused by weights_only=True)", lambda tmp: _segmenter_from(_pickle_payload(tmp)), ValueError, "cannot load segmenter checkpoint"),
     ("pickle-tgan-checkpoint", "a tGAN checkpoint carrying a pickle payload", lambda tmp: _tgan_from(_pickle_payload(tmp)), ValueError, "corrupt, truncated or not a torch file"),
     ("unknown-tgan-model", "a tGAN model name that is not shipped", lambda tmp: tganaug.get_generator("tgan", model="no-such-model"), FileNotFoundError, "neither a shipped name"),
+    ("unknown-linker-model", "a linker model name that is not shipped", lambda tmp: tganaug.get_tracker("linker", model="no-such-model"), ValueError, "linker model 'no-such-model' is neither a shipped name"),
+    ("corrupt-linker", "a linker checkpoint that is not a torch file", lambda tmp: tganaug.get_tracker("linker", model=str(_not_a_checkpoint(tmp) / "checkpoint.pt")), ValueError, "cannot load linker checkpoint"),
 ]
 
 
@@ -180,6 +182,7 @@ CLI_CASES = [
     ("cli-background-size", "--background of the wrong size", _background_wrong_size, "is 10x10, the videos are 32x32"),
     ("cli-background-nan", "--background with NaN pixels", _nan_background, "must be finite and in [0, 1]"),
     ("cli-masks-no-annotation", "--masks folder without 01_GT/TRA", _masks_without_annotation, "no annotation folder 01_GT or 01_ST"),
+    ("cli-unknown-linker-model", "--tracker linker with a model that does not exist", lambda tmp: ["track", str(_video(tmp)), "--tracker", "linker", "--out", str(tmp / "o"), "--tracker-config", "model=nope"], "linker model 'nope' is neither a shipped name"),
     ("cli-validate-missing", "validate a folder that does not exist", lambda tmp: ["validate", str(tmp / "nowhere")], "not a folder"),
 ]
 

@@ -39,7 +39,7 @@ def _scores(output: str) -> dict[str, str]:
     return dict(zip(names, [c.strip() for c in values.strip("|").split("|")]))
 
 
-@pytest.mark.parametrize("tracker", ["overlap", "laptrack"])
+@pytest.mark.parametrize("tracker", ["overlap", "laptrack", "linker"])
 def test_track_gt_masks_then_score_perfect(run_cli, dataset: Path, tmp_path: Path, capsys, tracker: str) -> None:
     out = tmp_path / "out"
     assert run_cli(["track", "--tracker", tracker, str(dataset), "--out", str(out)]) == 0

@@ -16,6 +16,7 @@ HAS_BTRACK = importlib.util.find_spec("btrack") is not None
 ALL_TRACKERS = [
     "overlap",
     "laptrack",
+    "linker",
     pytest.param("btrack", marks=pytest.mark.skipif(not HAS_BTRACK, reason="btrack is not installed")),
 ]
 
@@ -28,7 +29,7 @@ def _tracks_per_object(tracked: np.ndarray, reference: np.ndarray) -> dict[int, 
 
 
 def test_builtin_trackers_are_registered() -> None:
-    assert {"overlap", "laptrack", "btrack"} <= set(tganaug.default_registry().names("tracker"))
+    assert {"overlap", "laptrack", "btrack", "linker"} <= set(tganaug.default_registry().names("tracker"))
 
 
 def test_unknown_tracker_names_the_available_ones() -> None:
@@ -50,7 +51,7 @@ def test_shuffled_ids_are_linked_into_three_full_tracks(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "split"),
-    [("overlap", 5), ("laptrack", 5), pytest.param("btrack", 10, marks=pytest.mark.skipif(not HAS_BTRACK, reason="btrack is not installed"))],
+    [("overlap", 5), ("laptrack", 5), ("linker", 5), pytest.param("btrack", 10, marks=pytest.mark.skipif(not HAS_BTRACK, reason="btrack is not installed"))],
 )
 def test_division_is_kept_in_the_lineage(name: str, split: int) -> None:
     video = disc_video(divide_at=4, split=split)
