@@ -64,6 +64,10 @@ def fidelity_rows(name: str) -> list[dict]:
         return [r for r in csv.DictReader(handle) if r["dataset"] in FIDELITY_DATASETS[name]]
 
 
+#: MODEL_CARD.md keeps everything from this line on when the tGAN cards are rewritten
+OTHER_CARDS_MARKER = "<!-- linker cards: written by benchmarks/train_linker.py -->"
+
+
 def write_cards() -> None:
     cards = {}
     for name, folder in SHIPPED_MODELS.items():
@@ -95,7 +99,10 @@ def write_cards() -> None:
         lines.append("")
     lines += ["Citation of the method: Zargari A, Mashhadi N, Shariati SA. Enhanced cell tracking using a GAN-based",
               "super-resolution video-to-video time-lapse microscopy generative model. bioRxiv 2024.06.11.598572.", ""]
-    atomic_write_bytes(WEIGHTS_DIR / "MODEL_CARD.md", "\n".join(lines).encode())
+    # keep the sections other scripts own (linker cards: benchmarks/train_linker.py) after their marker
+    existing = (WEIGHTS_DIR / "MODEL_CARD.md").read_text() if (WEIGHTS_DIR / "MODEL_CARD.md").is_file() else ""
+    kept = existing[existing.index(OTHER_CARDS_MARKER):] if OTHER_CARDS_MARKER in existing else ""
+    atomic_write_bytes(WEIGHTS_DIR / "MODEL_CARD.md", ("\n".join(lines) + ("\n" + kept if kept else "")).encode())
     atomic_write_json(WEIGHTS_DIR / "model_cards.json", cards)
     print(f"wrote {WEIGHTS_DIR / 'MODEL_CARD.md'} and model_cards.json ({', '.join(cards) or 'no models'})")
 
