@@ -8,13 +8,20 @@ Issue 6, benchmark 2. For one dataset (default Fluo-N2DH-SIM+):
   same K frames, rendered by ``--generator``; the procedural renderer is also fitted on those K frames);
 * (c) ``syn-only``: synthetic videos only (simulator and renderer fitted on all train frames).
 
-Each model segments the *eval* frames; the segmentation is linked by ``--tracker`` (laptrack by
-default: the learned part here is the segmenter; a learned linker is not trained in this script)
-and scored against the GT: SEG, DET, TRA (CTC, py-ctcmetrics) and MOTA (motmetrics, IoU >= 0.5).
-Three seeds, mean ± sd. Training state is kept per run in ``runs/downstream/``; re-running resumes
-and skips finished runs. Writes ``benchmarks/results/downstream_gain_<dataset>.md`` and ``.csv``.
+For every setup and seed the learned ``linker`` (:mod:`tganaug.tracking.linker`) is trained too, on the
+same kind of data: (a) the GT label videos of the same K real train frames, (b) those plus
+``--linker-videos`` videos from the same ``from_ctc``-fitted ``division`` simulator, (c) simulated videos
+only. The linker sees masks only, so the image generator does not change its training data: its
+runs are shared by all generators (``runs/downstream/<dataset>/linker/<setup>-seed<k>/``).
 
-    python benchmarks/downstream_gain.py [--dataset Fluo-N2DH-SIM+] [--steps 300] [--seeds 0 1 2]
+Each segmenter segments the *eval* frames; the segmentation is linked by ``--tracker`` (laptrack by
+default) and by the linker of the same setup and seed, and scored against the GT: SEG, DET, TRA
+(CTC, py-ctcmetrics) and MOTA (motmetrics, IoU >= 0.5). Three seeds, mean ± sd. Training state is
+kept per run in ``runs/downstream/``; re-running resumes and skips finished runs (``scores.json`` for
+the segmenter + ``--tracker``, ``scores_linker.json`` for the linker). Writes
+``benchmarks/results/downstream_gain_<dataset>_<generator>.md`` and ``.csv``.
+
+    python benchmarks/downstream_gain.py [--dataset Fluo-N2DH-SIM+] [--steps 300] [--seeds 0 1 2] [--threads 1]
 """
 
 from __future__ import annotations
@@ -30,15 +37,18 @@ from typing import Any
 import numpy as np
 import torch
 from monai.transforms import Compose, RandFlipd, RandRotate90d
+from tganaug_plugins.generators.procedural import ProceduralRenderer
+from tganaug_plugins.simulators.division import DivisionSimulator
 from torch.utils.data import Dataset
 
 import tganaug
 from tganaug.data import CTCVideoDataset, MixedVideoDataset, SyntheticVideoDataset
+from tganaug.lineage import crop_lineage
 from tganaug.segmentation import SegmenterConfig, UNetSegmenter
 from tganaug.segmentation.train import train_segmenter
+from tganaug.tracking.linker import LinkerConfig, train_linker
 from tganaug.tracking.metrics import read_seg_reference, score_tracking
-from tganaug_plugins.generators.procedural import ProceduralRenderer
-from tganaug_plugins.simulators.division import DivisionSimulator
+from tganaug.utils.fsutil import atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -66,37 +76,75 @@ def _augment() -> Compose:
                     RandRotate90d(["image", "label"], prob=0.5)])
 
 
-def synthetic(dataset_dir: Path, frames: range, generator: str, seed: int, crop: int) -> SyntheticVideoDataset:
+def synthetic(dataset_dir: Path, frames: Any, generator: str, seed: int, crop: int, model: str | None = None) -> SyntheticVideoDataset:
     """Synthetic 2-frame videos whose simulator (and procedural renderer) are fitted on ``frames``."""
     simulator = DivisionSimulator.from_ctc(dataset_dir, frames=frames)
     if generator == "procedural":
         renderer: Any = ProceduralRenderer.from_ctc(dataset_dir, frames=frames)
     else:
-        renderer = tganaug.get_generator(generator)
+        renderer = tganaug.get_generator(generator, **({"model": model} if model else {}))
     return SyntheticVideoDataset(simulator=simulator, generator=renderer, num_videos=200, frames=2, size=(crop, crop),
                                  transform=_augment(), seed=1000 + seed)
 
 
-def training_set(kind: str, k: int | None, dataset_dir: Path, generator: str, seed: int, crop: int) -> Dataset:
+def training_set(kind: str, k: int | None, dataset_dir: Path, generator: str, seed: int, crop: int, model: str | None = None) -> Dataset:
     real = CTCVideoDataset(dataset_dir, split="train", clip_frames=1, size=(crop, crop), crop="random", transform=_augment(), seed=seed)
     n_real = len(real) if k is None else k
     if kind == "syn-only":
-        return synthetic(dataset_dir, "train", generator, seed, crop)
+        return synthetic(dataset_dir, "train", generator, seed, crop, model)
     first = FirstFrames(real, n_real)
     if kind == "real":
         return first
     train_frames = range(int(real.frames[0]), int(real.frames[0]) + n_real)
-    return MixedVideoDataset([first, synthetic(dataset_dir, train_frames, generator, seed, crop)], weights=[0.5, 0.5],
+    return MixedVideoDataset([first, synthetic(dataset_dir, train_frames, generator, seed, crop, model)], weights=[0.5, 0.5],
                              num_items=400, seed=seed)
 
 
-def evaluate(model: Path, dataset_dir: Path, tracker: str) -> dict[str, float]:
+def linker_videos(kind: str, k: int | None, dataset_dir: Path, seed: int, videos: int, frames: int, size: int) -> list[Any]:
+    """GT label videos for the linker of one setup: the first K real train frames and/or simulated videos.
+
+    Real: ``(labels (K, H, W), lineage cropped to those frames)``. Simulated: ``videos`` videos of
+    ``frames`` x ``size``² from the ``division`` simulator fitted with ``from_ctc`` on the same real
+    frames (all train frames for ``syn-only``), seeds ``2000 + 100 * seed + v``.
+    """
+    real = tganaug.read_ctc(dataset_dir, frames="train", read_images=False)
+    n_real = len(real.frames) if k is None else k
+    items: list[Any] = []
+    if kind != "syn-only":
+        items.append((real.labels[:n_real], crop_lineage(real.lineage, 0, n_real - 1)))
+    if kind != "real":
+        fit_frames: Any = "train" if kind == "syn-only" else range(int(real.frames[0]), int(real.frames[0]) + n_real)
+        simulator = DivisionSimulator.from_ctc(dataset_dir, frames=fit_frames)
+        items += [simulator.simulate(frames, size, size, seed=2000 + 100 * seed + v) for v in range(videos)]
+    return items
+
+
+#: datasets without SEG masks whose TRA masks are dense, full segmentations (see their READMEs)
+DENSE_TRA = {"PhC-Ecoli-vanVliet", "PhC-T98G-Usiigaci"}
+
+
+def segment_eval(model: Path, dataset_dir: Path) -> tuple[Any, np.ndarray, dict[int, np.ndarray]]:
+    """The eval sequence, its segmentation by ``model`` and the SEG reference masks.
+
+    The reference is the dataset's SEG masks, or its dense TRA masks for :data:`DENSE_TRA` datasets.
+    """
     evaluation = tganaug.read_ctc(dataset_dir, frames="eval")
     labels = UNetSegmenter(model, device="cpu").segment(evaluation.images)
-    tracked, lineage = tganaug.get_tracker(tracker).track(labels)
     reference = read_seg_reference(dataset_dir, evaluation.frames.tolist())
+    if not reference and dataset_dir.name in DENSE_TRA:
+        reference = dict(enumerate(evaluation.labels))
+    return evaluation, labels, reference
+
+
+def score(evaluation: Any, labels: np.ndarray, reference: dict[int, np.ndarray], tracker: str, **config: Any) -> dict[str, float]:
+    tracked, lineage = tganaug.get_tracker(tracker, **config).track(labels)
     scores = score_tracking(tracked, lineage, evaluation.labels, evaluation.lineage, seg_reference=reference)
     return {key: float(scores[key]) for key in COLUMNS}
+
+
+def aggregate(scores: list[dict[str, float]]) -> dict[str, np.ndarray]:
+    """Per column, the seeds' values."""
+    return {c: np.array([s[c] for s in scores], dtype=float) for c in COLUMNS}
 
 
 def main() -> None:
@@ -104,6 +152,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="Fluo-N2DH-SIM+")
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--generator", default="procedural")
+    parser.add_argument("--model", default=None, help="generator model (e.g. tgan: fluo-nuclei, phase-contrast); default: the generator's own")
     parser.add_argument("--tracker", default="laptrack")
     parser.add_argument("--k", type=int, nargs="+", default=[2, 5, 0], help="real train frames; 0 = all")
     parser.add_argument("--steps", type=int, default=300)
@@ -112,6 +161,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--runs", default=str(REPO / "runs" / "downstream"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--linker-steps", type=int, default=1500)
+    parser.add_argument("--linker-videos", type=int, default=6, help="simulated videos for the linker (+syn, syn-only)")
+    parser.add_argument("--linker-frames", type=int, default=20)
+    parser.add_argument("--linker-size", type=int, default=256)
+    parser.add_argument("--no-linker", action="store_true", help="segmenter + --tracker only")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dataset_dir = Path(args.data) / args.dataset
@@ -119,41 +173,60 @@ def main() -> None:
     setups = [(f"real-{k or 'all'}", "real", k or None) for k in args.k]
     setups += [(f"real-{k or 'all'}+syn", "mixed", k or None) for k in args.k]
     setups += [("syn-only", "syn-only", None)]
-    results: dict[str, list[dict[str, float]]] = {}
+    linker_config = LinkerConfig()
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
     started = time.perf_counter()
     for name, kind, k in setups:
         for seed in args.seeds:
             run = Path(args.runs) / args.dataset / args.generator / f"{name}-seed{seed}"
-            scores_file = run / "scores.json"
-            if scores_file.is_file():
-                scores = json.loads(scores_file.read_text())
-            else:
-                data = training_set(kind, k, dataset_dir, args.generator, seed, args.crop)
+            scores_file, linker_file = run / "scores.json", run / "scores_linker.json"
+            linker = Path(args.runs) / args.dataset / "linker" / f"{name}-seed{seed}" / "linker.pt"
+            model = run / "model.pt"
+            if not scores_file.is_file():  # train (or resume) the segmenter; a finished one is only reloaded
+                data = training_set(kind, k, dataset_dir, args.generator, seed, args.crop, args.model)
                 model = train_segmenter(data, run, steps=args.steps, batch_size=args.batch, config=config, seed=seed,
-                                        meta={"setup": name, "dataset": args.dataset, "generator": args.generator})
-                scores = evaluate(model, dataset_dir, args.tracker)
-                run.mkdir(parents=True, exist_ok=True)
-                scores_file.write_text(json.dumps(scores))
-            results.setdefault(name, []).append(scores)
-            print(f"{name} seed {seed}: " + ", ".join(f"{c} {scores[c]:.3f}" for c in COLUMNS), flush=True)
+                                        meta={"setup": name, "dataset": args.dataset, "generator": args.generator, "model": args.model})
+            if not args.no_linker and not linker.is_file():
+                videos = linker_videos(kind, k, dataset_dir, seed, args.linker_videos, args.linker_frames, args.linker_size)
+                train_linker(videos, linker, steps=args.linker_steps, seed=seed, config=linker_config, progress=False,
+                             meta={"setup": name, "dataset": args.dataset, "real_frames": "all" if k is None else k,
+                                   "simulated_videos": 0 if kind == "real" else args.linker_videos})
+            if not scores_file.is_file() or (not args.no_linker and not linker_file.is_file()):
+                evaluation, labels, reference = segment_eval(model, dataset_dir)
+                if not scores_file.is_file():
+                    atomic_write_json(scores_file, score(evaluation, labels, reference, args.tracker))
+                if not args.no_linker and not linker_file.is_file():
+                    atomic_write_json(linker_file, score(evaluation, labels, reference, "linker", model=str(linker)))
+            for tracker, file in ((args.tracker, scores_file), ("linker", linker_file)):
+                if tracker == "linker" and args.no_linker:
+                    continue
+                scores = json.loads(file.read_text())
+                results.setdefault((name, tracker), []).append(scores)
+                print(f"{name} seed {seed} {tracker}: " + ", ".join(f"{c} {scores[c]:.3f}" for c in COLUMNS), flush=True)
+    trackers = [args.tracker] + ([] if args.no_linker else ["linker"])
     lines = [
-        f"# Downstream gain on {args.dataset}: segmenter trained on real / real + synthetic / synthetic",
+        f"# Downstream gain on {args.dataset}: segmenter (+ linker) trained on real / real + synthetic / synthetic",
         "",
-        f"Machine: {platform.machine()} with {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
-        f"{time.perf_counter() - started:.0f} s for the runs not already finished. Generated by `benchmarks/downstream_gain.py`.",
-        f"Training: `unet` segmenter (BasicUNet {config.features}), {args.steps} steps of batch {args.batch} "
+        (f"Machine: {platform.machine()} with {torch.get_num_threads()} torch threads, torch {torch.__version__}; "
+        f"{time.perf_counter() - started:.0f} s for the runs not already finished. Generated by `benchmarks/downstream_gain.py`."),
+        (f"Segmenter: `unet` (BasicUNet {config.features}), {args.steps} steps of batch {args.batch} "
         f"({args.crop}² crops, flips/rot90); real frames are the first K of the *train* split; synthetic: `division` "
-        f"fitted with `from_ctc` + `{args.generator}` generator. Evaluation: *eval* frames, segment then `{args.tracker}`, "
-        f"scored against GT (SEG/DET/TRA: py-ctcmetrics; MOTA: motmetrics, IoU >= 0.5). Mean ± sd over seeds {args.seeds}.",
+        f"fitted with `from_ctc` + `{args.generator}` generator{f' (model `{args.model}`)' if args.model else ''}."),
+        (f"Linker (`linker`, MLP {linker_config.hidden}, {args.linker_steps} steps): GT label videos of the same K real train frames "
+        f"and/or {args.linker_videos} simulated `division` videos ({args.linker_frames} frames, {args.linker_size}²) from the same "
+        "`from_ctc` fit; it sees masks only, so the generator does not change its training data (the same linker serves every generator)."),
+        (f"Evaluation: *eval* frames, segment then link with {' / '.join(f'`{t}`' for t in trackers)}, scored against GT "
+        f"(SEG/DET/TRA: py-ctcmetrics; SEG against the SEG masks, or the dense TRA masks where there are no SEG masks (E. coli, T98G), 0 when nothing was segmented; MOTA: motmetrics, IoU >= 0.5). Mean ± sd over seeds {args.seeds}."),
         "",
-        "| training data | " + " | ".join(COLUMNS) + " |",
-        "| --- | " + " | ".join("---" for _ in COLUMNS) + " |",
+        "| training data | tracker | seeds | " + " | ".join(COLUMNS) + " |",
+        "| --- | --- | --- | " + " | ".join("---" for _ in COLUMNS) + " |",
     ]
     rows = []
-    for name, scores in results.items():
-        values = {c: np.array([s[c] for s in scores]) for c in COLUMNS}
-        lines.append(f"| {name} | " + " | ".join(f"{values[c].mean():.3f} ± {values[c].std():.3f}" for c in COLUMNS) + " |")
-        rows.append({"setup": name, **{f"{c}_mean": values[c].mean() for c in COLUMNS}, **{f"{c}_sd": values[c].std() for c in COLUMNS}})
+    for (name, tracker), scores in sorted(results.items(), key=lambda item: ([s[0] for s in setups].index(item[0][0]), trackers.index(item[0][1]))):
+        values = aggregate(scores)
+        lines.append(f"| {name} | {tracker} | {len(scores)} | " + " | ".join(f"{values[c].mean():.3f} ± {values[c].std():.3f}" for c in COLUMNS) + " |")
+        rows.append({"setup": name, "tracker": tracker, "seeds": len(scores), **{f"{c}_mean": values[c].mean() for c in COLUMNS},
+                     **{f"{c}_sd": values[c].std() for c in COLUMNS}})
     report = "\n".join(lines) + "\n"
     print(report)
     out = REPO / "benchmarks" / "results" / f"downstream_gain_{args.dataset}_{args.generator}"
