@@ -175,6 +175,7 @@ def main() -> None:
     setups += [("syn-only", "syn-only", None)]
     linker_config = LinkerConfig()
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    gt_scores: dict[str, list[dict[str, float]]] = {}  # the linker alone, on the GT masks of the eval frames
     started = time.perf_counter()
     for name, kind, k in setups:
         for seed in args.seeds:
@@ -197,6 +198,13 @@ def main() -> None:
                     atomic_write_json(scores_file, score(evaluation, labels, reference, args.tracker))
                 if not args.no_linker and not linker_file.is_file():
                     atomic_write_json(linker_file, score(evaluation, labels, reference, "linker", model=str(linker)))
+            gt_file = linker.parent / "scores_gt_masks.json"
+            if not args.no_linker:
+                if not gt_file.is_file():
+                    evaluation = tganaug.read_ctc(dataset_dir, frames="eval", read_images=False)
+                    atomic_write_json(gt_file, score(evaluation, evaluation.labels, dict(enumerate(evaluation.labels)), "linker",
+                                                     model=str(linker)))
+                gt_scores.setdefault(name, []).append(json.loads(gt_file.read_text()))
             for tracker, file in ((args.tracker, scores_file), ("linker", linker_file)):
                 if tracker == "linker" and args.no_linker:
                     continue
@@ -216,7 +224,7 @@ def main() -> None:
         f"and/or {args.linker_videos} simulated `division` videos ({args.linker_frames} frames, {args.linker_size}²) from the same "
         "`from_ctc` fit; it sees masks only, so the generator does not change its training data (the same linker serves every generator)."),
         (f"Evaluation: *eval* frames, segment then link with {' / '.join(f'`{t}`' for t in trackers)}, scored against GT "
-        f"(SEG/DET/TRA: py-ctcmetrics; SEG against the SEG masks, or the dense TRA masks where there are no SEG masks (E. coli, T98G), 0 when nothing was segmented; MOTA: motmetrics, IoU >= 0.5). Mean ± sd over seeds {args.seeds}."),
+        f"(SEG/DET/TRA: py-ctcmetrics; SEG against the SEG masks, or the dense TRA masks where there are no SEG masks (E. coli, T98G), 0 when nothing was segmented; MOTA: motmetrics, IoU >= 0.5). Mean ± sd (population sd) over seeds {args.seeds}."),
         "",
         "| training data | tracker | seeds | " + " | ".join(COLUMNS) + " |",
         "| --- | --- | --- | " + " | ".join("---" for _ in COLUMNS) + " |",
@@ -227,6 +235,21 @@ def main() -> None:
         lines.append(f"| {name} | {tracker} | {len(scores)} | " + " | ".join(f"{values[c].mean():.3f} ± {values[c].std():.3f}" for c in COLUMNS) + " |")
         rows.append({"setup": name, "tracker": tracker, "seeds": len(scores), **{f"{c}_mean": values[c].mean() for c in COLUMNS},
                      **{f"{c}_sd": values[c].std() for c in COLUMNS}})
+    if gt_scores:
+        lines += ["", ("The linker alone: the same linkers on the **GT masks** of the eval frames (perfect detections; "
+                  "SEG and DET are 1 by construction, so only TRA and MOTA are shown):"), "",
+                  "| linker training data | seeds | TRA | MOTA |", "| --- | --- | --- | --- |"]
+        reference_file = Path(args.runs) / args.dataset / "linker" / f"{args.tracker}_gt_masks.json"
+        if not reference_file.is_file():
+            evaluation = tganaug.read_ctc(dataset_dir, frames="eval", read_images=False)
+            atomic_write_json(reference_file, score(evaluation, evaluation.labels, dict(enumerate(evaluation.labels)), args.tracker))
+        reference_scores = json.loads(reference_file.read_text())
+        lines.append(f"| (`{args.tracker}`, not trained) | - | {reference_scores['TRA']:.4f} | {reference_scores['MOTA']:.4f} |")
+        for name, scores in gt_scores.items():
+            values = aggregate(scores)
+            lines.append(f"| {name} | {len(scores)} | " + " | ".join(f"{values[c].mean():.4f} ± {values[c].std():.4f}" for c in ("TRA", "MOTA")) + " |")
+            rows.append({"setup": name, "tracker": "linker on GT masks", "seeds": len(scores),
+                         **{f"{c}_mean": values[c].mean() for c in COLUMNS}, **{f"{c}_sd": values[c].std() for c in COLUMNS}})
     report = "\n".join(lines) + "\n"
     print(report)
     out = REPO / "benchmarks" / "results" / f"downstream_gain_{args.dataset}_{args.generator}"
