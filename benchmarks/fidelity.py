@@ -42,7 +42,7 @@ import tganaug
 from tganaug import fidelity
 from tganaug.data.normalize import fit_normalization
 from tganaug.models.tgan import TGAN, background_from_video
-from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
+from tganaug.visualize import colorize_labels, frame_indices, line_plot, montage, save_gif, save_png, to_uint8
 from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.generators.tgan import TGANGenerator
 
@@ -176,6 +176,8 @@ def main() -> None:
             fvd_rows[length] = {method: fidelity.frechet_distance(real_clips, fidelity.clip_features(video[:length], args.clip_len))
                                 for method, video in long_videos.items()}
             print(f"FVD-like, first {length} frames: " + ", ".join(f"{m} {v:.4g}" for m, v in fvd_rows[length].items()), flush=True)
+        save_png(FIGURES / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in long_videos},
+                                                         title="FVD-like (our feature net) vs video length, SIM+", x_label="video length (frames)"))
         save_gif(FIGURES / "simulated_division_fluo.gif",
                  [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, long_videos["tGAN"])])
 
@@ -213,7 +215,7 @@ def main() -> None:
                   "| frames | " + " | ".join(methods) + " |", "| --- | " + " | ".join("---" for _ in methods) + " |"]
         lines += [f"| {length} | " + " | ".join(f"{values[m]:.4g}" for m in methods) + " |" for length, values in fvd_rows.items()]
     lines += ["", "Figures: `figures/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `figures/background_swap.png`",
-              "(rows: masks, SIM+ background, GOWT1 background), `figures/simulated_division_fluo.gif`, `figures/colony_phase_contrast.{png,gif}`."]
+              "(rows: masks, SIM+ background, GOWT1 background), `figures/fvd_vs_length.png`, `figures/simulated_division_fluo.gif`, `figures/colony_phase_contrast.{png,gif}`."]
     report = "\n".join(lines) + "\n"
     print(report)
     (RESULTS / "fidelity.md").write_text(report)

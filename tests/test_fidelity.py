@@ -53,3 +53,20 @@ def test_bad_inputs():
         fidelity.clip_features(video[:3], clip_len=4)
     with pytest.raises(ValueError, match="at least 2 frames"):
         fidelity.warp_error(video[:1], video[:1])
+
+
+def test_line_plot_draws_each_series_at_its_values() -> None:
+    from tganaug.visualize import PLOT_COLOURS, line_plot
+
+    image = line_plot([10, 20, 30], {"a": [1.0, 2.0, 3.0], "b": [3.0, 3.0, 0.5]}, title="t", size=(400, 300))
+    assert image.shape == (300, 400, 3) and image.dtype == np.uint8
+    for colour in PLOT_COLOURS[:2]:  # both series are drawn
+        assert (image == colour).all(-1).sum() > 50
+    assert not (image == PLOT_COLOURS[2]).all(-1).any()
+    # series "a" rises from left to right: its colour's lowest pixel row on the left half is below that on the right half
+    rows, cols = np.nonzero((image == PLOT_COLOURS[0]).all(-1) & (np.arange(400)[None, :] < 260))
+    assert rows[cols < 120].mean() > rows[cols > 200].mean()
+    with pytest.raises(ValueError, match="series 'a' has 2 values for 3"):
+        line_plot([1, 2, 3], {"a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="finite"):
+        line_plot([1, 2], {"a": [1.0, float("nan")]})

@@ -10,7 +10,7 @@ from PIL import Image
 
 from tganaug.utils.fsutil import atomic_write_bytes
 
-__all__ = ["colorize_labels", "to_uint8", "montage", "save_png", "save_gif", "frame_indices"]
+__all__ = ["colorize_labels", "to_uint8", "montage", "save_png", "save_gif", "frame_indices", "line_plot"]
 
 
 def colorize_labels(labels: np.ndarray) -> np.ndarray:
@@ -88,3 +88,59 @@ def save_gif(path: str | Path, frames: Sequence[np.ndarray], duration_ms: int = 
 def frame_indices(n_frames: int, count: int = 6) -> list[int]:
     """Up to ``count`` evenly spaced frame indices of a video with ``n_frames`` frames."""
     return sorted(set(np.linspace(0, n_frames - 1, min(count, n_frames)).round().astype(int).tolist()))
+
+
+#: line colours of :func:`line_plot` (RGB), one per series in order
+PLOT_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189))
+
+
+def line_plot(x: Sequence[float], series: dict[str, Sequence[float]], *, title: str = "", x_label: str = "",
+              size: tuple[int, int] = (560, 320)) -> np.ndarray:
+    """A small line chart ``(H, W, 3) uint8`` of ``series`` (name -> y values at ``x``), with axis ticks and a legend.
+
+    Drawn with Pillow (no plotting library is a dependency). Raises ``ValueError`` when a series'
+    length differs from ``x``, when there are more series than :data:`PLOT_COLOURS`, or a value is not finite.
+    """
+    from PIL import ImageDraw
+
+    xs = np.asarray(x, dtype=float)
+    if len(series) > len(PLOT_COLOURS):
+        raise ValueError(f"at most {len(PLOT_COLOURS)} series, got {len(series)}")
+    values = {name: np.asarray(ys, dtype=float) for name, ys in series.items()}
+    for name, ys in values.items():
+        if ys.shape != xs.shape:
+            raise ValueError(f"series {name!r} has {ys.size} values for {xs.size} x positions")
+    every = np.concatenate([xs, *values.values()])
+    if every.size == 0 or not np.isfinite(every).all():
+        raise ValueError("line_plot needs at least one x value and finite values only")
+    width, height = size
+    left, right, top, bottom = 56, 140, 28, 44
+    y_low, y_high = 0.0, float(max(ys.max() for ys in values.values())) * 1.1 or 1.0
+    x_low, x_high = float(xs.min()), float(xs.max()) if xs.max() > xs.min() else float(xs.min()) + 1.0
+
+    def to_pixel(px: float, py: float) -> tuple[float, float]:
+        return (left + (px - x_low) / (x_high - x_low) * (width - left - right),
+                height - bottom - (py - y_low) / (y_high - y_low) * (height - top - bottom))
+
+    image = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([left, top, width - right, height - bottom], outline=(0, 0, 0))
+    for tick in np.linspace(y_low, y_high, 5):
+        _, py = to_pixel(x_low, tick)
+        draw.line([left - 4, py, left, py], fill=(0, 0, 0))
+        draw.text((4, py - 6), f"{tick:.3g}", fill=(0, 0, 0))
+    for tick in xs:
+        px, _ = to_pixel(tick, y_low)
+        draw.line([px, height - bottom, px, height - bottom + 4], fill=(0, 0, 0))
+        draw.text((px - 6, height - bottom + 8), f"{tick:g}", fill=(0, 0, 0))
+    draw.text((left, 8), title, fill=(0, 0, 0))
+    draw.text((left + (width - left - right) // 2 - 3 * len(x_label), height - 16), x_label, fill=(0, 0, 0))
+    for k, (name, ys) in enumerate(values.items()):
+        colour = PLOT_COLOURS[k]
+        points = [to_pixel(px, py) for px, py in zip(xs, ys)]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+        for px, py in points:
+            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=colour)
+        draw.text((width - right + 10, top + 6 + 14 * k), name, fill=colour)
+    return np.asarray(image)
