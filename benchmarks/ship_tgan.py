@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tganaug.models.tgan import SHIPPED_MODELS, WEIGHTS_DIR
+from tganaug.models.tgan import SHIPPED_MODELS
 from tganaug.training.checkpoint import export_generator, load_checkpoint
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+from tganaug.utils.weights import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 CITATIONS = {

@@ -21,7 +21,8 @@ import torch
 from monai.transforms import Compose, RandFlipd, RandRotate90d
 
 from tganaug.data import CTCVideoDataset, MixedVideoDataset
-from tganaug.segmentation.model import SHIPPED_SEGMENTERS, WEIGHTS_DIR
+from tganaug.segmentation.model import SHIPPED_SEGMENTERS
+from tganaug.utils.weights import WEIGHTS_DIR
 from tganaug.segmentation.train import train_segmenter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -33,26 +33,17 @@ import torch.nn.functional as F
 from tganaug.models.config import TGANConfig, network_config_mismatch
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
+from tganaug.utils.weights import resolve_weights
 
 __all__ = ["TGAN", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks", "resolve_model"]
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast"}
 
 
 def resolve_model(model: str | Path) -> Path:
     """A shipped model name or a path -> the folder / checkpoint to load (error names both options)."""
-    if str(model) in SHIPPED_MODELS:
-        path = WEIGHTS_DIR / SHIPPED_MODELS[str(model)]
-        if not (path / "lowres").is_dir():
-            raise FileNotFoundError(f"shipped tGAN model {model!r} is missing its weights folder {path}")
-        return path
-    path = Path(model)
-    if not path.exists():
-        names = ", ".join(sorted(SHIPPED_MODELS))
-        raise FileNotFoundError(f"tGAN model {str(model)!r} is neither a shipped name ({names}) nor an existing path")
-    return path
+    return resolve_weights(model, SHIPPED_MODELS, what="tGAN model", is_valid=Path.exists, expected="an existing path")
 
 
 def background_from_video(images: np.ndarray, labels: np.ndarray) -> np.ndarray:

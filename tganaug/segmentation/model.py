@@ -15,11 +15,11 @@ from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.postprocess import probabilities_to_instances
 from tganaug.utils.config import ConfigMixin
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+from tganaug.utils.weights import resolve_weights
 
 __all__ = ["SegmenterConfig", "build_network", "UNetSegmenter", "SHIPPED_SEGMENTERS", "CheckpointError"]
 
 CHECKPOINT_FORMAT = "tganaug-segmenter-v1"
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: shipped model name -> checkpoint file in ``tganaug/weights`` (see its model card)
 SHIPPED_SEGMENTERS = {
     "fluo-nuclei": "segmenter-fluo-nuclei.pt",
@@ -59,19 +59,6 @@ def build_network(config: SegmenterConfig) -> BasicUNet:
     return BasicUNet(spatial_dims=2, in_channels=1, out_channels=3, features=config.features, dropout=config.dropout)
 
 
-def _resolve(model: str | Path) -> Path:
-    if str(model) in SHIPPED_SEGMENTERS:
-        path = WEIGHTS_DIR / SHIPPED_SEGMENTERS[str(model)]
-        if not path.is_file():
-            raise CheckpointError(f"shipped segmenter {model!r} is missing its weights file {path}")
-        return path
-    path = Path(model)
-    if not path.is_file():
-        names = ", ".join(sorted(SHIPPED_SEGMENTERS))
-        raise CheckpointError(f"segmenter model {str(model)!r} is neither a shipped name ({names}) nor a checkpoint file")
-    return path
-
-
 class UNetSegmenter:
     """Segment ``(T, H, W)`` videos into instance labels with a trained 3-class UNet.
 
@@ -95,7 +82,7 @@ class UNetSegmenter:
     @staticmethod
     def load(model: str | Path) -> tuple[SegmenterConfig, BasicUNet, dict[str, Any]]:
         """Read a checkpoint (``torch.load(weights_only=True)``) into config, network and metadata."""
-        path = _resolve(model)
+        path = resolve_weights(model, SHIPPED_SEGMENTERS, what="segmenter model", error=CheckpointError)
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # corrupt file, pickle payload refused by weights_only, ...
