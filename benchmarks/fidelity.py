@@ -23,7 +23,7 @@ background swap of the paper's Fig. 3; FVD-like vs video length 10/20/30 for eve
 a ``colony`` simulation rendered by the phase-contrast model (Fig. 5; the E. coli eval frames,
 denser than any train frame, are the real high-density test in the table).
 
-    python benchmarks/fidelity.py [--datasets ...] [--seed 0]
+    python benchmarks/fidelity.py [--datasets ...] [--seed 0] [--model NAME=RUN] [--per-frame NAME=RUN] [--report NAME]
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
+    parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres)")
     args = parser.parse_args()
@@ -101,7 +102,8 @@ def main() -> None:
     per_frame_runs = dict(item.split("=", 1) for item in args.per_frame)
     per_frame_models: dict[str, TGAN] = {}
     torch.set_num_threads(args.threads)
-    FIGURES.mkdir(parents=True, exist_ok=True)
+    figures = FIGURES if args.report == "fidelity" else FIGURES / args.report  # another report keeps its own figures
+    figures.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     started_all = time.perf_counter()
     models: dict[str, TGANGenerator] = {}
@@ -139,7 +141,7 @@ def main() -> None:
         shown = frame_indices(len(real), 4)
         panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
         panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
-        save_png(FIGURES / f"fidelity_{name}.png", montage(panels))
+        save_png(figures / f"fidelity_{name}.png", montage(panels))
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
     sim = Path(args.data) / "Fluo-N2DH-SIM+"
@@ -154,7 +156,7 @@ def main() -> None:
         for reference in (own, other):
             video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seed)
             panels.append([to_uint8(f, 0, 1) for f in video])
-        save_png(FIGURES / "background_swap.png", montage(panels))
+        save_png(figures / "background_swap.png", montage(panels))
 
     # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method, rendered from
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
@@ -176,9 +178,9 @@ def main() -> None:
             fvd_rows[length] = {method: fidelity.frechet_distance(real_clips, fidelity.clip_features(video[:length], args.clip_len))
                                 for method, video in long_videos.items()}
             print(f"FVD-like, first {length} frames: " + ", ".join(f"{m} {v:.4g}" for m, v in fvd_rows[length].items()), flush=True)
-        save_png(FIGURES / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in long_videos},
+        save_png(figures / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in long_videos},
                                                          title="FVD-like (our feature net) vs video length, SIM+", x_label="video length (frames)"))
-        save_gif(FIGURES / "simulated_division_fluo.gif",
+        save_gif(figures / "simulated_division_fluo.gif",
                  [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, long_videos["tGAN"])])
 
     # Fig. 5: a dense colony rendered by the phase-contrast model.
@@ -186,8 +188,8 @@ def main() -> None:
         colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seed)
         video = models["phase-contrast"].generate(colony.labels, seed=args.seed)
         shown = frame_indices(len(video), 4)
-        save_png(FIGURES / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]))
-        save_gif(FIGURES / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)])
+        save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]))
+        save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)])
 
     machine = f"{platform.machine()} ({os.cpu_count()} CPUs), torch {torch.__version__}, {torch.get_num_threads()} threads"
     lines = [
@@ -214,12 +216,14 @@ def main() -> None:
         lines += ["", title, "",
                   "| frames | " + " | ".join(methods) + " |", "| --- | " + " | ".join("---" for _ in methods) + " |"]
         lines += [f"| {length} | " + " | ".join(f"{values[m]:.4g}" for m in methods) + " |" for length, values in fvd_rows.items()]
-    lines += ["", "Figures: `figures/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `figures/background_swap.png`",
-              "(rows: masks, SIM+ background, GOWT1 background), `figures/fvd_vs_length.png`, `figures/simulated_division_fluo.gif`, `figures/colony_phase_contrast.{png,gif}`."]
+    where = figures.relative_to(RESULTS).as_posix()
+    lines += ["", f"Figures: `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `{where}/background_swap.png`",
+              f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",
+              f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run)."]
     report = "\n".join(lines) + "\n"
     print(report)
-    (RESULTS / "fidelity.md").write_text(report)
-    with open(RESULTS / "fidelity.csv", "w", newline="") as handle:
+    (RESULTS / f"{args.report}.md").write_text(report)
+    with open(RESULTS / f"{args.report}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
