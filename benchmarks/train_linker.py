@@ -22,14 +22,10 @@ from typing import Any
 import torch
 
 import tganaug
-from tganaug.tracking.linker import (
-    SHIPPED_LINKERS,
-    WEIGHTS_DIR,
-    LinkerConfig,
-    train_linker,
-)
+from tganaug.tracking.linker import SHIPPED_LINKERS, LinkerConfig, train_linker
 from tganaug.tracking.metrics import score_tracking
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+from tganaug.utils.weights import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -50,6 +50,7 @@ from tganaug.tracking.graph import Edge, check_label_video
 from tganaug.tracking.matching import frame_overlap
 from tganaug.utils.config import ConfigMixin
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+from tganaug.utils.weights import resolve_weights
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -71,7 +72,6 @@ __all__ = [
 ]
 
 CHECKPOINT_FORMAT = "tganaug-linker-v1"
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 #: shipped model name -> checkpoint file in ``tganaug/weights`` (see its model card)
 SHIPPED_LINKERS = {
     "fluo-nuclei": "linker-fluo-nuclei.pt",
@@ -349,21 +349,6 @@ def save_linker(path: str | Path, config: LinkerConfig, network: LinkerNet, meta
     return path
 
 
-def _resolve(model: str | Path) -> Path:
-    if str(model) in SHIPPED_LINKERS:
-        path = WEIGHTS_DIR / SHIPPED_LINKERS[str(model)]
-        if not path.is_file():
-            raise LinkerCheckpointError(f"shipped linker {str(model)!r} is missing its weights file {path}")
-        return path
-    path = Path(model)
-    if path.is_dir():
-        path = path / "linker.pt"
-    if not path.is_file():
-        names = ", ".join(sorted(SHIPPED_LINKERS))
-        raise LinkerCheckpointError(f"linker model {str(model)!r} is neither a shipped name ({names}) nor a checkpoint file")
-    return path
-
-
 def load_linker(model: str | Path) -> tuple[LinkerConfig, LinkerNet, dict[str, Any]]:
     """A shipped name (:data:`SHIPPED_LINKERS`), a checkpoint file or a folder holding ``linker.pt``
     -> ``(config, network in eval mode, metadata)``; loads with ``torch.load(weights_only=True)``.
@@ -371,7 +356,7 @@ def load_linker(model: str | Path) -> tuple[LinkerConfig, LinkerNet, dict[str, A
     Raises :class:`LinkerCheckpointError` naming the file for an unknown name, a missing, corrupt or
     foreign file, or weights that do not fit the saved config.
     """
-    path = _resolve(model)
+    path = resolve_weights(model, SHIPPED_LINKERS, what="linker model", error=LinkerCheckpointError, default_file="linker.pt")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # corrupt/truncated file, pickle payload refused by weights_only, ...
