@@ -21,16 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from tganaug.models.tgan import SHIPPED_MODELS
+from tganaug.splits import DATASET_CITATIONS
 from tganaug.training.checkpoint import export_generator, load_checkpoint
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
 from tganaug.utils.weights import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-CITATIONS = {
-    "Fluo-N2DH-SIM+": "Cell Tracking Challenge Fluo-N2DH-SIM+ (Svoboda & Ulman, IEEE TMI 2017; Maška et al., Nat Methods 2023)",
-    "PhC-T98G-Usiigaci": "Usiigaci T98G example data (Tsai et al., SoftwareX 2019), silver-truth masks",
-    "PhC-Ecoli-vanVliet": "E. coli micro-colony (van Vliet et al., Cell Systems 2018; Trackastra benchmark subset)",
-}
 FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"]}
 
 
@@ -83,7 +79,7 @@ def write_cards() -> None:
              "percentile of the training videos' intensities. Figures measured on **eval** frames by",
              "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.", ""]
     for name, card in cards.items():
-        lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {CITATIONS.get(d, d)}" for d in card["data"]),
+        lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {DATASET_CITATIONS.get(d, d)}" for d in card["data"]),
                   f"- Machine: {card['machine']}"]
         for stage, info in card["stages"].items():
             config = info["config"]

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 import tganaug
+from tganaug.splits import DATASET_CITATIONS
 from tganaug.tracking.linker import SHIPPED_LINKERS, LinkerConfig, train_linker
 from tganaug.tracking.metrics import score_tracking
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
@@ -30,12 +31,6 @@ from tganaug.utils.weights import WEIGHTS_DIR
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 MARKER = "<!-- linker cards: written by benchmarks/train_linker.py -->"  # same as benchmarks/ship_tgan.py
-CITATIONS = {
-    "Fluo-N2DH-SIM+": "Cell Tracking Challenge Fluo-N2DH-SIM+ (Svoboda & Ulman, IEEE TMI 2017; Maška et al., Nat Methods 2023)",
-    "Fluo-N2DH-GOWT1": "Cell Tracking Challenge Fluo-N2DH-GOWT1 (Maška et al., Nat Methods 2023; Ulman et al., Nat Methods 2017)",
-    "PhC-T98G-Usiigaci": "Usiigaci T98G example data (Tsai et al., SoftwareX 2019), silver-truth masks",
-    "PhC-Ecoli-vanVliet": "E. coli micro-colony (van Vliet et al., Cell Systems 2018; Trackastra benchmark subset)",
-}
 TRAIN = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"]}
 EVAL = {"fluo-nuclei": [("Fluo-N2DH-SIM+", "eval"), ("Fluo-N2DH-GOWT1", "eval")],
         "phase-contrast": [("PhC-T98G-Usiigaci", "eval"), ("PhC-Ecoli-vanVliet", "eval")]}
@@ -70,7 +65,7 @@ def write_card_section(cards: dict[str, dict[str, Any]]) -> None:
     for name, card in cards.items():
         meta = card["meta"]
         lines += [f"## linker {name}", "",
-                  "- Data (train frames, label masks and lineage only): " + "; ".join(f"{d} — {CITATIONS[d]}" for d in meta["data"]),
+                  "- Data (train frames, label masks and lineage only): " + "; ".join(f"{d} — {DATASET_CITATIONS[d]}" for d in meta["data"]),
                   (f"- Machine: {meta['machine']}; {meta['steps']} steps of batch {meta['batch_size']}, seed {meta['seed']}, "
                   f"{meta['cpu_seconds']} s; {meta['parameters']} parameters (MLP {card['config']['hidden']}), file {meta['file_bytes']} bytes"),
                   f"- Training links: {meta['examples']['continuation']} continuations, {meta['examples']['daughter']} mother -> daughter, "

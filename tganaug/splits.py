@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["KNOWN_SPLITS", "SPLIT_NAMES", "split_frames"]
+__all__ = ["DATASET_CITATIONS", "KNOWN_SPLITS", "SPLIT_NAMES", "split_frames"]
 
 SPLIT_NAMES = ("train", "eval", "all")
 
@@ -21,6 +21,14 @@ KNOWN_SPLITS: dict[str, dict[str, tuple[int, int] | None]] = {
     "PhC-T98G-Usiigaci": {"train": (0, 25), "eval": (26, 36)},
     "PhC-Ecoli-vanVliet": {"train": (0, 28), "eval": (29, 40)},
     "Fluo-N2DH-GOWT1": {"train": None, "eval": (0, 49)},
+}
+
+#: How to cite each shared dataset (from its README in ``shared/data``); model cards and reports use these.
+DATASET_CITATIONS: dict[str, str] = {
+    "Fluo-N2DH-SIM+": "Cell Tracking Challenge Fluo-N2DH-SIM+ (Svoboda & Ulman, IEEE TMI 2017; Maška et al., Nat Methods 2023)",
+    "Fluo-N2DH-GOWT1": "Cell Tracking Challenge Fluo-N2DH-GOWT1 (Maška et al., Nat Methods 2023; Ulman et al., Nat Methods 2017)",
+    "PhC-T98G-Usiigaci": "Usiigaci T98G example data (Tsai et al., SoftwareX 2019), silver-truth masks",
+    "PhC-Ecoli-vanVliet": "E. coli micro-colony (van Vliet et al., Cell Systems 2018; Trackastra benchmark subset)",
 }
 
 
