@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from _checkpoints import write_pickle_payload
 
 import tganaug
 from tganaug.cli import main
@@ -57,16 +58,6 @@ def _not_a_checkpoint(tmp: Path) -> Path:
     (tmp / "run" / "checkpoint.pt").write_bytes(b"this is not a torch file")
     return tmp / "run"
 
-
-def _pickle_payload(tmp: Path) -> Path:
-    import pickle
-
-    class Payload:
-        def __reduce__(self):
-            return (print, ("pickle payload executed",))
-
-    (tmp / "evil.pt").write_bytes(pickle.dumps(Payload()))
-    return tmp / "evil.pt"
 
 
 def _tgan_from(path: Path):
@@ -117,8 +108,8 @@ API_CASES = [
     ("non-binary-masks", "float masks that are not 0/1 where binary masks are needed", lambda tmp: _masks(np.full((2, 8, 8), 0.5, np.float32)), ValueError, "0 and 1"),
     ("nan-masks", "NaN in a mask video", lambda tmp: _masks(np.full((2, 8, 8), np.nan, np.float32)), ValueError, "NaN"),
     ("not-a-checkpoint", "a tGAN checkpoint file that is not a checkpoint", lambda tmp: _tgan_from(_not_a_checkpoint(tmp)), ValueError, "corrupt, truncated or not a torch file"),
-    ("pickle-checkpoint", "a checkpoint carrying a pickle payload (refused by weights_only=True)", lambda tmp: _segmenter_from(_pickle_payload(tmp)), ValueError, "cannot load segmenter checkpoint"),
-    ("pickle-tgan-checkpoint", "a tGAN checkpoint carrying a pickle payload", lambda tmp: _tgan_from(_pickle_payload(tmp)), ValueError, "corrupt, truncated or not a torch file"),
+    ("pickle-checkpoint", "a checkpoint carrying a pickle payload (refused by weights_only=True)", lambda tmp: _segmenter_from(write_pickle_payload(tmp)), ValueError, "cannot load segmenter checkpoint"),
+    ("pickle-tgan-checkpoint", "a tGAN checkpoint carrying a pickle payload", lambda tmp: _tgan_from(write_pickle_payload(tmp)), ValueError, "corrupt, truncated or not a torch file"),
     ("unknown-tgan-model", "a tGAN model name that is not shipped", lambda tmp: tganaug.get_generator("tgan", model="no-such-model"), FileNotFoundError, "neither a shipped name"),
     ("unknown-linker-model", "a linker model name that is not shipped", lambda tmp: tganaug.get_tracker("linker", model="no-such-model"), ValueError, "linker model 'no-such-model' is neither a shipped name"),
     ("corrupt-linker", "a linker checkpoint that is not a torch file", lambda tmp: tganaug.get_tracker("linker", model=str(_not_a_checkpoint(tmp) / "checkpoint.pt")), ValueError, "cannot load linker checkpoint"),

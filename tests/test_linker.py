@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from _checkpoints import write_pickle_payload
 from _tracking_cases import disc_video
 from skimage.draw import disk
 
@@ -149,13 +149,6 @@ def _foreign_checkpoint(tmp: Path) -> Path:
     return tmp / "other.pt"
 
 
-def _pickle_payload(tmp: Path) -> Path:
-    class Payload:
-        def __reduce__(self):
-            return (print, ("pickle payload executed",))
-
-    (tmp / "evil.pt").write_bytes(pickle.dumps(Payload()))
-    return tmp / "evil.pt"
 
 
 @pytest.mark.parametrize(
@@ -164,7 +157,7 @@ def _pickle_payload(tmp: Path) -> Path:
         (lambda tmp: "no-such-linker", "neither a shipped name (fluo-nuclei, phase-contrast)"),
         (lambda tmp: (tmp / "bad.pt").write_bytes(b"not a torch file") and tmp / "bad.pt", "cannot load linker checkpoint"),
         (_foreign_checkpoint, "is not a tganaug linker checkpoint"),
-        (_pickle_payload, "cannot load linker checkpoint"),
+        (write_pickle_payload, "cannot load linker checkpoint"),
     ],
     ids=["unknown-name", "corrupt-file", "foreign-checkpoint", "pickle-payload"],
 )

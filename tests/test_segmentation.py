@@ -1,12 +1,18 @@
-import pickle
 
 import numpy as np
 import pytest
 import torch
+from _checkpoints import write_pickle_payload
 
 import tganaug
 from tganaug.data import SyntheticVideoDataset
-from tganaug.segmentation import SegmenterConfig, UNetSegmenter, build_network, instance_targets, probabilities_to_instances
+from tganaug.segmentation import (
+    SegmenterConfig,
+    UNetSegmenter,
+    build_network,
+    instance_targets,
+    probabilities_to_instances,
+)
 from tganaug.segmentation.model import CheckpointError
 from tganaug.segmentation.train import train_segmenter
 
@@ -119,8 +125,7 @@ def test_bad_checkpoints(tmp_path):
     corrupt.write_bytes(b"\x00not a checkpoint")
     with pytest.raises(CheckpointError, match="cannot load segmenter checkpoint"):
         UNetSegmenter(corrupt)
-    evil = tmp_path / "evil.pt"
-    evil.write_bytes(pickle.dumps(_Evil()))
+    evil = write_pickle_payload(tmp_path)
     with pytest.raises(CheckpointError, match="cannot load segmenter checkpoint"):
         UNetSegmenter(evil)
     other = tmp_path / "other.pt"
@@ -142,11 +147,6 @@ def _saved(tmp_path):
     path = tmp_path / "ok.pt"
     UNetSegmenter.save(path, TINY, build_network(TINY), {})
     return path
-
-
-class _Evil:
-    def __reduce__(self):
-        return (print, ("pickle payload executed",))
 
 
 def test_short_training_learns_to_segment(tmp_path):
