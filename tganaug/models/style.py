@@ -89,7 +89,8 @@ class StyleConvBlock(nn.Module):
 
     The three element-wise steps run in place on the fresh convolution output (autograd-safe: the
     convolution's backward needs its input, not its output; LeakyReLU's in-place backward uses its
-    result, valid for a positive slope). On CPU this saves ~20 % of the generator's time.
+    result, valid for a positive slope). Fewer full-size temporaries: on CPU, part of the 34 -> 31 ms per
+    256² frame measured by ``benchmarks/throughput.py``.
 
     Shapes: ``x (B, C_in, H, W)``, ``w (B, style_dim)`` -> ``(B, C_out, H, W)``.
     """
