@@ -4,7 +4,7 @@ Tracks the GT masks of each dataset's eval frames (so every tracker links the sa
 segmentation time is excluded) and reports wall-clock seconds per frame and milliseconds per object
 (object = one instance in one frame), the best of ``--repeats`` runs, side by side.
 
-    python benchmarks/tracker_runtime.py [--data ../shared/data] [--repeats 3] [--trackers overlap,laptrack,btrack]
+    python benchmarks/tracker_runtime.py [--data ../shared/data] [--repeats 3] [--trackers overlap,laptrack,btrack,linker]
 
 Writes ``benchmarks/results/tracker_runtime.{md,csv}``.
 """
@@ -27,11 +27,13 @@ from tganaug.tracking.metrics import format_table
 DATASETS = ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet", "Fluo-N2DH-GOWT1")
 COLUMNS = ("dataset", "frames", "objects", "tracker", "seconds", "s_per_frame", "ms_per_object")
 
+#: shipped linker per dataset (its modality)
+LINKER_MODELS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-Ecoli-vanVliet": "phase-contrast", "Fluo-N2DH-GOWT1": "fluo-nuclei"}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    parser.add_argument("--trackers", default="overlap,laptrack,btrack")
+    parser.add_argument("--trackers", default="overlap,laptrack,btrack,linker")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "tracker_runtime"))
     args = parser.parse_args()
@@ -42,7 +44,8 @@ def main() -> None:
         n_frames = gt.labels.shape[0]
         n_objects = sum(int(np.count_nonzero(np.unique(frame))) for frame in gt.labels)
         for tracker_name in [t for t in args.trackers.split(",") if t]:
-            tracker = tganaug.get_tracker(tracker_name)
+            config = {"model": LINKER_MODELS[name]} if tracker_name == "linker" else {}
+            tracker = tganaug.get_tracker(tracker_name, **config)
             tracker.track(gt.labels[:2])  # warm-up: imports, library loading
             times = []
             for _ in range(args.repeats):
@@ -69,7 +72,7 @@ def main() -> None:
         "",
         f"Machine: {machine}. `python benchmarks/tracker_runtime.py --repeats {args.repeats}`: best of {args.repeats} runs.",
         "Input: GT masks of the **eval** frames (segmentation excluded); btrack includes its GLPK hypothesis",
-        "optimisation (time limit 60 s). Object = one instance in one frame.",
+        "optimisation (time limit 60 s); `linker` uses the shipped model of the modality. Object = one instance in one frame.",
         "",
         format_table(rows, COLUMNS, digits=4),
         "",
