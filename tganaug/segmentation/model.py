@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,7 @@ from monai.networks.nets import BasicUNet
 from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.postprocess import probabilities_to_instances
 from tganaug.utils.config import ConfigMixin
-from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
-from tganaug.utils.weights import resolve_weights
+from tganaug.utils.weights import resolve_weights, save_weights
 
 __all__ = ["SegmenterConfig", "build_network", "UNetSegmenter", "SHIPPED_SEGMENTERS", "CheckpointError"]
 
@@ -103,11 +101,7 @@ class UNetSegmenter:
     @staticmethod
     def save(path: str | Path, config: SegmenterConfig, network: torch.nn.Module, meta: dict[str, Any]) -> None:
         """Write a checkpoint atomically, with its config and metadata as JSON beside it."""
-        buffer = io.BytesIO()
-        state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
-        torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "state_dict": state, "meta": meta}, buffer)
-        atomic_write_bytes(path, buffer.getvalue())
-        atomic_write_json(Path(path).with_suffix(".json"), {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "meta": meta})
+        save_weights(path, CHECKPOINT_FORMAT, config.to_dict(), network, meta)
 
     @torch.no_grad()
     def probabilities(self, images: np.ndarray) -> np.ndarray:

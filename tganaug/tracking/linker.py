@@ -31,7 +31,6 @@ and ``t + dt``) and parent -> daughter links, every other candidate is a negativ
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from collections.abc import Iterable
@@ -49,8 +48,7 @@ from tganaug.tracking.base import LinkingTracker
 from tganaug.tracking.graph import Edge, check_label_video
 from tganaug.tracking.matching import frame_overlap
 from tganaug.utils.config import ConfigMixin
-from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
-from tganaug.utils.weights import resolve_weights
+from tganaug.utils.weights import resolve_weights, save_weights
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -340,13 +338,7 @@ def training_examples(labels: np.ndarray, lineage: np.ndarray, config: LinkerCon
 
 def save_linker(path: str | Path, config: LinkerConfig, network: LinkerNet, meta: dict[str, Any] | None = None) -> Path:
     """Write a linker checkpoint atomically, with its config and metadata as JSON beside it (``.json``)."""
-    path = Path(path)
-    buffer = io.BytesIO()
-    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
-    torch.save({"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "state_dict": state, "meta": dict(meta or {})}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-    atomic_write_json(path.with_suffix(".json"), {"format": CHECKPOINT_FORMAT, "config": config.to_dict(), "meta": dict(meta or {})})
-    return path
+    return save_weights(path, CHECKPOINT_FORMAT, config.to_dict(), network, dict(meta or {}))
 
 
 def load_linker(model: str | Path) -> tuple[LinkerConfig, LinkerNet, dict[str, Any]]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["WEIGHTS_DIR", "resolve_weights"]
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights"]
 
 #: the folder of the weights shipped in the package (see its MODEL_CARD.md)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -38,4 +42,22 @@ def resolve_weights(
     if not is_valid(path):
         names = ", ".join(sorted(shipped))
         raise error(f"{what} {str(model)!r} is neither a shipped name ({names}) nor {expected}")
+    return path
+
+
+def save_weights(path: str | Path, format_name: str, config: dict, network: torch.nn.Module, meta: dict) -> Path:
+    """Write a small model checkpoint atomically: ``{"format", "config", "state_dict", "meta"}`` (CPU tensors,
+    loadable with ``torch.load(weights_only=True)``), plus the same minus the weights as JSON beside it (``.json``)."""
+    import io
+
+    import torch
+
+    from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    state = {k: v.detach().cpu() for k, v in network.state_dict().items()}
+    torch.save({"format": format_name, "config": config, "state_dict": state, "meta": meta}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_json(path.with_suffix(".json"), {"format": format_name, "config": config, "meta": meta})
     return path
