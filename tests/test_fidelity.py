@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from tganaug import fidelity
 
@@ -70,3 +71,56 @@ def test_line_plot_draws_each_series_at_its_values() -> None:
         line_plot([1, 2, 3], {"a": [1.0, 2.0]})
     with pytest.raises(ValueError, match="finite"):
         line_plot([1, 2], {"a": [1.0, float("nan")]})
+
+
+def _clean_video_and_labels(frames=6, size=96):
+    """Smooth-edged moving discs on a flat background: ``(T, H, W)`` float32 in [0, 1] and their labels."""
+    yy, xx = np.mgrid[:size, :size]
+    clean = np.full((frames, size, size), 0.2, np.float32)
+    labels = np.zeros((frames, size, size), np.uint16)
+    for t in range(frames):
+        disc = (yy - 40) ** 2 + (xx - 30 - 2 * t) ** 2 < 150
+        clean[t][disc] = 0.6
+        labels[t][disc] = 1
+    return ndimage.gaussian_filter(clean, (0, 2, 2)), labels
+
+
+@pytest.mark.parametrize("sigma", [0.01, 0.03, 0.08])
+def test_noise_estimators_recover_a_known_noise_level(sigma):
+    clean, labels = _clean_video_and_labels()
+    noisy = (clean + np.random.default_rng(3).normal(0, sigma, clean.shape)).astype(np.float32)
+    assert fidelity.noise_sigma_laplacian(noisy) == pytest.approx(sigma, rel=0.12)
+    assert fidelity.noise_sigma_temporal(noisy, labels) == pytest.approx(sigma, rel=0.05)
+    # Noise-free frames: the temporal estimate sees a static background, the Laplacian one only disc edges.
+    assert fidelity.noise_sigma_temporal(clean, labels) < 1e-3
+    assert fidelity.noise_sigma_laplacian(clean) < 0.002
+
+
+def test_noise_ceiling_matches_the_noise_model():
+    clean, _ = _clean_video_and_labels()
+    sigma = 0.03
+    ceiling = fidelity.noise_ceiling(clean, sigma, seed=1)
+    # PSNR of clean + n vs clean is -10 log10(sigma^2); of two noisy copies -10 log10(2 sigma^2).
+    assert ceiling["PSNR_clean"] == pytest.approx(-10 * np.log10(sigma**2), abs=0.2)
+    assert ceiling["PSNR_noisy"] == pytest.approx(-10 * np.log10(2 * sigma**2), abs=0.2)
+    assert 0 < ceiling["SSIM_noisy"] < ceiling["SSIM_clean"] < 1
+    assert fidelity.noise_ceiling(clean, sigma, seed=1) == ceiling  # same seed, same numbers
+    noiseless = fidelity.noise_ceiling(clean, 0.0)
+    assert noiseless["SSIM_clean"] == pytest.approx(1.0, abs=1e-4) and noiseless["SSIM_noisy"] == pytest.approx(1.0, abs=1e-4)
+    assert fidelity.noise_ceiling(clean, 0.1)["SSIM_noisy"] < ceiling["SSIM_noisy"]
+
+
+def test_noise_functions_reject_bad_input():
+    clean, labels = _clean_video_and_labels()
+    with pytest.raises(ValueError, match="non-empty"):
+        fidelity.noise_sigma_laplacian(clean[0])
+    with pytest.raises(ValueError, match="finite"):
+        fidelity.noise_ceiling(np.full_like(clean, np.nan), 0.01)
+    with pytest.raises(ValueError, match="sigma must be"):
+        fidelity.noise_ceiling(clean, -0.1)
+    with pytest.raises(ValueError, match="labels"):
+        fidelity.noise_sigma_temporal(clean, labels[:, :10])
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        fidelity.noise_sigma_temporal(clean[:1], labels[:1])
+    with pytest.raises(ValueError, match="background pixels"):
+        fidelity.noise_sigma_temporal(clean, np.ones_like(labels))

@@ -17,6 +17,12 @@ maps real and generated videos into it). Measures:
 * ``warp_error``: temporal coherence: the shipped FlowNet estimates the flow between consecutive
   *real* frames; the generated frame ``t-1`` warped by it is compared with generated frame ``t``
   (mean absolute difference). The same measure on the real video is the reference.
+
+Noise ceiling: a real frame is ``clean + noise``, and a generator that sees only the masks cannot
+know the noise realisation, so SSIM and PSNR against the real frame are bounded below 1 / infinity.
+``noise_sigma_laplacian`` and ``noise_sigma_temporal`` estimate the noise level of a real video,
+``noise_ceiling`` the SSIM / PSNR that (a) a predictor of the exact clean image and (b) a generator
+that adds its own noise of the same level would reach against it.
 """
 
 from __future__ import annotations
@@ -26,14 +32,17 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import linalg
+from scipy import linalg, ndimage
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from tganaug.models.feature_net import MaskFeatureNet
 from tganaug.models.flownet import FlowNet, warp
 from tganaug.training.losses import shipped_weights_path
 
-__all__ = ["ssim_psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like", "warp_error", "check_pair"]
+__all__ = [
+    "ssim_psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like", "warp_error", "check_pair",
+    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling",
+]
 
 
 def check_pair(real: np.ndarray, fake: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,3 +146,79 @@ def warp_error(real: np.ndarray, video: np.ndarray) -> float:
         flow = net(r[1:] * 2 - 1, r[:-1] * 2 - 1)  # warp(real[t-1], flow) ~= real[t]
         warped = warp(v[:-1], flow)
     return float((warped - v[1:]).abs().mean())
+
+
+# Immerkaer (1996), "Fast noise variance estimation": this 3x3 operator cancels locally linear
+# image structure, so its response on a flat-ish image is noise with variance 36 sigma^2.
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float64)
+
+
+def noise_sigma_laplacian(video: np.ndarray) -> float:
+    """Noise standard deviation of a ``(T, H, W)`` float video (Immerkaer's estimator, RMS over frames).
+
+    Assumes additive, spatially independent noise; image texture finer than 3 px is counted as
+    noise, so on textured images this *over*-estimates the noise.
+    """
+    video = _check_video(video)
+    if min(video.shape[1:]) < 3:
+        raise ValueError(f"frames must be at least 3x3, got {video.shape[1:]}")
+    variances = []
+    for frame in video.astype(np.float64):
+        response = ndimage.convolve(frame, _IMMERKAER, mode="nearest")[1:-1, 1:-1]
+        variances.append((np.sqrt(np.pi / 2) * np.abs(response).mean() / 6) ** 2)
+    return float(np.sqrt(np.mean(variances)))
+
+
+def noise_sigma_temporal(video: np.ndarray, labels: np.ndarray, margin: int = 5) -> float:
+    """Noise standard deviation from consecutive frames of a ``(T, H, W)`` float video.
+
+    Uses the pixels that are background (``labels == 0``, at least ``margin`` px from any cell) in
+    both frames ``t`` and ``t + 1``: ``sigma = sqrt(var(frame[t+1] - frame[t]) / 2)``. Assumes a
+    static background and temporally independent noise; flicker or drift of the background is
+    counted as noise, so it *over*-estimates the noise when those are present.
+    """
+    video = _check_video(video)
+    labels = np.asarray(labels)
+    if labels.shape != video.shape:
+        raise ValueError(f"labels {labels.shape} must have the video's shape {video.shape}")
+    if len(video) < 2:
+        raise ValueError("the temporal noise estimate needs at least 2 frames")
+    background = [ndimage.binary_erosion(frame == 0, iterations=margin, border_value=1) for frame in labels]
+    differences = [(video[t + 1] - video[t])[background[t] & background[t + 1]] for t in range(len(video) - 1)]
+    differences = np.concatenate(differences).astype(np.float64)
+    if differences.size < 100:
+        raise ValueError(f"only {differences.size} background pixels shared by consecutive frames; need >= 100")
+    return float(np.sqrt(differences.var() / 2))
+
+
+def noise_ceiling(real: np.ndarray, sigma: float, seed: int = 0) -> dict[str, float]:
+    """SSIM / PSNR ceilings against a real ``(T, H, W)`` video in [0, 1] with noise level ``sigma``.
+
+    Model: ``real = clean + n``, ``n ~ N(0, sigma^2)`` independent of the masks. Simulated with the
+    real video itself standing in for ``clean`` (its own noise then counts as structure, so the
+    SSIM ceilings are, if anything, too high), fresh noise ``n1, n2``, clipped to [0, 1]:
+
+    * ``SSIM_clean`` / ``PSNR_clean``: ``clean + n1`` vs ``clean``: the best a generator that does
+      not know the noise realisation can do (it would have to output the exact clean image;
+      PSNR ~ ``-10 log10(sigma^2)``);
+    * ``SSIM_noisy`` / ``PSNR_noisy``: ``clean + n1`` vs ``clean + n2``: a generator that renders the
+      clean image exactly and adds realistic noise of its own (PSNR ~ ``-10 log10(2 sigma^2)``).
+    """
+    video = _check_video(real)
+    if not (np.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
+    rng = np.random.default_rng(seed)
+    observed = np.clip(video + rng.normal(0.0, sigma, video.shape), 0, 1).astype(np.float32)
+    other = np.clip(video + rng.normal(0.0, sigma, video.shape), 0, 1).astype(np.float32)
+    ssim_clean, psnr_clean = ssim_psnr(observed, video)
+    ssim_noisy, psnr_noisy = ssim_psnr(observed, other)
+    return {"SSIM_clean": ssim_clean, "PSNR_clean": psnr_clean, "SSIM_noisy": ssim_noisy, "PSNR_noisy": psnr_noisy}
+
+
+def _check_video(video: np.ndarray) -> np.ndarray:
+    video = np.asarray(video, dtype=np.float32)
+    if video.ndim != 3 or video.shape[0] == 0:
+        raise ValueError(f"video must be a non-empty (T, H, W) array, got shape {video.shape}")
+    if not np.all(np.isfinite(video)):
+        raise ValueError("video must be finite")
+    return video

@@ -1,0 +1,111 @@
+"""Noise ceiling of the fidelity benchmark: how high can SSIM / PSNR against a real frame go?
+
+A real frame is ``clean + noise``. A generator that sees only the masks (and a background) cannot
+know the noise realisation of the real frame it is compared with, so even a perfect generator has
+SSIM < 1 and finite PSNR. For each shared dataset's **eval** frames, in the intensity space of
+``benchmarks/fidelity.py`` ([0, 1] = 1st / 99.8th percentile of the *train* frames):
+
+* the noise level, estimated twice (:func:`tganaug.fidelity.noise_sigma_laplacian`, Immerkaer's
+  estimator, over-estimates on fine texture; :func:`tganaug.fidelity.noise_sigma_temporal`, from
+  background pixels of consecutive frames, over-estimates under flicker or drift); the ceiling uses
+  the *smaller* one, i.e. the more generous ceiling;
+* :func:`tganaug.fidelity.noise_ceiling`: SSIM / PSNR of the real frames + that noise against the
+  real frames (a generator outputting the exact clean image) and against another noisy copy (a
+  generator that renders the clean image exactly and adds realistic noise of its own);
+* next to them, the measured rows of ``benchmarks/results/fidelity.csv`` (read, not recomputed) and the
+  issue's goals.
+
+    python benchmarks/noise_ceiling.py [--data ../shared/data] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+import tganaug
+from tganaug import fidelity
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fidelity import DATASETS, RESULTS, intensity_space, to_space  # noqa: E402  (benchmarks/fidelity.py)
+
+GOALS = {"Fluo-N2DH-SIM+": (0.90, 28.0), "PhC-T98G-Usiigaci": (0.85, 24.0), "PhC-Ecoli-vanVliet": (0.85, 24.0)}
+COLUMNS = ("dataset", "sigma_laplacian", "sigma_temporal", "sigma", "SSIM_clean", "PSNR_clean", "SSIM_noisy", "PSNR_noisy")
+
+
+def measured_rows(path: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{dataset: {method: (SSIM, PSNR)}}`` from a fidelity report CSV (empty if it is missing)."""
+    if not path.is_file():
+        return {}
+    rows: dict[str, dict[str, tuple[float, float]]] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            rows.setdefault(row["dataset"], {})[row["method"]] = (float(row["SSIM"]), float(row["PSNR"]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fidelity-csv", default=str(RESULTS / "fidelity.csv"))
+    args = parser.parse_args()
+    measured = measured_rows(Path(args.fidelity_csv))
+    rows = []
+    for name in [d for d in args.datasets.split(",") if d]:
+        path = Path(args.data) / name
+        train = tganaug.read_ctc(path, frames="train", read_labels=False)
+        evaluation = tganaug.read_ctc(path, frames="eval")
+        real = to_space(evaluation.images, intensity_space(train.images))
+        sigma_laplacian = fidelity.noise_sigma_laplacian(real)
+        sigma_temporal = fidelity.noise_sigma_temporal(real, evaluation.labels)
+        sigma = min(sigma_laplacian, sigma_temporal)
+        row = {"dataset": name, "sigma_laplacian": sigma_laplacian, "sigma_temporal": sigma_temporal, "sigma": sigma,
+               **fidelity.noise_ceiling(real, sigma, seed=args.seed)}
+        rows.append(row)
+        print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else row[c] for c in COLUMNS), flush=True)
+
+    lines = [
+        "# Noise ceiling of SSIM / PSNR against real eval frames",
+        "",
+        f"`python benchmarks/noise_ceiling.py` (seed {args.seed}). Split: **eval** frames of each dataset (as in",
+        "[fidelity.md](fidelity.md)); intensity space [0, 1] = 1st/99.8th percentile of the *train* frames; SSIM/PSNR",
+        "with torchmetrics, data range 1. Noise model: real = clean + N(0, sigma²), independent of the masks.",
+        "`sigma_laplacian`: Immerkaer's estimator (texture counts as noise); `sigma_temporal`: background pixels",
+        "(>= 5 px from any cell) of consecutive frames (flicker and drift count as noise); `sigma` = the smaller one.",
+        "`SSIM_clean`/`PSNR_clean`: real frames + noise vs the real frames, i.e. a generator that outputs the exact",
+        "clean image; `SSIM_noisy`/`PSNR_noisy`: two noisy copies, i.e. a generator that renders the clean image",
+        "exactly and adds noise of the real level. The real frames stand in for the clean image, so their own noise",
+        "counts as structure and the SSIM ceilings are, if anything, too high.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+    ]
+    lines += ["| " + " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else row[c] for c in COLUMNS) + " |" for row in rows]
+    lines += ["", f"Against the goals of issue 8 and the measured methods (SSIM / PSNR from `{Path(args.fidelity_csv).name}`):", "",
+              "| dataset | goal | ceiling, clean output | ceiling, realistic noise | " + " | ".join(
+                  methods := sorted({m for d in measured.values() for m in d})) + " |",
+              "| --- | --- | --- | --- | " + " | ".join("---" for _ in methods) + " |"]
+    for row in rows:
+        goal = GOALS.get(row["dataset"], (math.nan, math.nan))
+        cells = [f"{goal[0]:.2f} / {goal[1]:.0f}", f"{row['SSIM_clean']:.3f} / {row['PSNR_clean']:.1f}",
+                 f"{row['SSIM_noisy']:.3f} / {row['PSNR_noisy']:.1f}"]
+        for method in methods:
+            value = measured.get(row["dataset"], {}).get(method)
+            cells.append("n/a" if value is None or math.isnan(value[0]) else f"{value[0]:.3f} / {value[1]:.1f}")
+        lines.append(f"| {row['dataset']} | " + " | ".join(cells) + " |")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    (RESULTS / "noise_ceiling.md").write_text(report)
+    with open(RESULTS / "noise_ceiling.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
