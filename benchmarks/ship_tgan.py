@@ -7,7 +7,8 @@ A run folder holds ``lowres/`` and ``sr/`` training runs (``tganaug train lowres
 generators are exported (no discriminator, FlowNet, optimiser or RNG state), so the shipped
 files stay small. The cards collect, per model: data and split, citation, config, steps,
 CPU time (from the runs' CSV logs) and the fidelity figures measured by
-``benchmarks/fidelity.py`` (``benchmarks/results/fidelity.csv``), when present.
+``benchmarks/fidelity.py`` (``benchmarks/results/fidelity.csv``) and the noise ceiling of
+``benchmarks/noise_ceiling.py`` (``benchmarks/results/noise_ceiling.csv``), when present.
 """
 
 from __future__ import annotations
@@ -53,8 +54,9 @@ def export(name: str, run: Path) -> dict:
     return card
 
 
-def fidelity_rows(name: str) -> list[dict]:
-    path = REPO / "benchmarks" / "results" / "fidelity.csv"
+def result_rows(report: str, name: str) -> list[dict]:
+    """Rows of ``benchmarks/results/<report>.csv`` for the model's eval datasets (none if it is missing)."""
+    path = REPO / "benchmarks" / "results" / f"{report}.csv"
     if not path.is_file():
         return []
     with open(path) as handle:
@@ -71,13 +73,15 @@ def write_cards() -> None:
         card_file = WEIGHTS_DIR / folder / "card.json"
         if card_file.is_file():
             cards[name] = json.loads(card_file.read_text())
-            cards[name]["fidelity_eval"] = fidelity_rows(name)
+            cards[name]["fidelity_eval"] = result_rows("fidelity", name)
+            cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
     lines = ["# tGAN model cards", "",
              "Shipped tGAN generators (low-res video-to-video + super-resolution), trained here on CPU, on the **train**",
              "frames of the shared data only. Load by name: `tganaug.get_generator(\"tgan\", model=NAME)` or",
              "`tganaug generate --generator tgan --model NAME`. Output: (T, H, W) float32 in [0, 1] = 1st..99.8th",
              "percentile of the training videos' intensities. Figures measured on **eval** frames by",
-             "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.", ""]
+             "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.",
+             "Noise-ceiling rows (`benchmarks/noise_ceiling.py`): the best SSIM/PSNR any mask-conditioned generator can reach", "against the noisy real frames.", ""]
     for name, card in cards.items():
         lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {DATASET_CITATIONS.get(d, d)}" for d in card["data"]),
                   f"- Machine: {card['machine']}"]
@@ -93,6 +97,9 @@ def write_cards() -> None:
                     value = float(r[key]) if r[key] not in ("", "nan") else float("nan")
                     return "n/a" if np.isnan(value) else f"{value:.3g}"
                 lines.append(f"| {r['dataset']} | {r['method']} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | {f('warp_error')} ({f('warp_error_real')}) |")
+            for r in card.get("noise_ceiling_eval", []):
+                lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | |")
+                lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | |")
         lines.append("")
     lines += ["Citation of the method: Zargari A, Mashhadi N, Shariati SA. Enhanced cell tracking using a GAN-based",
               "super-resolution video-to-video time-lapse microscopy generative model. bioRxiv 2024.06.11.598572.", ""]
