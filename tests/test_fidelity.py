@@ -124,3 +124,17 @@ def test_noise_functions_reject_bad_input():
         fidelity.noise_sigma_temporal(clean[:1], labels[:1])
     with pytest.raises(ValueError, match="background pixels"):
         fidelity.noise_sigma_temporal(clean, np.ones_like(labels))
+
+
+def test_psnr_by_region_separates_cell_and_background_errors():
+    clean, labels = _clean_video_and_labels()
+    fake = clean.copy()
+    fake[labels > 0] += 0.1  # error only inside cells
+    cells, background = fidelity.psnr_by_region(clean, fake, labels)
+    assert cells == pytest.approx(20.0, abs=1e-3) and background == float("inf")
+    fake = clean + np.where(labels > 0, 0.0, 0.01).astype(np.float32)  # error only outside
+    cells, background = fidelity.psnr_by_region(clean, fake, labels)
+    assert cells == float("inf") and background == pytest.approx(40.0, abs=1e-3)
+    assert np.isnan(fidelity.psnr_by_region(clean, fake, np.zeros_like(labels))[0])
+    with pytest.raises(ValueError, match="labels"):
+        fidelity.psnr_by_region(clean, fake, labels[:, :5])

@@ -41,7 +41,7 @@ from tganaug.training.losses import shipped_weights_path
 
 __all__ = [
     "ssim_psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like", "warp_error", "check_pair",
-    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling",
+    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region",
 ]
 
 
@@ -61,6 +61,28 @@ def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     ssim = structural_similarity_index_measure(f, r, data_range=1.0, reduction="elementwise_mean")
     psnr = peak_signal_noise_ratio(f, r, data_range=1.0, reduction="none", dim=(1, 2, 3))
     return float(ssim), float(psnr.mean())
+
+
+def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """PSNR (dB, data range 1) over the cell pixels (``labels > 0``) and over the background pixels.
+
+    ``labels``: ``(T, H, W)`` instance labels of the real video; a region with no pixels gives NaN.
+    Splits the error of :func:`ssim_psnr` into what the generator got wrong inside cells and outside.
+    """
+    r, f = check_pair(real, fake)
+    labels = np.asarray(labels)
+    if labels.shape != tuple(r.shape[:1] + r.shape[2:]):
+        raise ValueError(f"labels {labels.shape} must have the video's shape {tuple(r.shape[:1] + r.shape[2:])}")
+    squared = ((r - f)[:, 0] ** 2).numpy().astype(np.float64)
+    cells = labels > 0
+
+    def psnr(region: np.ndarray) -> float:
+        if not region.any():
+            return float("nan")
+        mse = squared[region].mean()
+        return float("inf") if mse == 0 else float(-10 * np.log10(mse))
+
+    return psnr(cells), psnr(~cells)
 
 
 def _load_shipped(network: type, file: str) -> torch.nn.Module:
