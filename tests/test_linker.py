@@ -149,6 +149,21 @@ def _foreign_checkpoint(tmp: Path) -> Path:
     return tmp / "other.pt"
 
 
+def _mismatched_checkpoint(tmp: Path) -> Path:
+    """Weights of a (16,) MLP saved under a config that says (32, 32)."""
+    from tganaug.tracking.linker import CHECKPOINT_FORMAT, LinkerConfig, LinkerNet
+    from tganaug.utils.weights import save_weights
+
+    return save_weights(tmp / "mismatch.pt", CHECKPOINT_FORMAT, LinkerConfig().to_dict(), LinkerNet(LinkerConfig(hidden=(16,))), {})
+
+
+def _bad_config_checkpoint(tmp: Path) -> Path:
+    from tganaug.tracking.linker import CHECKPOINT_FORMAT, LinkerConfig, LinkerNet
+    from tganaug.utils.weights import save_weights
+
+    return save_weights(tmp / "badconfig.pt", CHECKPOINT_FORMAT, {**LinkerConfig().to_dict(), "max_gap": 7}, LinkerNet(LinkerConfig()), {})
+
+
 
 
 @pytest.mark.parametrize(
@@ -158,8 +173,10 @@ def _foreign_checkpoint(tmp: Path) -> Path:
         (lambda tmp: (tmp / "bad.pt").write_bytes(b"not a torch file") and tmp / "bad.pt", "cannot load linker checkpoint"),
         (_foreign_checkpoint, "is not a tganaug linker checkpoint"),
         (write_pickle_payload, "cannot load linker checkpoint"),
+        (_mismatched_checkpoint, "weights do not match the linker network"),
+        (_bad_config_checkpoint, "its config does not fit the linker network: LinkerConfig.max_gap must be 1 or 2"),
     ],
-    ids=["unknown-name", "corrupt-file", "foreign-checkpoint", "pickle-payload"],
+    ids=["unknown-name", "corrupt-file", "foreign-checkpoint", "pickle-payload", "mismatched-weights", "bad-config"],
 )
 def test_bad_models_are_named(tmp_path: Path, make, message: str) -> None:
     with pytest.raises(LinkerCheckpointError, match="linker") as raised:

@@ -134,7 +134,7 @@ def test_bad_checkpoints(tmp_path):
         UNetSegmenter(other)
     mismatched = tmp_path / "mismatch.pt"
     UNetSegmenter.save(mismatched, TINY, build_network(SegmenterConfig(features=(4, 4, 8, 8, 16, 8))), {})
-    with pytest.raises(CheckpointError, match="weights do not match the network"):
+    with pytest.raises(CheckpointError, match="weights do not match the segmenter network"):
         UNetSegmenter(mismatched)
     segmenter = UNetSegmenter(_saved(tmp_path))
     with pytest.raises(ValueError, match="non-empty"):

@@ -13,7 +13,7 @@ from monai.networks.nets import BasicUNet
 from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.postprocess import probabilities_to_instances
 from tganaug.utils.config import ConfigMixin
-from tganaug.utils.weights import resolve_weights, save_weights
+from tganaug.utils.weights import load_weights, resolve_weights, save_weights
 
 __all__ = ["SegmenterConfig", "build_network", "UNetSegmenter", "SHIPPED_SEGMENTERS", "CheckpointError"]
 
@@ -81,22 +81,12 @@ class UNetSegmenter:
     def load(model: str | Path) -> tuple[SegmenterConfig, BasicUNet, dict[str, Any]]:
         """Read a checkpoint (``torch.load(weights_only=True)``) into config, network and metadata."""
         path = resolve_weights(model, SHIPPED_SEGMENTERS, what="segmenter model", error=CheckpointError)
-        try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # corrupt file, pickle payload refused by weights_only, ...
-            raise CheckpointError(f"cannot load segmenter checkpoint {path}: {type(error).__name__}: {error}") from error
-        if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path} is not a tganaug segmenter checkpoint (format {CHECKPOINT_FORMAT})")
-        try:
-            config = SegmenterConfig.from_dict(payload["config"])
-        except (TypeError, ValueError) as error:
-            raise CheckpointError(f"{path}: its config does not fit SegmenterConfig: {error}") from error
-        network = build_network(config)
-        try:
-            network.load_state_dict(payload["state_dict"])
-        except RuntimeError as error:
-            raise CheckpointError(f"{path}: weights do not match the network built from its config: {error}") from error
-        return config, network, dict(payload.get("meta", {}))
+
+        def build(saved: dict) -> tuple[SegmenterConfig, BasicUNet]:
+            config = SegmenterConfig.from_dict(saved)
+            return config, build_network(config)
+
+        return load_weights(path, CHECKPOINT_FORMAT, build, what="segmenter", error=CheckpointError)
 
     @staticmethod
     def save(path: str | Path, config: SegmenterConfig, network: torch.nn.Module, meta: dict[str, Any]) -> None:

@@ -48,7 +48,7 @@ from tganaug.tracking.base import LinkingTracker
 from tganaug.tracking.graph import Edge, check_label_video
 from tganaug.tracking.matching import frame_overlap
 from tganaug.utils.config import ConfigMixin
-from tganaug.utils.weights import resolve_weights, save_weights
+from tganaug.utils.weights import load_weights, resolve_weights, save_weights
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -349,20 +349,12 @@ def load_linker(model: str | Path) -> tuple[LinkerConfig, LinkerNet, dict[str, A
     foreign file, or weights that do not fit the saved config.
     """
     path = resolve_weights(model, SHIPPED_LINKERS, what="linker model", error=LinkerCheckpointError, default_file="linker.pt")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt/truncated file, pickle payload refused by weights_only, ...
-        raise LinkerCheckpointError(f"cannot load linker checkpoint {path} (corrupt, truncated or not a torch file): "
-                                    f"{type(error).__name__}: {error}") from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise LinkerCheckpointError(f"{path} is not a tganaug linker checkpoint (format {CHECKPOINT_FORMAT})")
-    try:
-        config = LinkerConfig.from_dict(payload["config"])
-        network = LinkerNet(config)
-        network.load_state_dict(payload["state_dict"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise LinkerCheckpointError(f"{path}: config or weights do not fit the linker network: {error}") from error
-    return config, network.eval(), dict(payload.get("meta", {}))
+
+    def build(saved: dict) -> tuple[LinkerConfig, LinkerNet]:
+        config = LinkerConfig.from_dict(saved)
+        return config, LinkerNet(config)
+
+    return load_weights(path, CHECKPOINT_FORMAT, build, what="linker", error=LinkerCheckpointError)
 
 
 def _as_video(item: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights"]
+__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights", "load_weights"]
+
+ConfigT = TypeVar("ConfigT")
 
 #: the folder of the weights shipped in the package (see its MODEL_CARD.md)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -61,3 +63,38 @@ def save_weights(path: str | Path, format_name: str, config: dict, network: torc
     atomic_write_bytes(path, buffer.getvalue())
     atomic_write_json(path.with_suffix(".json"), {"format": format_name, "config": config, "meta": meta})
     return path
+
+
+def load_weights(
+    path: Path,
+    format_name: str,
+    build: Callable[[dict], tuple[ConfigT, torch.nn.Module]],
+    *,
+    what: str,
+    error: type[Exception],
+) -> tuple[ConfigT, torch.nn.Module, dict[str, Any]]:
+    """Read a :func:`save_weights` checkpoint -> ``(config, network in eval mode, meta)``.
+
+    Loads with ``torch.load(weights_only=True)``; ``build`` turns the saved config dict into the
+    config object and an untrained network. Raises ``error`` naming ``path`` and ``what`` for a
+    corrupt or refused file ("cannot load ..."), another format ("is not a tganaug ..."), a config
+    the config class rejects, or weights that do not fit the network ("weights do not match ...").
+    """
+    import torch
+
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as failure:  # corrupt/truncated file, pickle payload refused by weights_only, ...
+        raise error(f"cannot load {what} checkpoint {path} (corrupt, truncated or not a torch file): "
+                    f"{type(failure).__name__}: {failure}") from failure
+    if not isinstance(payload, dict) or payload.get("format") != format_name:
+        raise error(f"{path} is not a tganaug {what} checkpoint (format {format_name})")
+    try:
+        config, network = build(payload["config"])
+    except (KeyError, TypeError, ValueError) as failure:
+        raise error(f"{path}: its config does not fit the {what} network: {failure}") from failure
+    try:
+        network.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError) as failure:
+        raise error(f"{path}: weights do not match the {what} network built from its config: {failure}") from failure
+    return config, network.eval(), dict(payload.get("meta", {}))
