@@ -1,9 +1,13 @@
 """``tgan``: the trained two-stage tGAN as a generator plugin.
 
-Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True)``. ``model`` is a shipped model
+Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True, precision="float32")``. ``model`` is a shipped model
 name (:data:`tganaug.models.tgan.SHIPPED_MODELS`, weights in ``tganaug/weights``, loaded offline)
 or a path: a folder holding ``lowres/`` (and optionally ``sr/``) run directories, or a low-res run
 directory / ``checkpoint.pt`` (see :meth:`tganaug.models.tgan.TGAN.from_pretrained`).
+``precision``: ``"float32"`` (default, the output all results are judged on) or, opt-in,
+``"bfloat16"`` (faster on CPUs with AMX, numerically different; ``"float16"`` on CUDA only),
+e.g. ``generator_config={"precision": "bfloat16"}`` or ``tganaug generate --precision bfloat16``.
+``config`` (model, device, use_sr, precision) is recorded in dataset item metadata.
 
 Contract: ``generate(labels (T, H, W) int, background=None, seed=None) -> (T, H, W) float32 in
 [0, 1]``, where 0/1 are the 1st/99.8th intensity percentiles of the training videos; labels are
@@ -25,14 +29,26 @@ __all__ = ["TGANGenerator", "tganaug_generators"]
 
 
 class TGANGenerator:
-    """Plugin wrapper around :class:`tganaug.models.tgan.TGAN` (loaded once at construction)."""
+    """Plugin wrapper around :class:`tganaug.models.tgan.TGAN` (loaded once at construction).
 
-    def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True) -> None:
+    Args:
+        model: shipped model name or path (see the module docstring).
+        device: torch device.
+        use_sr: run the SR stage (else bilinear up-sampling).
+        precision: ``"float32"`` (default), ``"bfloat16"`` (opt-in) or ``"float16"`` (CUDA only);
+            see :class:`tganaug.models.tgan.TGAN`. Unknown names raise ``ValueError``.
+    """
+
+    name = "tgan"
+
+    def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32") -> None:
         from tganaug.models.tgan import TGAN, resolve_model
 
         self.model_path = resolve_model(model)
-        self.model = TGAN.from_pretrained(self.model_path, device=device)
+        self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision)
         self.use_sr = use_sr
+        #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata)
+        self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision}
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""

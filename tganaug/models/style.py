@@ -22,7 +22,9 @@ class MappingNetwork(nn.Module):
         style_dim: size of ``w``.
         n_layers: number of linear layers (>= 1).
 
-    Shapes: ``z (B, latent_dim) float32 -> w (B, style_dim) float32``.
+    Shapes: ``z (B, latent_dim) float32 -> w (B, style_dim)`` in the dtype of the weights (``z`` is
+    pixel-normalised in its own dtype, then cast: a network cast to bfloat16 for inference keeps the
+    float32 latent draws of the seed).
     """
 
     def __init__(self, latent_dim: int, style_dim: int, n_layers: int) -> None:
@@ -34,7 +36,7 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         z = z * torch.rsqrt(z.pow(2).mean(dim=1, keepdim=True) + 1e-8)
-        return self.net(z)
+        return self.net(z.to(self.net[0].weight.dtype))  # no-op in float32
 
 
 class ModulatedConv2d(nn.Module):

@@ -17,6 +17,10 @@ Input contract of :meth:`TGAN.generate`:
   percentiles of the training videos (``config.norm_percentiles``).
 * Frames are generated one at a time (:meth:`TGAN.iter_frames` yields them), so working memory
   does not grow with ``T``.
+* ``precision`` (:data:`PRECISIONS`): ``"float32"`` (default; the output every result is judged
+  on) or, opt-in, ``"bfloat16"`` (faster on CPUs with AMX / avx512_bf16, numerically different:
+  ``benchmarks/results/precision_check.md``); ``"float16"`` only on CUDA (not tested here). The
+  output is float32 in [0, 1] either way; the same seed with the same precision gives the same bytes.
 """
 
 from __future__ import annotations
@@ -35,10 +39,25 @@ from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.utils.weights import resolve_weights
 
-__all__ = ["TGAN", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks", "resolve_model"]
+__all__ = ["TGAN", "PRECISIONS", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks",
+           "check_precision", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast"}
+
+#: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def check_precision(precision: object, device: torch.device) -> torch.dtype:
+    """The torch dtype of an inference ``precision`` name; ``ValueError`` naming the allowed values."""
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(repr(p) for p in PRECISIONS)}, got {precision!r}")
+    if precision == "float16" and device.type != "cuda":
+        # measured on a Xeon with avx512_fp16 (torch 2.13 CPU, 256², 2 threads): 45.6 vs 31.8 ms per frame in float32
+        raise ValueError(f"precision 'float16' is only supported on CUDA (on {device.type} it is slower than float32); "
+                         "use 'bfloat16' or 'float32'")
+    return getattr(torch, precision)
 
 
 def resolve_model(model: str | Path) -> Path:
@@ -124,6 +143,11 @@ class TGAN:
         sr: trained :class:`SRGenerator`, or ``None`` (bilinear up-sampling by ``sr_scale`` instead).
         default_background: flat background level in [0, 1] used when none is given.
         device: torch device.
+        precision: ``"float32"`` (default, unchanged output), ``"bfloat16"`` (opt-in, faster on
+            CPUs with AMX / avx512_bf16, numerically different) or ``"float16"`` (CUDA only; on
+            CPU it was slower than float32 and is refused). The networks are cast to it in place
+            (``lowres`` and ``sr`` are modified); the output stays float32 in [0, 1]. Unknown
+            names raise ``ValueError``.
     """
 
     def __init__(
@@ -134,16 +158,25 @@ class TGAN:
         *,
         default_background: float = 0.1,
         device: str | torch.device = "cpu",
+        precision: str = "float32",
     ) -> None:
         self.config = config
         self.device = torch.device(device)
-        self.lowres = lowres.to(self.device).eval()
-        self.sr = sr.to(self.device).eval() if sr is not None else None
+        # The weights are cast, not torch.autocast: shipped fluo-nuclei model, 256², Xeon with AMX, same
+        # processes, bfloat16 weights ran 1.37-1.41x (2 torch threads) / 1.21-1.37x (1 thread) faster than
+        # float32, autocast only 1.06-1.13x / 1.02-1.05x (it converts the activations to bfloat16 and back
+        # around every convolution and keeps instance norm and the element-wise ops in float32).
+        self.dtype = check_precision(precision, self.device)
+        self.precision = precision
+        self.lowres = lowres.to(self.device, self.dtype).eval()
+        self.sr = sr.to(self.device, self.dtype).eval() if sr is not None else None
         self.default_background = float(default_background)
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu") -> TGAN:
-        """Load trained networks.
+    def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu",
+                        precision: str = "float32") -> TGAN:
+        """Load trained networks, for inference on ``device`` in ``precision`` (see :class:`TGAN`:
+        ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only).
 
         ``path`` is a folder holding ``lowres/`` (and optionally ``sr/``) run directories, a low-res
         run directory, or a low-res ``checkpoint.pt``; ``sr_path`` an SR run directory or checkpoint.
@@ -168,7 +201,7 @@ class TGAN:
                 raise ValueError(f"SR model scale {sr_config.sr_scale} != low-res model's sr_scale {config.sr_scale}")
             sr = SRGenerator.from_config(sr_config)
             load_network_state(sr, sr_data["models"]["generator"], what=f"SR generator {sr_path}")
-        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), device=device)
+        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), device=device, precision=precision)
 
     # ------------------------------------------------------------------------------------------
     def _prepare(self, height: int, width: int, background: object | None) -> tuple[torch.Tensor, int, int]:
@@ -184,11 +217,12 @@ class TGAN:
             bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
         from tganaug.training.data import downsample_image
 
-        return downsample_image(bg_t, s).to(self.device), pad_h, pad_w
+        return downsample_image(bg_t, s).to(self.device, self.dtype), pad_h, pad_w
 
     @torch.no_grad()
     def iter_frames(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> Iterator[np.ndarray]:
-        """Yield the generated frames ``(H, W) float32`` in [0, 1] one at a time (same arguments as :meth:`generate`).
+        """Yield the generated frames ``(H, W) float32`` in [0, 1] one at a time (same arguments as :meth:`generate`),
+        computed in the model's ``precision``.
 
         ``masks`` may also be any iterable of ``(H, W)`` mask frames (e.g. a simulator stream): each
         frame is checked and consumed only when its image is generated, so memory does not grow with T.
@@ -216,7 +250,7 @@ class TGAN:
             m = torch.from_numpy(mask.astype(np.float32))[None, None]
             if pad_h or pad_w:
                 m = F.pad(m, (0, pad_w, 0, pad_h))
-            low.append(downsample_mask(m, s).to(self.device))
+            low.append(downsample_mask(m, s).to(self.device, self.dtype))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
             frame = self.lowres(stack, prev, background_features, styles, generator)
@@ -226,13 +260,15 @@ class TGAN:
                 full = self.sr(frame, sr_styles, generator)  # type: ignore[misc]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
-            yield ((full[0, 0, :height, :width].clamp(-1, 1) + 1) / 2).float().cpu().numpy()
+            # to float32 before the affine map (a no-op in float32: same bytes as before the precision option)
+            yield ((full[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
     def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
         """Generate a video for ``masks (T, H, W)``; returns ``(T, H, W) float32`` in [0, 1].
 
         ``background``: ``(H, W)`` float in [0, 1] or None; ``seed``: same seed, same output;
-        ``use_sr=False`` skips the SR stage (bilinear up-sampling instead).
+        ``use_sr=False`` skips the SR stage (bilinear up-sampling instead). Computed in the model's
+        ``precision`` (set at construction); the result is float32 in any precision.
         """
         binary = check_masks(masks)
         out = np.empty(binary.shape, np.float32)
