@@ -162,10 +162,11 @@ class TGAN:
     ) -> None:
         self.config = config
         self.device = torch.device(device)
-        # The weights are cast, not torch.autocast: shipped fluo-nuclei model, 256², Xeon with AMX, same
-        # processes, bfloat16 weights ran 1.37-1.41x (2 torch threads) / 1.21-1.37x (1 thread) faster than
-        # float32, autocast only 1.06-1.13x / 1.02-1.05x (it converts the activations to bfloat16 and back
-        # around every convolution and keeps instance norm and the element-wise ops in float32).
+        # The weights are cast, not torch.autocast: shipped fluo-nuclei model, 256², Xeon with AMX, both in
+        # the same processes, bfloat16 weights ran 1.37-1.41x (2 torch threads) / 1.21-1.37x (1 thread) faster
+        # than float32, autocast only 1.06-1.13x / 1.02-1.05x (it converts the activations to bfloat16 and back
+        # around every convolution). Later end-to-end runs gave 1.15x (benchmarks/results/precision_check.md):
+        # float32 times on that VM varied by ~25 % between processes.
         self.dtype = check_precision(precision, self.device)
         self.precision = precision
         self.lowres = lowres.to(self.device, self.dtype).eval()
