@@ -35,22 +35,12 @@ from tganaug.models.tgan import background_from_video
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from fidelity import DATASETS as MODELS  # noqa: E402  (dataset -> shipped model, as in the fidelity benchmark)
+from fidelity import PERCENTILES, intensity_space, to_space  # noqa: E402
 from throughput import machine  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
-MODELS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-T98G-Usiigaci": "phase-contrast", "PhC-Ecoli-vanVliet": "phase-contrast"}
-PERCENTILES = (1.0, 99.8)  # as benchmarks/fidelity.py: the tGAN training normalisation (TGANConfig.norm_percentiles)
 PRECISIONS = ("float32", "bfloat16")
-
-
-def intensity_space(train_images: np.ndarray) -> tuple[float, float]:
-    """(offset, scale) of the train frames' 1st / 99.8th percentiles (benchmarks/fidelity.py)."""
-    low, high = np.percentile(train_images, PERCENTILES)
-    return float(low), float(max(high - low, 1e-6))
-
-
-def to_space(raw: np.ndarray, space: tuple[float, float]) -> np.ndarray:
-    return np.clip((np.asarray(raw, dtype=np.float32) - space[0]) / space[1], 0.0, 1.0).astype(np.float32)
 
 
 def timed(generator: TGANGenerator, labels: np.ndarray, background: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
