@@ -7,7 +7,7 @@ against the GT: MOTA, MT, ML, precision, recall (motmetrics, mask IoU >= 0.5), T
 The goal of the paper's protocol: a good generator's row is close to Real (tGAN within 0.03 MOTA).
 
     python benchmarks/tracking_real_vs_synthetic.py [--data ../shared/data] [--trackers overlap,laptrack,btrack]
-        [--segmenter threshold|gt] [--generators NAME,...] [--seed 0]
+        [--segmenter threshold|unet|gt] [--generators NAME,...] [--seed 0] [--tgan-model NAME=PATH] [--out STEM]
 
 Writes ``benchmarks/results/tracking_real_vs_synthetic_<segmenter>.{md,csv}``. Generator rows are added by naming
 generator plugins (``--generators procedural,tgan``): ``procedural`` is fitted on the dataset's train frames,
@@ -58,8 +58,11 @@ def train_threshold(path: Path) -> float:
 MODELS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "Fluo-N2DH-GOWT1": "fluo-nuclei", "PhC-Ecoli-vanVliet": "phase-contrast"}
 
 
-def make_generator(name: str, dataset: Path):
+def make_generator(name: str, dataset: Path, tgan_models: dict[str, str] | None = None):
     """A generator for ``dataset``: fitted to (procedural) or trained on (tgan) its train frames only.
+
+    ``tgan_models`` maps a shipped model name to another checkpoint folder to render with instead
+    (the segmenter keeps the shipped weights).
 
     GOWT1 has no train frames: the procedural renderer is then fitted on SIM+ train frames (the
     other fluorescence-nuclei dataset), as a user without annotations would.
@@ -70,11 +73,12 @@ def make_generator(name: str, dataset: Path):
 
         return ProceduralRenderer.from_ctc(fit_on, frames="train")
     if name == "tgan":
-        return tganaug.get_generator("tgan", model=MODELS[dataset.name])
+        model = MODELS[dataset.name]
+        return tganaug.get_generator("tgan", model=(tgan_models or {}).get(model, model))
     return tganaug.get_generator(name)
 
 
-def synthetic_images(generator_name: str, dataset: Path, gt, seed: int) -> np.ndarray:
+def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_models: dict[str, str] | None = None) -> np.ndarray:
     """A generator's video for the GT masks, mapped back to the real data's intensity units.
 
     Generators return ``[0, 1]``; the inverse of the real *train* frames' percentile normalisation
@@ -83,7 +87,7 @@ def synthetic_images(generator_name: str, dataset: Path, gt, seed: int) -> np.nd
     """
     from tganaug.data.normalize import fit_normalization
 
-    generator = make_generator(generator_name, dataset)
+    generator = make_generator(generator_name, dataset, tgan_models)
     background = None
     if generator_name == "tgan":
         from tganaug.models.tgan import background_from_video
@@ -133,7 +137,10 @@ def main() -> None:
     parser.add_argument("--generators", default="", help="comma-separated generator plugins for synthetic rows")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output stem (default results/tracking_real_vs_synthetic_<segmenter>)")
+    parser.add_argument("--tgan-model", action="append", default=[], metavar="NAME=PATH",
+                        help="render the tgan rows with this checkpoint folder instead of shipped model NAME (e.g. fluo-nuclei=runs/x)")
     args = parser.parse_args()
+    tgan_models = dict(item.split("=", 1) for item in args.tgan_model)
     trackers = [t for t in args.trackers.split(",") if t]
     generators = [g for g in args.generators.split(",") if g]
     rows: list[dict] = []
@@ -150,7 +157,7 @@ def main() -> None:
         rows += run_one(path, spec, "Real", gt.images, gt, seg_reference, trackers, args.segmenter)
         for generator in generators:
             try:
-                images = synthetic_images(generator, path, gt, args.seed)
+                images = synthetic_images(generator, path, gt, args.seed, tgan_models)
             except Exception as error:  # a generator under development may fail in any way; report it
                 print(f"  {name} {generator}: generator failed ({type(error).__name__}: {error})")
                 continue
@@ -166,7 +173,8 @@ def main() -> None:
         "# Tracking on real vs synthetic videos (paper Tables 2-3 protocol)",
         "",
         f"Machine: {machine}. `python benchmarks/tracking_real_vs_synthetic.py --segmenter {args.segmenter}"
-        + (f" --generators {args.generators}" if generators else "") + "`.",
+        + (f" --generators {args.generators}" if generators else "")
+        + "".join(f" --tgan-model {item}" for item in args.tgan_model) + "`.",
         "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040, GOWT1 t000-t049).",
         f"Segmenter: `{args.segmenter}`" + {"threshold": " (per-dataset settings in the script)", "gt": " (GT masks: tracker only)",
                                             "unet": " (shipped weights: fluo-nuclei for SIM+/GOWT1, phase-contrast for E. coli)"}[args.segmenter]
