@@ -37,15 +37,18 @@ class TGANGenerator:
         use_sr: run the SR stage (else bilinear up-sampling).
         precision: ``"float32"`` (default), ``"bfloat16"`` (opt-in) or ``"float16"`` (CUDA only);
             see :class:`tganaug.models.tgan.TGAN`. Unknown names raise ``ValueError``.
+        keep_freed_memory: opt-in: let glibc keep freed memory for reuse while rendering
+            (process-wide, output unchanged; :func:`tganaug.utils.malloc.keep_freed_memory`).
     """
 
     name = "tgan"
 
-    def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32") -> None:
+    def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32",
+                 keep_freed_memory: bool = False) -> None:
         from tganaug.models.tgan import TGAN, resolve_model
 
         self.model_path = resolve_model(model)
-        self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision)
+        self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
         self.use_sr = use_sr
         #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata)
         self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision}
