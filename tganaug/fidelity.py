@@ -220,9 +220,10 @@ def noise_ceiling(real: np.ndarray, sigma: float, seed: int = 0) -> dict[str, fl
     real video itself standing in for ``clean`` (its own noise then counts as structure, so the
     SSIM ceilings are, if anything, too high), fresh noise ``n1, n2``, clipped to [0, 1]:
 
-    * ``SSIM_clean`` / ``PSNR_clean``: ``clean + n1`` vs ``clean``: the best a generator that does
-      not know the noise realisation can do (it would have to output the exact clean image;
-      PSNR ~ ``-10 log10(sigma^2)``);
+    * ``SSIM_clean`` / ``PSNR_clean``: ``clean + n1`` vs ``clean``: a generator that outputs the
+      exact clean image. For PSNR that is the best possible without the noise realisation (the
+      minimum-error output; PSNR ~ ``-10 log10(sigma^2)``); for SSIM nearly so (boosting the clean
+      image's contrast can raise it slightly; the noisy stand-in for ``clean`` raises it more);
     * ``SSIM_noisy`` / ``PSNR_noisy``: ``clean + n1`` vs ``clean + n2``: a generator that renders the
       clean image exactly and adds realistic noise of its own (PSNR ~ ``-10 log10(2 sigma^2)``).
     """
