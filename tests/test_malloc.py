@@ -8,13 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from _tiny_tgan import tiny_tgan
 
 from tganaug.models import tgan as tgan_module
-from tganaug.models.config import PRESETS
-from tganaug.models.lowres_generator import LowResGenerator
-from tganaug.models.sr_generator import SRGenerator
-from tganaug.models.tgan import TGAN
 from tganaug.utils.malloc import keep_freed_memory
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
@@ -55,20 +51,14 @@ def test_freed_buffers_are_reused_instead_of_faulted_in_again():
     assert kept < default / 20
 
 
-def _tiny(**kwargs) -> TGAN:
-    torch.manual_seed(0)
-    config = PRESETS["tiny"]
-    return TGAN(LowResGenerator.from_config(config), config, SRGenerator.from_config(config), **kwargs)
-
-
 def test_tgan_asks_once_per_video_only_when_opted_in_and_output_is_unchanged(monkeypatch):
     calls = []
     monkeypatch.setattr(tgan_module.malloc, "keep_freed_memory", lambda: calls.append(1) or True)
     masks = np.zeros((3, 24, 24), np.uint16)
     masks[:, 4:12, 6:14] = 1
-    untouched = _tiny().generate(masks, seed=3)  # default: the allocator is left alone
+    untouched = tiny_tgan().generate(masks, seed=3)  # default: the allocator is left alone
     assert calls == []
-    kept = _tiny(keep_freed_memory=True).generate(masks, seed=3)
+    kept = tiny_tgan(keep_freed_memory=True).generate(masks, seed=3)
     assert calls == [1]
     assert kept.tobytes() == untouched.tobytes()
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from _tiny_tgan import TINY, tiny_tgan, two_box_masks
 
 from tganaug.models.config import (
     PRESETS,
@@ -20,10 +21,9 @@ from tganaug.models.flownet import FlowNet, warp
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.models.style import MappingNetwork, ModulatedConv2d, NoiseInjection, StyleConvBlock
-from tganaug.models.tgan import TGAN, background_from_video, check_masks
+from tganaug.models.tgan import background_from_video, check_masks
 
 torch.set_num_threads(1)
-TINY = PRESETS["tiny"]
 
 
 def _n_params(module: torch.nn.Module) -> int:
@@ -272,23 +272,9 @@ def test_preset_sizes() -> None:
 
 
 # --- inference API ----------------------------------------------------------------------------------
-def _tiny_tgan(with_sr: bool = True) -> TGAN:
-    torch.manual_seed(0)
-    sr = SRGenerator.from_config(TINY) if with_sr else None
-    return TGAN(LowResGenerator.from_config(TINY), TINY, sr, default_background=0.2)
-
-
-def _masks(t: int = 3, h: int = 37, w: int = 29) -> np.ndarray:
-    labels = np.zeros((t, h, w), np.uint16)
-    for i in range(t):
-        labels[i, 5 + i : 15 + i, 4:12] = 3
-        labels[i, 20:30, 15:25] = 7
-    return labels
-
-
 def test_generate_contract_and_determinism() -> None:
-    model = _tiny_tgan()
-    labels = _masks()
+    model = tiny_tgan()
+    labels = two_box_masks()
     video = model.generate(labels, seed=5)
     assert video.shape == labels.shape and video.dtype == np.float32
     assert video.min() >= 0.0 and video.max() <= 1.0 and video.std() > 0
@@ -300,13 +286,13 @@ def test_generate_contract_and_determinism() -> None:
     assert len(frames) == 3 and np.array_equal(np.stack(frames), video)  # streaming = batch
     single = model.generate(labels[:1], seed=5)
     assert np.array_equal(single[0], video[0])  # frame 0 does not depend on later frames
-    no_sr = _tiny_tgan(with_sr=False).generate(labels, seed=5)
+    no_sr = tiny_tgan(with_sr=False).generate(labels, seed=5)
     assert no_sr.shape == labels.shape
 
 
 def test_generate_background_changes_output() -> None:
-    model = _tiny_tgan()
-    labels = _masks()
+    model = tiny_tgan()
+    labels = two_box_masks()
     dark = model.generate(labels, background=np.full(labels.shape[1:], 0.1, np.float32), seed=1)
     bright = model.generate(labels, background=np.full(labels.shape[1:], 0.9, np.float32), seed=1)
     assert np.abs(dark - bright).mean() > 1e-3
@@ -326,12 +312,12 @@ def test_generate_background_changes_output() -> None:
 )
 def test_generate_rejects_bad_masks(masks, error, match) -> None:
     with pytest.raises(error, match=match):
-        _tiny_tgan().generate(masks)
+        tiny_tgan().generate(masks)
 
 
 def test_generate_rejects_bad_background() -> None:
-    model = _tiny_tgan()
-    labels = _masks()
+    model = tiny_tgan()
+    labels = two_box_masks()
     with pytest.raises(ValueError, match="NaN"):
         model.generate(labels, background=np.full(labels.shape[1:], np.nan, np.float32))
     with pytest.raises(ValueError, match="shape"):

@@ -12,18 +12,15 @@ import json
 import numpy as np
 import pytest
 import torch
+from _tiny_tgan import tiny_tgan, two_box_masks
 
 import tganaug
 from tganaug.cli import main
 from tganaug.data import SyntheticVideoDataset
 from tganaug.generation import video_seed
 from tganaug.io import read_ctc
-from tganaug.models.config import PRESETS
-from tganaug.models.lowres_generator import LowResGenerator
-from tganaug.models.sr_generator import SRGenerator
 from tganaug.models.tgan import PRECISIONS, TGAN
 
-TINY = PRESETS["tiny"]
 TINY_MEAN_TOL, TINY_MAX_TOL = 0.002, 0.02
 SHIPPED_MEAN_TOL, SHIPPED_MAX_TOL = 0.003, 0.03
 
@@ -32,18 +29,7 @@ _UNSET = object()
 
 
 def _tiny(precision: object = _UNSET, with_sr: bool = True) -> TGAN:
-    torch.manual_seed(0)
-    sr = SRGenerator.from_config(TINY) if with_sr else None
-    kwargs = {} if precision is _UNSET else {"precision": precision}
-    return TGAN(LowResGenerator.from_config(TINY), TINY, sr, default_background=0.2, **kwargs)
-
-
-def _masks(t: int = 3, h: int = 37, w: int = 29) -> np.ndarray:
-    labels = np.zeros((t, h, w), np.uint16)
-    for i in range(t):
-        labels[i, 5 + i : 15 + i, 4:12] = 3
-        labels[i, 20:30, 15:25] = 7
-    return labels
+    return tiny_tgan(with_sr, **({} if precision is _UNSET else {"precision": precision}))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +42,7 @@ def test_float32_is_the_default_and_unchanged() -> None:
     default, explicit = _tiny(), _tiny("float32")
     assert default.precision == "float32" and default.dtype == torch.float32
     assert all(p.dtype == torch.float32 for p in default.lowres.parameters())
-    labels = _masks()
+    labels = two_box_masks()
     video = default.generate(labels, seed=5)
     assert video.tobytes() == explicit.generate(labels, seed=5).tobytes()
     assert video.tobytes() == _tiny("float32").generate(labels, seed=5).tobytes()
@@ -64,7 +50,7 @@ def test_float32_is_the_default_and_unchanged() -> None:
 
 @pytest.mark.parametrize("with_sr", [True, False])
 def test_bfloat16_output_contract_and_closeness(with_sr: bool) -> None:
-    labels = _masks()
+    labels = two_box_masks()
     model = _tiny("bfloat16", with_sr)
     assert all(p.dtype == torch.bfloat16 for p in model.lowres.parameters())
     video = model.generate(labels, seed=5)
@@ -77,7 +63,7 @@ def test_bfloat16_output_contract_and_closeness(with_sr: bool) -> None:
 
 
 def test_bfloat16_same_seed_same_bytes() -> None:
-    model, labels = _tiny("bfloat16"), _masks()
+    model, labels = _tiny("bfloat16"), two_box_masks()
     video = model.generate(labels, seed=7)
     assert video.tobytes() == model.generate(labels, seed=7).tobytes()
     assert video.tobytes() == _tiny("bfloat16").generate(labels, seed=7).tobytes()  # a fresh model too
