@@ -8,7 +8,8 @@ generators are exported (no discriminator, FlowNet, optimiser or RNG state), so 
 files stay small. The cards collect, per model: data and split, citation, config, steps,
 CPU time (from the runs' CSV logs) and the fidelity figures measured by
 ``benchmarks/fidelity.py`` (``benchmarks/results/fidelity.csv``) and the noise ceiling of
-``benchmarks/noise_ceiling.py`` (``benchmarks/results/noise_ceiling.csv``), when present.
+``benchmarks/noise_ceiling.py`` (``benchmarks/results/noise_ceiling.csv``) and the segment-then-track
+scores of ``benchmarks/tracking_real_vs_synthetic.py --segmenter unet``, when present.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def write_cards() -> None:
             cards[name] = json.loads(card_file.read_text())
             cards[name]["fidelity_eval"] = result_rows("fidelity", name)
             cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
+            cards[name]["tracking_eval"] = [r for r in result_rows("tracking_real_vs_synthetic_unet", name)
+                                            if r["tracker"] == "laptrack" and r["source"] in ("Real", "tgan")]
     lines = ["# tGAN model cards", "",
              "Shipped tGAN generators (low-res video-to-video + super-resolution), trained here on CPU, on the **train**",
              "frames of the shared data only. Load by name: `tganaug.get_generator(\"tgan\", model=NAME)` or",
@@ -100,6 +103,12 @@ def write_cards() -> None:
             for r in card.get("noise_ceiling_eval", []):
                 lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | |")
                 lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | |")
+        if card.get("tracking_eval"):
+            lines += ["", "Segment-then-track on the real eval video and on this model's rendering of its GT masks (shipped `unet`",
+                      "segmenter + laptrack; `benchmarks/tracking_real_vs_synthetic.py --segmenter unet`):", "",
+                      "| eval dataset | video | MOTA | DET | SEG |", "| --- | --- | --- | --- | --- |"]
+            lines += [f"| {r['dataset']} | {r['source']} | {float(r['MOTA']):.3f} | {float(r['DET']):.3f} | {float(r['SEG']):.3f} |"
+                      for r in card["tracking_eval"]]
         lines.append("")
     lines += ["Citation of the method: Zargari A, Mashhadi N, Shariati SA. Enhanced cell tracking using a GAN-based",
               "super-resolution video-to-video time-lapse microscopy generative model. bioRxiv 2024.06.11.598572.", ""]
