@@ -18,7 +18,9 @@ Each segmenter segments the *eval* frames; the segmentation is linked by ``--tra
 default) and by the linker of the same setup and seed, and scored against the GT: SEG, DET, TRA
 (CTC, py-ctcmetrics) and MOTA (motmetrics, IoU >= 0.5). Three seeds, mean ± sd. Training state is
 kept per run in ``runs/downstream/``; re-running resumes and skips finished runs (``scores.json`` for
-the segmenter + ``--tracker``, ``scores_linker.json`` for the linker). Writes
+the segmenter + ``--tracker``, ``scores_linker.json`` for the linker). ``generator.json`` beside a
+generator's runs records the model they were rendered with (a hash of its weights): a folder made with
+another model is refused, so pass another ``--runs`` after retraining a model. Writes
 ``benchmarks/results/downstream_gain_<dataset>_<generator>.md`` and ``.csv``.
 
     python benchmarks/downstream_gain.py [--dataset Fluo-N2DH-SIM+] [--steps 300] [--seeds 0 1 2] [--threads 1]
@@ -147,6 +149,40 @@ def aggregate(scores: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {c: np.array([s[c] for s in scores], dtype=float) for c in COLUMNS}
 
 
+def generator_fingerprint(generator: str, model: str | None) -> dict[str, str]:
+    """What the cached ``+syn`` / ``syn-only`` runs were rendered with: the generator, its model and, for a
+    model loaded from files (``tgan``), a sha256 of its weight files, so a retrained model is not mixed with
+    runs of the old one."""
+    import hashlib
+
+    fingerprint = {"generator": generator, "model": str(model)}
+    if generator == "tgan":
+        from tganaug.models.tgan import resolve_model
+
+        path = resolve_model(model or "fluo-nuclei")
+        files = sorted(path.rglob("*.pt")) if path.is_dir() else [path]
+        digest = hashlib.sha256()
+        for file in files:
+            digest.update(file.read_bytes())
+        fingerprint["weights_sha256"] = digest.hexdigest()
+    return fingerprint
+
+
+def check_runs_fingerprint(runs: Path, fingerprint: dict[str, str]) -> None:
+    """Refuse to reuse a runs folder made with another generator model; record the fingerprint in a new one."""
+    file = runs / "generator.json"
+    if file.is_file():
+        saved = json.loads(file.read_text())
+        if saved != fingerprint:
+            raise SystemExit(f"{runs} holds runs rendered with {saved}, not {fingerprint}: pass another --runs folder")
+        return
+    if any(runs.glob("*+syn-seed*/scores.json")) or any(runs.glob("syn-only-seed*/scores.json")):
+        raise SystemExit(f"{runs} holds synthetic-data runs without a record of the generator model they used "
+                         "(made before fingerprints): pass another --runs folder")
+    runs.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(file, fingerprint)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="Fluo-N2DH-SIM+")
@@ -176,6 +212,7 @@ def main() -> None:
     linker_config = LinkerConfig()
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     gt_scores: dict[str, list[dict[str, float]]] = {}  # the linker alone, on the GT masks of the eval frames
+    check_runs_fingerprint(Path(args.runs) / args.dataset / args.generator, generator_fingerprint(args.generator, args.model))
     started = time.perf_counter()
     for name, kind, k in setups:
         for seed in args.seeds:
