@@ -153,18 +153,11 @@ def generator_fingerprint(generator: str, model: str | None) -> dict[str, str]:
     """What the cached ``+syn`` / ``syn-only`` runs were rendered with: the generator, its model and, for a
     model loaded from files (``tgan``), a sha256 of its weight files, so a retrained model is not mixed with
     runs of the old one."""
-    import hashlib
-
     fingerprint = {"generator": generator, "model": str(model)}
     if generator == "tgan":
-        from tganaug.models.tgan import resolve_model
+        from tganaug.models.tgan import resolve_model, weights_fingerprint
 
-        path = resolve_model(model or "fluo-nuclei")
-        files = sorted(path.rglob("*.pt")) if path.is_dir() else [path]
-        digest = hashlib.sha256()
-        for file in files:
-            digest.update(file.read_bytes())
-        fingerprint["weights_sha256"] = digest.hexdigest()
+        fingerprint["weights_sha256"] = weights_fingerprint(resolve_model(model or "fluo-nuclei"))
     return fingerprint
 
 

@@ -344,3 +344,23 @@ def test_background_from_video_recovers_the_background() -> None:
     assert 0 <= normalised.min() and normalised.max() <= 1
     with pytest.raises(ValueError, match="same shape"):
         background_from_video(images[:, :5], labels)
+
+
+def test_weights_fingerprint_tells_retrained_models_apart(tmp_path) -> None:
+    import shutil
+
+    import tganaug
+    from tganaug.models.tgan import resolve_model, weights_fingerprint
+
+    shipped = resolve_model("fluo-nuclei")
+    copy = tmp_path / "copy"
+    shutil.copytree(shipped, copy)
+    assert weights_fingerprint(copy) == weights_fingerprint(shipped)  # same files, same fingerprint
+    assert weights_fingerprint(copy / "sr" / "checkpoint.pt") != weights_fingerprint(copy / "lowres" / "checkpoint.pt")
+    # "retrain" the SR stage: another model's SR weights under the same folder name
+    shutil.copy(resolve_model("phase-contrast") / "sr" / "checkpoint.pt", copy / "sr" / "checkpoint.pt")
+    assert weights_fingerprint(copy) != weights_fingerprint(shipped)
+    original = tganaug.get_generator("tgan", model=str(shipped)).config
+    retrained = tganaug.get_generator("tgan", model=str(copy)).config
+    assert original["weights_sha256"] == weights_fingerprint(shipped)
+    assert retrained["weights_sha256"] != original["weights_sha256"]  # a cache made with one is not reused for the other

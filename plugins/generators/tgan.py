@@ -7,7 +7,8 @@ directory / ``checkpoint.pt`` (see :meth:`tganaug.models.tgan.TGAN.from_pretrain
 ``precision``: ``"float32"`` (default, the output all results are judged on) or, opt-in,
 ``"bfloat16"`` (faster on CPUs with AMX, numerically different; ``"float16"`` on CUDA only),
 e.g. ``generator_config={"precision": "bfloat16"}`` or ``tganaug generate --precision bfloat16``.
-``config`` (model, device, use_sr, precision) is recorded in dataset item metadata.
+``config`` (model, device, use_sr, precision and a sha256 of the weight files) is recorded in
+dataset item metadata.
 
 Contract: ``generate(labels (T, H, W) int, background=None, seed=None) -> (T, H, W) float32 in
 [0, 1]``, where 0/1 are the 1st/99.8th intensity percentiles of the training videos; labels are
@@ -45,13 +46,15 @@ class TGANGenerator:
 
     def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32",
                  keep_freed_memory: bool = False) -> None:
-        from tganaug.models.tgan import TGAN, resolve_model
+        from tganaug.models.tgan import TGAN, resolve_model, weights_fingerprint
 
         self.model_path = resolve_model(model)
         self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
         self.use_sr = use_sr
-        #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata)
-        self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision}
+        #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata,
+        #: and a cached dataset is only reused when it matches, weights included)
+        self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision,
+                       "weights_sha256": weights_fingerprint(self.model_path)}
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""
