@@ -155,7 +155,8 @@ def generator_fingerprint(generator: str, model: str | None) -> dict[str, str]:
     runs of the old one."""
     fingerprint = {"generator": generator, "model": str(model)}
     if generator == "tgan":
-        from tganaug.models.tgan import resolve_model, weights_fingerprint
+        from tganaug.models.tgan import resolve_model
+        from tganaug.utils.weights import weights_fingerprint
 
         fingerprint["weights_sha256"] = weights_fingerprint(resolve_model(model or "fluo-nuclei"))
     return fingerprint

@@ -350,7 +350,8 @@ def test_weights_fingerprint_tells_retrained_models_apart(tmp_path) -> None:
     import shutil
 
     import tganaug
-    from tganaug.models.tgan import resolve_model, weights_fingerprint
+    from tganaug.models.tgan import resolve_model
+    from tganaug.utils.weights import weights_fingerprint
 
     shipped = resolve_model("fluo-nuclei")
     copy = tmp_path / "copy"

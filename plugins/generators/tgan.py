@@ -46,7 +46,8 @@ class TGANGenerator:
 
     def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32",
                  keep_freed_memory: bool = False) -> None:
-        from tganaug.models.tgan import TGAN, resolve_model, weights_fingerprint
+        from tganaug.models.tgan import TGAN, resolve_model
+        from tganaug.utils.weights import weights_fingerprint
 
         self.model_path = resolve_model(model)
         self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory)

@@ -41,7 +41,7 @@ from tganaug.utils import malloc
 from tganaug.utils.weights import resolve_weights
 
 __all__ = ["TGAN", "PRECISIONS", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks",
-           "check_precision", "resolve_model", "weights_fingerprint"]
+           "check_precision", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast"}
@@ -59,25 +59,6 @@ def check_precision(precision: object, device: torch.device) -> torch.dtype:
         raise ValueError(f"precision 'float16' is only supported on CUDA (on {device.type} it is slower than float32); "
                          "use 'bfloat16' or 'float32'")
     return getattr(torch, precision)
-
-
-def weights_fingerprint(path: str | Path) -> str:
-    """sha256 (hex) of the ``*.pt`` files of a model folder (followed into symlinked folders) or of one
-    checkpoint file: what a cache or a record of how data were made compares, so a model retrained
-    under the same name or path is told apart from the old one."""
-    import hashlib
-    import os
-
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(Path(root) / name for root, _, names in os.walk(path, followlinks=True) for name in names if name.endswith(".pt"))
-    else:
-        files = [path]
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(file.relative_to(path).as_posix().encode() if path.is_dir() else b"")
-        digest.update(file.read_bytes())
-    return digest.hexdigest()
 
 
 def resolve_model(model: str | Path) -> Path:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights", "load_weights"]
+__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights", "load_weights", "weights_fingerprint"]
 
 ConfigT = TypeVar("ConfigT")
 
@@ -98,3 +98,22 @@ def load_weights(
     except (KeyError, RuntimeError) as failure:
         raise error(f"{path}: weights do not match the {what} network built from its config: {failure}") from failure
     return config, network.eval(), dict(payload.get("meta", {}))
+
+
+def weights_fingerprint(path: str | Path) -> str:
+    """sha256 (hex) of the ``*.pt`` files of a model folder (their relative paths and bytes, followed into
+    symlinked folders) or of one checkpoint file: what a cache or a record of how data were made compares,
+    so a model retrained under the same name or path is told apart from the old one."""
+    import hashlib
+    import os
+
+    path = Path(path)
+    digest = hashlib.sha256()
+    if not path.is_dir():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    files = sorted(Path(root) / name for root, _, names in os.walk(path, followlinks=True) for name in names if name.endswith(".pt"))
+    for file in files:
+        digest.update(file.relative_to(path).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
