@@ -50,9 +50,7 @@ def check_pair(real: np.ndarray, fake: np.ndarray) -> tuple[torch.Tensor, torch.
     real, fake = np.asarray(real, dtype=np.float32), np.asarray(fake, dtype=np.float32)
     if real.shape != fake.shape or real.ndim != 3 or real.shape[0] == 0:
         raise ValueError(f"real and generated videos must be non-empty (T, H, W) of one shape, got {real.shape} and {fake.shape}")
-    if not (np.all(np.isfinite(real)) and np.all(np.isfinite(fake))):
-        raise ValueError("videos must be finite")
-    return torch.from_numpy(real)[:, None], torch.from_numpy(fake)[:, None]
+    return torch.from_numpy(_check_video(real))[:, None], torch.from_numpy(_check_video(fake))[:, None]
 
 
 def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
@@ -239,6 +237,7 @@ def noise_ceiling(real: np.ndarray, sigma: float, seed: int = 0) -> dict[str, fl
 
 
 def _check_video(video: np.ndarray) -> np.ndarray:
+    """A non-empty, finite ``(T, H, W)`` video as float32 (``ValueError`` otherwise)."""
     video = np.asarray(video, dtype=np.float32)
     if video.ndim != 3 or video.shape[0] == 0:
         raise ValueError(f"video must be a non-empty (T, H, W) array, got shape {video.shape}")
