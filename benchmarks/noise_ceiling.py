@@ -28,6 +28,7 @@ from pathlib import Path
 
 import tganaug
 from tganaug import fidelity
+from tganaug.tracking.metrics import format_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fidelity import DATASETS, RESULTS, intensity_space, to_space  # noqa: E402  (benchmarks/fidelity.py)
@@ -82,10 +83,8 @@ def main() -> None:
         "exactly and adds noise of the real level. The real frames stand in for the clean image, so their own noise",
         "counts as structure and the SSIM ceilings are, if anything, too high.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+        format_table(rows, COLUMNS, digits=4),
     ]
-    lines += ["| " + " | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else row[c] for c in COLUMNS) + " |" for row in rows]
     lines += ["", f"Against the goals of issue 8 and the measured methods (SSIM / PSNR from `{Path(args.fidelity_csv).name}`):", "",
               "| dataset | goal | ceiling, clean output | ceiling, realistic noise | " + " | ".join(
                   methods := sorted({m for d in measured.values() for m in d})) + " |",
