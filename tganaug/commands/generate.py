@@ -18,6 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--generator", default="procedural", help="generator plugin name (see `tganaug plugins`)")
     parser.add_argument("--model", help="model name or checkpoint path for generators that load one (e.g. tgan)")
+    # tganaug.models.tgan.PRECISIONS, written out so that building the CLI does not import torch
     parser.add_argument("--precision", choices=("float32", "bfloat16", "float16"),
                         help="inference precision for generators that take one (tgan): float32 is the default; bfloat16 "
                         "is opt-in, faster on CPUs with AMX and numerically different; float16 CUDA only")
