@@ -22,7 +22,7 @@ def test_generate_layout_and_valid_annotation(tmp_path, capsys):
     assert main([*ARGS, "--videos", "2", "--seed", "3", "--out", str(out)]) == 0
     assert "2 finished video(s) of 2" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
-        "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json"]
+        "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json", "generator.json"]
     assert ctc_problems(out) == {"01": [], "02": []}
     for name in ("01", "02"):
         sequence = read_ctc(out, sequence=name)
@@ -32,6 +32,7 @@ def test_generate_layout_and_valid_annotation(tmp_path, capsys):
         assert sequence.images[sequence.labels > 0].mean() > sequence.images[sequence.labels == 0].mean()
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 3 and config["videos"] == 2 and config["generator"] == "procedural"
+    assert json.loads((out / "generator.json").read_text())["name"] == "procedural"
     # the annotation is exactly the simulator's output with that video's seed
     from tganaug import get_simulator
 
@@ -49,6 +50,38 @@ def test_same_seed_same_bytes_and_resume(tmp_path):
     assert main([*ARGS, "--videos", "2", "--out", str(second)]) == 0
     assert (second / "01" / "t000.tif").stat().st_mtime_ns == marker
     assert _files(first) == _files(second)
+
+
+def test_resume_refuses_other_generator_weights(tmp_path, capsys):
+    """A model folder retrained under the same path must not silently finish a set begun with the old weights."""
+    import shutil
+
+    from tganaug.models.tgan import resolve_model
+    from tganaug.utils.weights import weights_fingerprint
+
+    model = tmp_path / "model"
+    shutil.copytree(resolve_model("fluo-nuclei"), model)
+    out = tmp_path / "set"
+    args = ["generate", "--generator", "tgan", "--model", str(model), "--simulator", "random-walk", "--frames", "2",
+            "--height", "32", "--width", "32", "--quiet", "--out", str(out)]
+    assert main([*args, "--videos", "1"]) == 0
+    record = json.loads((out / "generator.json").read_text())
+    assert record["name"] == "tgan" and record["config"]["weights_sha256"] == weights_fingerprint(model)
+    assert main([*args, "--videos", "2"]) == 0  # same weights: resumes
+    first_video = (out / "01" / "t000.tif").read_bytes()
+    # "retrain": other SR weights under the same folder
+    shutil.copy(resolve_model("phase-contrast") / "sr" / "checkpoint.pt", model / "sr" / "checkpoint.pt")
+    capsys.readouterr()
+    assert main([*args, "--videos", "3"]) == 2
+    assert "rendered with other generator weights" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith("_GT")) == ["01_GT", "02_GT"]
+    assert (out / "01" / "t000.tif").read_bytes() == first_video
+    # a set without generator.json (made before it was recorded) cannot be checked: refused too
+    (out / "generator.json").unlink()
+    assert main([*args, "--videos", "3"]) == 2
+    assert "no generator.json, so the weights that rendered them are unknown" in capsys.readouterr().err
+    assert main([*args, "--videos", "3", "--overwrite"]) == 0
+    assert json.loads((out / "generator.json").read_text())["config"]["weights_sha256"] == weights_fingerprint(model)
 
 
 def test_refuses_other_content_without_overwrite(tmp_path, capsys):

@@ -31,6 +31,21 @@ def test_two_workers_match_single_process_and_skip_finished(tmp_path):
     assert _files(tmp_path / "single") == _files(tmp_path / "sharded")
 
 
+def test_worker_with_other_weights_is_refused(tmp_path):
+    """A worker whose installed generator has other weights than the ones recorded in the output refuses to render."""
+    import json
+
+    from tganaug.generation import prepare_output
+    from tganaug.sharding import _render_task
+
+    config = GenerationConfig(generator="tgan", generator_config={"use_sr": False}, simulator="random-walk",
+                              frames=2, height=32, width=32)
+    prepare_output(tmp_path, config)
+    with pytest.raises(RuntimeError, match="worker's generator weights .* differ from the ones recorded"):
+        _render_task(json.dumps(config.to_dict(), sort_keys=True), 0, str(tmp_path), weights_sha256="0" * 64)
+    assert not (tmp_path / "01_GT").exists()
+
+
 def test_torch_generator_gives_the_same_bytes_sharded(tmp_path):
     """A torch generator's CPU rounding depends on the thread count: workers must use the client's."""
     from tganaug.models.config import get_config

@@ -3,6 +3,7 @@
 One dataset folder holds videos ``01``, ``02``, ... in CTC layout::
 
     DIR/config.json                      GenerationConfig of the whole set
+    DIR/generator.json                   the generator that rendered it (name, config, weights sha256)
     DIR/01/t000.tif ...                  generated frames, (H, W) uint16 (intensity x 65535)
     DIR/01_GT/TRA/man_track000.tif ...   (H, W) uint16 instance labels = the exact annotation
     DIR/01_GT/TRA/man_track.txt          lineage id start end parent
@@ -12,7 +13,8 @@ Each video is rendered frame by frame (memory does not grow with the number of f
 hidden staging folder and moved into place when complete, ``01_GT`` last: a video is finished
 exactly when ``DIR/<name>_GT`` exists. Re-running the same configuration skips finished videos.
 Each video's seed derives from ``(seed, video index)`` only, so any subset of videos, in any
-order or process, gives the same bytes.
+order or process, gives the same bytes. A shipped model name can come with other weights after an
+update, so resuming also checks the weights' sha256 in ``generator.json`` (see :func:`prepare_output`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import shutil
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -43,12 +45,15 @@ __all__ = [
     "video_seed",
     "finished_videos",
     "load_background",
+    "generator_record",
     "prepare_output",
+    "recorded_weights",
     "render_video",
     "generate_dataset",
 ]
 
 _GIF_FRAMES = 60  # the preview GIF shows at most this many frames (memory stays bounded)
+GENERATOR_FILE = "generator.json"
 
 
 @dataclass
@@ -271,13 +276,53 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
     return out / f"{name}_GT"
 
 
-def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False) -> set[int]:
+def generator_record(generator: Any) -> dict[str, Any]:
+    """What :func:`prepare_output` records in ``generator.json``: ``{"name", "config"}`` of the generator
+    (:func:`tganaug.data.plugins.describe`); the ``tgan`` plugin's config holds its ``weights_sha256``."""
+    from tganaug.data.plugins import describe
+
+    return json.loads(json.dumps(describe(generator), default=repr))  # a third party's config may hold non-JSON values
+
+
+def recorded_weights(record: dict[str, Any] | None) -> str | None:
+    """The ``weights_sha256`` in a :func:`generator_record` (None for a generator without one)."""
+    config = (record or {}).get("config")
+    return config.get("weights_sha256") if isinstance(config, dict) else None
+
+
+def _check_same_weights(out: Path, record: dict[str, Any] | None) -> None:
+    """Refuse to resume ``out`` with a generator whose weights differ from those that made its videos."""
+    wanted = recorded_weights(record)
+    if wanted is None:
+        return  # a generator without weight files (procedural, or a third party's): the config decides
+    saved_file = out / GENERATOR_FILE
+    if not saved_file.is_file():
+        if finished_videos(out):
+            raise OutputExistsError(
+                f"output directory {out} holds videos but no {GENERATOR_FILE}, so the weights that rendered them are "
+                f"unknown; pass --overwrite to replace them or choose another output directory"
+            )
+        return
+    try:
+        saved = recorded_weights(json.loads(saved_file.read_text()))
+    except (ValueError, AttributeError) as error:
+        raise OutputExistsError(f"{saved_file} is corrupt ({error}); pass --overwrite to replace the output directory") from error
+    if saved != wanted:
+        raise OutputExistsError(
+            f"output directory {out} was rendered with other generator weights (sha256 {str(saved)[:12]}..., now "
+            f"{wanted[:12]}...: the model was retrained or replaced); pass --overwrite to replace it or choose another output directory"
+        )
+
+
+def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False,
+                   generator: dict[str, Any] | None = None) -> set[int]:
     """Make ``out`` ready for ``config``; return the indices of videos already finished there.
 
     A new or empty folder is created. A folder made earlier with the same configuration (any
-    number of videos) is resumed: leftovers of an interrupted video are removed and finished
-    videos are kept. Anything else needs ``overwrite=True``, which moves the old content aside
-    and removes it only once the new ``config.json`` is written.
+    number of videos) and, when ``generator`` (a :func:`generator_record`) names weights, the same
+    weights, is resumed: leftovers of an interrupted video are removed and finished videos are
+    kept. Anything else needs ``overwrite=True``, which moves the old content aside and removes it
+    only once the new ``config.json`` is written. ``generator`` is written to ``generator.json``.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -294,7 +339,7 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
             aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
             os.replace(out, aside / "content")
             out.mkdir()
-            atomic_write_json(out / "config.json", config.to_dict())
+            _write_records(out, config, generator)
             shutil.rmtree(aside, ignore_errors=True)
             return set()
         if previous is None:
@@ -305,6 +350,7 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
                 f"output directory {out} was generated with a different configuration (differs in: "
                 f"{', '.join(differences)}); pass --overwrite to replace it"
             )
+        _check_same_weights(out, generator)
     out.mkdir(parents=True, exist_ok=True)
     # Leftovers of an interrupted run: staging folders, and raw frames whose _GT never arrived.
     for entry in out.iterdir():
@@ -314,8 +360,15 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
     for entry in out.iterdir():
         if entry.is_dir() and entry.name.isdigit() and int(entry.name) - 1 not in done:
             shutil.rmtree(entry)
-    atomic_write_json(out / "config.json", config.to_dict())
+    _write_records(out, config, generator)
     return done
+
+
+def _write_records(out: Path, config: GenerationConfig, generator: dict[str, Any] | None) -> None:
+    """``config.json`` and (when known) ``generator.json`` of ``out``, each written atomically."""
+    atomic_write_json(out / "config.json", config.to_dict())
+    if generator is not None:
+        atomic_write_json(out / GENERATOR_FILE, generator)
 
 
 def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool = False, progress: bool = True,
@@ -334,7 +387,7 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
         if missing:
             raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
     background = load_background(config.background, config.height, config.width) if config.background else None
-    done = prepare_output(out, config, overwrite)
+    done = prepare_output(out, config, overwrite, generator=generator_record(generator))
     todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
     for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
         render_video(config, index, out, generator, simulator, background, progress=progress)

@@ -22,7 +22,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tganaug.generation import GenerationConfig, finished_videos, load_background, prepare_output, render_video, video_name
+from tganaug.generation import (GenerationConfig, finished_videos, generator_record, load_background, prepare_output,
+                                recorded_weights, render_video, video_name)
 
 __all__ = ["generate_dataset_sharded"]
 
@@ -39,12 +40,19 @@ def _worker_objects(config_json: str) -> tuple[Any, Any, Any]:
     return generator, simulator, background
 
 
-def _render_task(config_json: str, index: int, out: str) -> str:
-    """One Dask task: render video ``index`` unless it is already finished; return its name."""
+def _render_task(config_json: str, index: int, out: str, weights_sha256: str | None = None) -> str:
+    """One Dask task: render video ``index`` unless it is already finished; return its name.
+
+    ``weights_sha256``: the generator weights recorded in ``out`` (a worker on another machine with
+    other weights installed is refused)."""
     if index in finished_videos(out):
         return video_name(index)
     config = GenerationConfig.from_dict(json.loads(config_json))
     generator, simulator, background = _worker_objects(config_json)
+    own = recorded_weights(generator_record(generator))
+    if own != weights_sha256:
+        raise RuntimeError(f"worker's generator weights (sha256 {str(own)[:12]}...) differ from the ones recorded in {out} "
+                           f"({str(weights_sha256)[:12]}...)")
     render_video(config, index, out, generator, simulator, background, progress=False)
     return video_name(index)
 
@@ -73,9 +81,11 @@ def generate_dataset_sharded(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     out = Path(out).absolute()
-    done = prepare_output(out, config, overwrite)
-    todo = [i for i in range(config.videos) if i not in done]
     config_json = json.dumps(config.to_dict(), sort_keys=True)
+    record = generator_record(_worker_objects(config_json)[0])  # built here once, also to fail early on a bad plugin name
+    done = prepare_output(out, config, overwrite, generator=record)
+    todo = [i for i in range(config.videos) if i not in done]
+    weights_sha256 = recorded_weights(record)
     if scheduler:
         client = Client(scheduler)
         cluster = None
@@ -84,7 +94,7 @@ def generate_dataset_sharded(
                                silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
-        futures = [client.submit(_render_task, config_json, i, str(out), retries=retries, pure=False) for i in todo]
+        futures = [client.submit(_render_task, config_json, i, str(out), weights_sha256, retries=retries, pure=False) for i in todo]
         with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
             for future in as_completed(futures):
                 future.result()  # re-raises the task's error after its retries

@@ -13,8 +13,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "generate",
         help="generate an annotated synthetic video dataset (CTC layout)",
         description="Simulate masks + lineage (or read them with --masks), render them with a generator, and write "
-        "DIR/NN/tTTT.tif (frames), DIR/NN_GT/TRA (exact annotation), DIR/config.json and a montage/GIF per video. "
-        "Re-running the same command resumes: finished videos are skipped.",
+        "DIR/NN/tTTT.tif (frames), DIR/NN_GT/TRA (exact annotation), DIR/config.json, DIR/generator.json "
+        "(generator and weights sha256) and a montage/GIF per video. Re-running the same command resumes: finished videos are "
+        "skipped (with other generator weights it is refused without --overwrite).",
     )
     parser.add_argument("--generator", default="procedural", help="generator plugin name (see `tganaug plugins`)")
     parser.add_argument("--model", help="model name or checkpoint path for generators that load one (e.g. tgan)")
