@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import os
 import platform
 import time
@@ -43,6 +44,8 @@ import tganaug
 from tganaug import fidelity
 from tganaug.data.normalize import fit_normalization
 from tganaug.models.tgan import TGAN, background_from_video
+from tganaug.tracking.metrics import format_table
+from tganaug.utils.fsutil import atomic_write_bytes
 from tganaug.visualize import colorize_labels, frame_indices, line_plot, montage, save_gif, save_png, to_uint8
 from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.generators.tgan import TGANGenerator
@@ -208,31 +211,26 @@ def main() -> None:
         "`PSNR_cells` / `PSNR_background`: PSNR over the GT cell pixels / the other pixels. The best SSIM/PSNR any",
         "mask-conditioned generator can reach against these noisy frames: [noise_ceiling.md](noise_ceiling.md).",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "| " + " | ".join("---" for _ in COLUMNS) + " |",
+        format_table(rows, COLUMNS, digits=4),
     ]
-    for row in rows:
-        lines.append("| " + " | ".join(
-            ("n/a" if np.isnan(row[c]) else f"{row[c]:.4g}") if isinstance(row[c], float) else str(row[c]) for c in COLUMNS) + " |")
     if fvd_rows:
         methods = list(next(iter(fvd_rows.values())))
         title = (f"FVD-like vs video length (paper Fig. 4): the first L frames of one video per method, rendered from a "
                  f"{max(FVD_LENGTHS)}-frame `division` simulation fitted on SIM+ train, vs the real SIM+ eval clips "
                  f"({args.clip_len}-frame clips; lower is better):")
-        lines += ["", title, "",
-                  "| frames | " + " | ".join(methods) + " |", "| --- | " + " | ".join("---" for _ in methods) + " |"]
-        lines += [f"| {length} | " + " | ".join(f"{values[m]:.4g}" for m in methods) + " |" for length, values in fvd_rows.items()]
+        lines += ["", title, "", format_table([{"frames": length, **values} for length, values in fvd_rows.items()], ["frames", *methods], digits=4)]
     where = figures.relative_to(RESULTS).as_posix()
     lines += ["", f"Figures: `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `{where}/background_swap.png`",
               f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",
               f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run)."]
     report = "\n".join(lines) + "\n"
     print(report)
-    (RESULTS / f"{args.report}.md").write_text(report)
-    with open(RESULTS / f"{args.report}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(RESULTS / f"{args.report}.csv", table.getvalue().encode())
 
 
 if __name__ == "__main__":

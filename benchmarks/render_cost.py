@@ -1,0 +1,86 @@
+"""What a lighter tGAN would buy in rendering time (issue 5: the "within 3x of the real loader" goal).
+
+Times the shipped ``fluo-nuclei`` model and width-scaled variants of the same architecture, frame by
+frame through ``TGAN.iter_frames`` (the path ``SyntheticVideoDataset`` uses), on the same masks in
+the same process. The variants are **untrained** (random weights, seed 0): their time per frame is
+what a trained model of that size would cost, their images mean nothing. Best of ``--repeats``.
+
+    python benchmarks/render_cost.py [--size 256] [--frames 16] [--threads 2]
+
+Prints ms/frame and the speed-up over the shipped model, and writes
+``benchmarks/results/render_cost.md`` with the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import tganaug
+from tganaug.models.lowres_generator import LowResGenerator
+from tganaug.models.sr_generator import SRGenerator
+from tganaug.models.tgan import TGAN, resolve_model
+from tganaug.tracking.metrics import format_table
+from tganaug.utils.fsutil import atomic_write_bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import machine  # noqa: E402  (benchmarks/throughput.py)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: (low-res encoder/decoder widths, SR widths) of the variants, beside the shipped (16, 32, 64, 128), (16, 32, 64)
+VARIANTS = [((8, 16, 32, 64), (16, 32, 64)), ((16, 32, 64, 128), (8, 16, 32)), ((8, 16, 32, 64), (8, 16, 32))]
+
+
+def ms_per_frame(model: TGAN, labels, repeats: int) -> float:
+    """Best-of-``repeats`` milliseconds per rendered frame of ``labels (T, H, W)`` (after a 2-frame warm-up)."""
+    list(model.iter_frames(labels[:2], seed=0))
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _frame in model.iter_frames(labels, seed=0):
+            pass
+        times.append((time.perf_counter() - started) / len(labels) * 1000)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    labels = tganaug.get_simulator("division").simulate(args.frames, args.size, args.size, seed=0).labels
+    shipped = TGAN.from_pretrained(resolve_model("fluo-nuclei"))
+    base = ms_per_frame(shipped, labels, args.repeats)
+    rows = [{"model": "shipped fluo-nuclei", "lowres_channels": str(shipped.config.g_channels),
+             "sr_channels": str(shipped.config.sr_channels), "ms_per_frame": base, "speedup": 1.0}]
+    for lowres_channels, sr_channels in VARIANTS:
+        config = shipped.config.replace(g_channels=lowres_channels, sr_channels=sr_channels)
+        torch.manual_seed(0)
+        variant = TGAN(LowResGenerator.from_config(config), config, SRGenerator.from_config(config))
+        ms = ms_per_frame(variant, labels, args.repeats)
+        rows.append({"model": "untrained variant", "lowres_channels": str(lowres_channels), "sr_channels": str(sr_channels),
+                     "ms_per_frame": ms, "speedup": base / ms})
+    table = format_table(rows, ["model", "lowres_channels", "sr_channels", "ms_per_frame", "speedup"], digits=2)
+    report = "\n".join([
+        "# Render cost of lighter tGAN variants",
+        "",
+        f"Machine: {machine()}. `python benchmarks/render_cost.py --size {args.size} --frames {args.frames} "
+        f"--threads {args.threads}`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
+        f"best of {args.repeats}. Variants have random weights: timing only.",
+        "",
+        table,
+        "",
+    ])
+    print(report)
+    atomic_write_bytes(RESULTS / "render_cost.md", report.encode())
+
+
+if __name__ == "__main__":
+    main()
