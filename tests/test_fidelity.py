@@ -138,3 +138,33 @@ def test_psnr_by_region_separates_cell_and_background_errors():
     assert np.isnan(fidelity.psnr_by_region(clean, fake, np.zeros_like(labels))[0])
     with pytest.raises(ValueError, match="labels"):
         fidelity.psnr_by_region(clean, fake, labels[:, :5])
+
+
+def test_far_background_keeps_pixels_at_least_margin_from_cells():
+    labels = np.zeros((2, 21, 21), np.uint16)
+    labels[0, 10, 10] = 4  # one cell pixel in frame 0, none in frame 1
+    np.testing.assert_array_equal(fidelity.far_background(labels, 0), labels == 0)
+    far = fidelity.far_background(labels, 3)
+    rows, cols = np.nonzero(~far[0])
+    assert np.abs(rows - 10).max() == 3 and np.abs(cols - 10).max() == 3  # the cell grown by 3 px (cross-shaped)
+    assert far[1].all()  # no cells: everything is far (the image border is not a cell)
+
+
+def test_reference_background_error_measures_drift_and_structure():
+    clean, labels = _clean_video_and_labels()
+    reference = np.full(clean.shape[1:], 0.3, np.float32)
+    drifted = np.where(labels > 0, clean, 0.3 + np.arange(len(clean), dtype=np.float32)[:, None, None] * 0.02)  # background brightens
+    result = fidelity.reference_background_error(drifted, reference, labels, margin=2)
+    offsets = np.arange(len(clean)) * 0.02
+    assert result["offset"] == pytest.approx(offsets.mean(), abs=1e-6)
+    assert result["PSNR"] == pytest.approx(-10 * np.log10(np.mean(offsets**2)), abs=1e-3)
+    assert result["PSNR_offset_removed"] > 100  # a pure per-frame drift: nothing left once removed
+    # structure the reference lacks stays after removing the offset; the cells themselves never count
+    textured = drifted.copy()
+    textured[:, ::2] += 0.05
+    textured[labels > 0] = 1.0
+    assert fidelity.reference_background_error(textured, reference, labels, margin=2)["PSNR_offset_removed"] == pytest.approx(32.04, abs=0.1)  # rows +-0.025 about the mean
+    with pytest.raises(ValueError, match="reference"):
+        fidelity.reference_background_error(clean, reference[:5], labels)
+    with pytest.raises(ValueError, match="no background pixels"):
+        fidelity.reference_background_error(clean, reference, np.ones_like(labels))

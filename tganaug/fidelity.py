@@ -41,7 +41,8 @@ from tganaug.training.losses import shipped_weights_path
 
 __all__ = [
     "ssim_psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like", "warp_error", "check_pair",
-    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region",
+    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
+    "reference_background_error",
 ]
 
 
@@ -61,8 +62,9 @@ def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     return float(ssim), float(psnr.mean())
 
 
-def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """PSNR (dB, data range 1) over the cell pixels (``labels > 0``) and over the background pixels.
+def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
+    """PSNR (dB, data range 1) over the cell pixels (``labels > 0``) and over the background pixels
+    (``labels == 0`` and, with ``margin > 0``, at least ``margin`` px from any cell).
 
     ``labels``: ``(T, H, W)`` instance labels of the real video; a region with no pixels gives NaN.
     Splits the error of :func:`ssim_psnr` into what the generator got wrong inside cells and outside.
@@ -72,15 +74,50 @@ def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray) -> tu
     if labels.shape != tuple(r.shape[:1] + r.shape[2:]):
         raise ValueError(f"labels {labels.shape} must have the video's shape {tuple(r.shape[:1] + r.shape[2:])}")
     squared = ((r - f)[:, 0] ** 2).numpy().astype(np.float64)
-    cells = labels > 0
+    return _psnr(squared, labels > 0), _psnr(squared, far_background(labels, margin))
 
-    def psnr(region: np.ndarray) -> float:
-        if not region.any():
-            return float("nan")
-        mse = squared[region].mean()
-        return float("inf") if mse == 0 else float(-10 * np.log10(mse))
 
-    return psnr(cells), psnr(~cells)
+def _psnr(squared_error: np.ndarray, region: np.ndarray) -> float:
+    """PSNR (data range 1) of the mean of ``squared_error`` over the ``region`` mask (NaN when it is empty)."""
+    if not region.any():
+        return float("nan")
+    mse = squared_error[region].mean()
+    return float("inf") if mse == 0 else float(-10 * np.log10(mse))
+
+
+def far_background(labels: np.ndarray, margin: int) -> np.ndarray:
+    """``(T, H, W) bool``: background pixels (``labels == 0``) at least ``margin`` px from any cell of their frame."""
+    labels = np.asarray(labels)
+    if margin <= 0:
+        return labels == 0
+    return np.stack([ndimage.binary_erosion(frame == 0, iterations=margin, border_value=1) for frame in labels])
+
+
+def reference_background_error(real: np.ndarray, reference: np.ndarray, labels: np.ndarray, margin: int = 15) -> dict[str, float]:
+    """How far a fixed reference background is from a real video's background, away from the cells.
+
+    ``real``: ``(T, H, W)`` float video in [0, 1]; ``reference``: ``(H, W)`` float in the same units (e.g.
+    :func:`tganaug.models.tgan.background_from_video` of *train* frames); ``labels``: ``(T, H, W)``.
+    Over the pixels at least ``margin`` px from any cell returns ``PSNR`` of the reference, ``offset``
+    (mean of real - reference: a brightness drift between the frames the reference came from and
+    these) and ``PSNR_offset_removed`` (after subtracting each frame's own mean offset): a generator
+    conditioned on the reference cannot know the drift, so ``PSNR`` bounds what it reaches there
+    unless it guesses the brightness.
+    """
+    video = _check_video(real)
+    reference = np.asarray(reference, dtype=np.float32)
+    if reference.shape != video.shape[1:]:
+        raise ValueError(f"reference {reference.shape} must have the frames' shape {video.shape[1:]}")
+    labels = np.asarray(labels)
+    if labels.shape != video.shape:
+        raise ValueError(f"labels {labels.shape} must have the video's shape {video.shape}")
+    region = far_background(labels, margin)
+    if not region.any():
+        raise ValueError(f"no background pixels {margin} px or more from the cells")
+    difference = (video - reference[None]).astype(np.float64)
+    offsets = np.array([difference[t][region[t]].mean() if region[t].any() else 0.0 for t in range(len(video))])
+    return {"PSNR": _psnr(difference**2, region), "offset": float(difference[region].mean()),
+            "PSNR_offset_removed": _psnr((difference - offsets[:, None, None]) ** 2, region)}
 
 
 def _load_shipped(network: type, file: str) -> torch.nn.Module:
@@ -203,7 +240,7 @@ def noise_sigma_temporal(video: np.ndarray, labels: np.ndarray, margin: int = 5)
         raise ValueError(f"labels {labels.shape} must have the video's shape {video.shape}")
     if len(video) < 2:
         raise ValueError("the temporal noise estimate needs at least 2 frames")
-    background = [ndimage.binary_erosion(frame == 0, iterations=margin, border_value=1) for frame in labels]
+    background = far_background(labels, margin)
     differences = [(video[t + 1] - video[t])[background[t] & background[t + 1]] for t in range(len(video) - 1)]
     differences = np.concatenate(differences).astype(np.float64)
     if differences.size < 100:
