@@ -164,6 +164,9 @@ def test_reference_background_error_measures_drift_and_structure():
     textured[:, ::2] += 0.05
     textured[labels > 0] = 1.0
     assert fidelity.reference_background_error(textured, reference, labels, margin=2)["PSNR_offset_removed"] == pytest.approx(32.04, abs=0.1)  # rows +-0.025 about the mean
+    # a whole generated video as the reference: its brightness error away from the cells
+    brighter = clean + 0.05
+    assert fidelity.reference_background_error(clean, brighter, labels, margin=2)["offset"] == pytest.approx(-0.05, abs=1e-6)
     with pytest.raises(ValueError, match="reference"):
         fidelity.reference_background_error(clean, reference[:5], labels)
     with pytest.raises(ValueError, match="no background pixels"):

@@ -97,7 +97,9 @@ def reference_background_error(real: np.ndarray, reference: np.ndarray, labels: 
     """How far a fixed reference background is from a real video's background, away from the cells.
 
     ``real``: ``(T, H, W)`` float video in [0, 1]; ``reference``: ``(H, W)`` float in the same units (e.g.
-    :func:`tganaug.models.tgan.background_from_video` of *train* frames); ``labels``: ``(T, H, W)``.
+    :func:`tganaug.models.tgan.background_from_video` of *train* frames), or a ``(T, H, W)`` video (e.g.
+    a generated one: then ``-offset`` is how much brighter it renders the background than real);
+    ``labels``: ``(T, H, W)``.
     Over the pixels at least ``margin`` px from any cell returns ``PSNR`` of the reference, ``offset``
     (mean of real - reference: a brightness drift between the frames the reference came from and
     these) and ``PSNR_offset_removed`` (after subtracting each frame's own mean offset): a generator
@@ -106,15 +108,17 @@ def reference_background_error(real: np.ndarray, reference: np.ndarray, labels: 
     """
     video = _check_video(real)
     reference = np.asarray(reference, dtype=np.float32)
-    if reference.shape != video.shape[1:]:
-        raise ValueError(f"reference {reference.shape} must have the frames' shape {video.shape[1:]}")
+    if reference.shape not in (video.shape[1:], video.shape):
+        raise ValueError(f"reference {reference.shape} must have the frames' shape {video.shape[1:]} or the video's {video.shape}")
+    if reference.ndim == 2:
+        reference = reference[None]
     labels = np.asarray(labels)
     if labels.shape != video.shape:
         raise ValueError(f"labels {labels.shape} must have the video's shape {video.shape}")
     region = far_background(labels, margin)
     if not region.any():
         raise ValueError(f"no background pixels {margin} px or more from the cells")
-    difference = (video - reference[None]).astype(np.float64)
+    difference = (video - reference).astype(np.float64)
     offsets = np.array([difference[t][region[t]].mean() if region[t].any() else 0.0 for t in range(len(video))])
     return {"PSNR": _psnr(difference**2, region), "offset": float(difference[region].mean()),
             "PSNR_offset_removed": _psnr((difference - offsets[:, None, None]) ** 2, region)}
