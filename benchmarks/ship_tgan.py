@@ -84,7 +84,10 @@ def write_cards() -> None:
              "`tganaug generate --generator tgan --model NAME`. Output: (T, H, W) float32 in [0, 1] = 1st..99.8th",
              "percentile of the training videos' intensities. Figures measured on **eval** frames by",
              "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.",
-             "Noise-ceiling rows (`benchmarks/noise_ceiling.py`): the best SSIM/PSNR any mask-conditioned generator can reach", "against the noisy real frames.", ""]
+             "Noise-ceiling rows (`benchmarks/noise_ceiling.py`): the best SSIM/PSNR any mask-conditioned generator can reach", "against the noisy real frames.",
+             "Brightness far from cells: mean of generated - real over background pixels >= 15 px from any cell (the masks do",
+             "not determine it; `ref_offset_far` in benchmarks/results/noise_ceiling.md: how far the eval frames drift from",
+             "the train-frame reference background there).", ""]
     for name, card in cards.items():
         lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {DATASET_CITATIONS.get(d, d)}" for d in card["data"]),
                   f"- Machine: {card['machine']}"]
@@ -94,15 +97,17 @@ def write_cards() -> None:
                          f"{config['g_channels'] if stage == 'lowres' else config['sr_channels']}, crop {config['crop_size'] if stage == 'lowres' else config['sr_crop_size']}, "
                          f"batch {config['batch_size']}, max clip {config['max_clip_len']}), about {info['cpu_hours_estimate']} CPU hours")
         if card["fidelity_eval"]:
-            lines += ["", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+            lines += ["", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) | brightness far from cells |",
+                      "| --- | --- | --- | --- | --- | --- | --- | --- |"]
             for r in card["fidelity_eval"]:
                 def f(key: str) -> str:
-                    value = float(r[key]) if r[key] not in ("", "nan") else float("nan")
+                    value = float(r[key]) if r.get(key) not in (None, "", "nan") else float("nan")
                     return "n/a" if np.isnan(value) else f"{value:.3g}"
-                lines.append(f"| {r['dataset']} | {r['method']} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | {f('warp_error')} ({f('warp_error_real')}) |")
+                lines.append(f"| {r['dataset']} | {r['method']} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | "
+                             f"{f('warp_error')} ({f('warp_error_real')}) | {f('brightness_far')} |")
             for r in card.get("noise_ceiling_eval", []):
-                lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | |")
-                lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | |")
+                lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | | |")
+                lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | | |")
         if card.get("tracking_eval"):
             lines += ["", "Segment-then-track on the real eval video and on this model's rendering of its GT masks (shipped `unet`",
                       "segmenter + laptrack; `benchmarks/tracking_real_vs_synthetic.py --segmenter unet`):", "",
