@@ -30,8 +30,6 @@ denser than any train frame, are the real high-density test in the table).
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import platform
 import time
@@ -45,7 +43,7 @@ from tganaug import fidelity
 from tganaug.data.normalize import fit_normalization
 from tganaug.models.tgan import TGAN, background_from_video
 from tganaug.tracking.metrics import format_table
-from tganaug.utils.fsutil import atomic_write_bytes
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 from tganaug.visualize import colorize_labels, frame_indices, line_plot, montage, save_gif, save_png, to_uint8
 from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.generators.tgan import TGANGenerator
@@ -231,11 +229,7 @@ def main() -> None:
     report = "\n".join(lines) + "\n"
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(RESULTS / f"{args.report}.csv", table.getvalue().encode())
+    atomic_write_csv(RESULTS / f"{args.report}.csv", rows, COLUMNS)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import math
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ import tganaug
 from tganaug import fidelity
 from tganaug.models.tgan import background_from_video
 from tganaug.tracking.metrics import format_table
-from tganaug.utils.fsutil import atomic_write_bytes
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fidelity import DATASETS, RESULTS, intensity_space, to_space  # noqa: E402  (benchmarks/fidelity.py)
@@ -119,11 +118,7 @@ def main() -> None:
     report = "\n".join(lines) + "\n"
     print(report)
     atomic_write_bytes(RESULTS / "noise_ceiling.md", report.encode())
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_bytes(RESULTS / "noise_ceiling.csv", table.getvalue().encode())
+    atomic_write_csv(RESULTS / "noise_ceiling.csv", rows, COLUMNS)
 
 
 if __name__ == "__main__":

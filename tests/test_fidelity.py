@@ -136,6 +136,11 @@ def test_psnr_by_region_separates_cell_and_background_errors():
     cells, background = fidelity.psnr_by_region(clean, fake, labels)
     assert cells == float("inf") and background == pytest.approx(40.0, abs=1e-3)
     assert np.isnan(fidelity.psnr_by_region(clean, fake, np.zeros_like(labels))[0])
+    # an error only in a 3-px ring around the cells counts for the background, not beyond a 5-px margin
+    ring = fidelity.far_background(labels, 0) & ~fidelity.far_background(labels, 3)
+    fake = clean + np.where(ring, 0.1, 0.0).astype(np.float32)
+    assert fidelity.psnr_by_region(clean, fake, labels)[1] < 40
+    assert fidelity.psnr_by_region(clean, fake, labels, margin=5)[1] == float("inf")
     with pytest.raises(ValueError, match="labels"):
         fidelity.psnr_by_region(clean, fake, labels[:, :5])
 
@@ -169,5 +174,7 @@ def test_reference_background_error_measures_drift_and_structure():
     assert fidelity.reference_background_error(clean, brighter, labels, margin=2)["offset"] == pytest.approx(-0.05, abs=1e-6)
     with pytest.raises(ValueError, match="reference"):
         fidelity.reference_background_error(clean, reference[:5], labels)
+    with pytest.raises(ValueError, match="NaN"):
+        fidelity.reference_background_error(clean, np.full_like(reference, np.nan), labels)
     with pytest.raises(ValueError, match="no background pixels"):
         fidelity.reference_background_error(clean, reference, np.ones_like(labels))

@@ -124,3 +124,21 @@ def test_ctc_problems_reports_inconsistent_lineage(tmp_path):
     out = write_ctc(tmp_path / "video", labels, lineage, images)
     (out / "01_GT" / "TRA" / "man_track.txt").write_text("1 0 2 0\n2 0 2 0\n")
     assert ctc_problems(out) == {"01": ["track 2: missing from frame 0 (1 frame(s) missing; lineage says 0..2)"]}
+
+
+def test_atomic_write_csv_round_trip_and_keeps_old_file_on_error(tmp_path):
+    import csv
+
+    from tganaug.utils.fsutil import atomic_write_csv
+
+    path = tmp_path / "table.csv"
+    rows = [{"dataset": "a", "value": 0.25}, {"dataset": "b,c", "value": float("nan")}]
+    atomic_write_csv(path, rows, ["dataset", "value"])
+    with open(path, newline="") as handle:
+        read = list(csv.DictReader(handle))
+    assert read == [{"dataset": "a", "value": "0.25"}, {"dataset": "b,c", "value": "nan"}]
+    before = path.read_bytes()
+    with pytest.raises(ValueError):  # a key that is not a column: nothing is written, the old file stays
+        atomic_write_csv(path, [{"dataset": "x", "other": 1}], ["dataset", "value"])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]

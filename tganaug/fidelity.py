@@ -110,6 +110,8 @@ def reference_background_error(real: np.ndarray, reference: np.ndarray, labels: 
     reference = np.asarray(reference, dtype=np.float32)
     if reference.shape not in (video.shape[1:], video.shape):
         raise ValueError(f"reference {reference.shape} must have the frames' shape {video.shape[1:]} or the video's {video.shape}")
+    if not np.all(np.isfinite(reference)):
+        raise ValueError("reference contains NaN or infinite values")
     if reference.ndim == 2:
         reference = reference[None]
     labels = np.asarray(labels)

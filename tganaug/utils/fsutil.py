@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputExistsError", "atomic_directory", "atomic_write_bytes", "atomic_write_json", "check_output_dir"]
+__all__ = ["OutputExistsError", "atomic_directory", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json", "check_output_dir"]
 
 
 class OutputExistsError(FileExistsError):
@@ -75,3 +77,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_json(path: str | Path, payload: Any) -> None:
     """Write ``payload`` as indented JSON, atomically."""
     atomic_write_bytes(path, (json.dumps(payload, indent=2, sort_keys=True) + "\n").encode())
+
+
+def atomic_write_csv(path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    """Write ``rows`` (dicts) as CSV with the header ``columns``, atomically (keys not in ``columns`` are an error)."""
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_bytes(path, table.getvalue().encode())
