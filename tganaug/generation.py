@@ -315,14 +315,14 @@ def _check_same_weights(out: Path, record: dict[str, Any] | None) -> None:
 
 
 def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False,
-                   generator: dict[str, Any] | None = None) -> set[int]:
+                   record: dict[str, Any] | None = None) -> set[int]:
     """Make ``out`` ready for ``config``; return the indices of videos already finished there.
 
     A new or empty folder is created. A folder made earlier with the same configuration (any
-    number of videos) and, when ``generator`` (a :func:`generator_record`) names weights, the same
+    number of videos) and, when ``record`` (a :func:`generator_record`) names weights, the same
     weights, is resumed: leftovers of an interrupted video are removed and finished videos are
     kept. Anything else needs ``overwrite=True``, which moves the old content aside and removes it
-    only once the new ``config.json`` is written. ``generator`` is written to ``generator.json``.
+    only once the new ``config.json`` is written. ``record`` is written to ``generator.json``.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -339,7 +339,7 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
             aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
             os.replace(out, aside / "content")
             out.mkdir()
-            _write_records(out, config, generator)
+            _write_records(out, config, record)
             shutil.rmtree(aside, ignore_errors=True)
             return set()
         if previous is None:
@@ -350,7 +350,7 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
                 f"output directory {out} was generated with a different configuration (differs in: "
                 f"{', '.join(differences)}); pass --overwrite to replace it"
             )
-        _check_same_weights(out, generator)
+        _check_same_weights(out, record)
     out.mkdir(parents=True, exist_ok=True)
     # Leftovers of an interrupted run: staging folders, and raw frames whose _GT never arrived.
     for entry in out.iterdir():
@@ -360,15 +360,15 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
     for entry in out.iterdir():
         if entry.is_dir() and entry.name.isdigit() and int(entry.name) - 1 not in done:
             shutil.rmtree(entry)
-    _write_records(out, config, generator)
+    _write_records(out, config, record)
     return done
 
 
-def _write_records(out: Path, config: GenerationConfig, generator: dict[str, Any] | None) -> None:
+def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] | None) -> None:
     """``config.json`` and (when known) ``generator.json`` of ``out``, each written atomically."""
     atomic_write_json(out / "config.json", config.to_dict())
-    if generator is not None:
-        atomic_write_json(out / GENERATOR_FILE, generator)
+    if record is not None:
+        atomic_write_json(out / GENERATOR_FILE, record)
 
 
 def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool = False, progress: bool = True,
@@ -387,7 +387,7 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
         if missing:
             raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
     background = load_background(config.background, config.height, config.width) if config.background else None
-    done = prepare_output(out, config, overwrite, generator=generator_record(generator))
+    done = prepare_output(out, config, overwrite, record=generator_record(generator))
     todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
     for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
         render_video(config, index, out, generator, simulator, background, progress=progress)

@@ -83,7 +83,7 @@ def generate_dataset_sharded(
     out = Path(out).absolute()
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     record = generator_record(_worker_objects(config_json)[0])  # built here once, also to fail early on a bad plugin name
-    done = prepare_output(out, config, overwrite, generator=record)
+    done = prepare_output(out, config, overwrite, record=record)
     todo = [i for i in range(config.videos) if i not in done]
     weights_sha256 = recorded_weights(record)
     if scheduler:
