@@ -29,7 +29,6 @@ another model is refused, so pass another ``--runs`` after retraining a model. W
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import platform
 import time
@@ -50,7 +49,7 @@ from tganaug.segmentation import SegmenterConfig, UNetSegmenter
 from tganaug.segmentation.train import train_segmenter
 from tganaug.tracking.linker import LinkerConfig, train_linker
 from tganaug.tracking.metrics import read_seg_reference, score_tracking
-from tganaug.utils.fsutil import atomic_write_json
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv, atomic_write_json
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
@@ -284,11 +283,8 @@ def main() -> None:
     report = "\n".join(lines) + "\n"
     print(report)
     out = REPO / "benchmarks" / "results" / f"downstream_gain_{args.dataset}_{args.generator}"
-    out.with_suffix(".md").write_text(report)
-    with open(out.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    atomic_write_bytes(out.with_suffix(".md"), report.encode())
+    atomic_write_csv(out.with_suffix(".csv"), rows, list(rows[0]))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Writes ``benchmarks/results/tracker_runtime.{md,csv}``.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import time
@@ -23,6 +22,7 @@ import numpy as np
 
 import tganaug
 from tganaug.tracking.metrics import format_table
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 DATASETS = ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet", "Fluo-N2DH-GOWT1")
 COLUMNS = ("dataset", "frames", "objects", "tracker", "seconds", "s_per_frame", "ms_per_object")
@@ -62,12 +62,9 @@ def main() -> None:
             print(format_table([rows[-1]], COLUMNS, digits=4).splitlines()[-1], flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    atomic_write_csv(out.with_suffix(".csv"), rows, COLUMNS)
     machine = f"{platform.machine()} ({os.cpu_count()} CPUs, shared), Python {platform.python_version()}"
-    out.with_suffix(".md").write_text("\n".join([
+    atomic_write_bytes(out.with_suffix(".md"), "\n".join([
         "# Tracker runtime",
         "",
         f"Machine: {machine}. `python benchmarks/tracker_runtime.py --repeats {args.repeats}`: best of {args.repeats} runs.",
@@ -76,7 +73,7 @@ def main() -> None:
         "",
         format_table(rows, COLUMNS, digits=4),
         "",
-    ]))
+    ]).encode())
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.csv')}")
 
 

@@ -18,7 +18,6 @@ synthetic video is mapped to the real video's intensity units before segmentatio
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import time
@@ -28,6 +27,7 @@ import numpy as np
 
 import tganaug
 from tganaug.tracking.metrics import format_table, read_seg_reference, score_tracking
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 #: dataset -> threshold segmenter settings, SEG reference, whether MOT measures are meaningful.
 #: ``threshold: "train"`` = midpoint of the median cell and median background intensity of the *train*
@@ -164,10 +164,7 @@ def main() -> None:
             rows += run_one(path, spec, generator, images, gt, seg_reference, trackers, args.segmenter)
     out = Path(args.out or Path(__file__).parent / "results" / f"tracking_real_vs_synthetic_{args.segmenter}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    atomic_write_csv(out.with_suffix(".csv"), [{c: row.get(c, "") for c in COLUMNS} for row in rows], COLUMNS)
     machine = f"{platform.machine()} ({os.cpu_count()} CPUs), Python {platform.python_version()}"
     text = [
         "# Tracking on real vs synthetic videos (paper Tables 2-3 protocol)",
@@ -184,7 +181,7 @@ def main() -> None:
         format_table(rows, COLUMNS),
         "",
     ]
-    out.with_suffix(".md").write_text("\n".join(text))
+    atomic_write_bytes(out.with_suffix(".md"), "\n".join(text).encode())
     print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.csv')}")
 
 

@@ -134,10 +134,27 @@ def test_precomputed_background_features_give_the_same_frame() -> None:
     styles = g.styles(1, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         direct = g(masks, prev, bg, styles, torch.Generator().manual_seed(1))
-        cached = g(masks, prev, g.encode_background(bg), styles, torch.Generator().manual_seed(1))
+        cached = g(masks, prev, bg, styles, torch.Generator().manual_seed(1), background_features=g.encode_background(bg))
         assert torch.equal(direct, cached)
         with pytest.raises(ValueError, match="background feature maps"):
-            g(masks, prev, g.encode_background(bg)[:-1], styles)
+            g(masks, prev, bg, styles, background_features=g.encode_background(bg)[:-1])
+        with pytest.raises(ValueError, match="background has size"):
+            g(masks, prev, bg[..., :16], styles)
+
+
+def test_residual_background_adds_the_decoder_output_to_the_reference() -> None:
+    torch.manual_seed(0)
+    plain = LowResGenerator.from_config(TINY).eval()
+    residual = LowResGenerator.from_config(TINY.replace(residual_background=True)).eval()
+    residual.load_state_dict(plain.state_dict())  # same weights: only the output head differs
+    masks, prev = torch.randint(0, 2, (2, 2, 32, 32)).float(), torch.rand(2, 1, 32, 32) * 2 - 1
+    bg = torch.linspace(-1, 1, 32).view(1, 1, 1, 32).expand(2, 1, 32, 32).contiguous()
+    styles = plain.styles(2, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        decoded = plain(masks, prev, bg, styles, torch.Generator().manual_seed(1))
+        out = residual(masks, prev, bg, styles, torch.Generator().manual_seed(1))
+    assert torch.equal(out, torch.clamp(bg + decoded, -1, 1))
+    assert out.min() >= -1 and out.max() <= 1 and not torch.equal(out, decoded)
 
 
 def test_attention_fusion_is_a_convex_combination() -> None:
@@ -261,6 +278,11 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
         get_config("nonexistent-preset")
     diffs = network_config_mismatch(TINY, TINY.replace(g_channels=(4, 8, 16)), "lowres")
     assert len(diffs) == 1 and "g_channels" in diffs[0]
+    # the residual head changes what the low-res weights mean: a mismatch, and off in configs saved without it
+    diffs = network_config_mismatch(TINY, TINY.replace(residual_background=True), "lowres")
+    assert len(diffs) == 1 and "residual_background" in diffs[0]
+    legacy = {k: v for k, v in TINY.to_dict().items() if k != "residual_background"}
+    assert TGANConfig.from_dict(legacy).residual_background is False
 
 
 def test_preset_sizes() -> None:

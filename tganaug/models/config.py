@@ -53,6 +53,9 @@ class TGANConfig(ConfigMixin):
     mapping_layers: int = 3
     #: probability of style mixing (two latents, random crossover layer) during training
     style_mixing_prob: float = 0.5
+    #: low-res output = reference background + decoder residual (see LowResGenerator); False in
+    #: configs saved before the option existed, so their weights keep their meaning
+    residual_background: bool = False
 
     # --- super-resolution generator ---------------------------------------------------------------
     sr_channels: tuple[int, ...] = (16, 32, 64)
@@ -247,9 +250,9 @@ PRESETS: dict[str, TGANConfig] = {
     ),
 }
 
-#: config keys that determine network shapes, per network (used to name checkpoint mismatches)
+#: config keys that determine network shapes (or, ``residual_background``, what the output means), per network (used to name checkpoint mismatches)
 NETWORK_KEYS: dict[str, tuple[str, ...]] = {
-    "lowres": ("n_masks", "g_channels", "latent_dim", "style_dim", "mapping_layers"),
+    "lowres": ("n_masks", "g_channels", "latent_dim", "style_dim", "mapping_layers", "residual_background"),
     "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers"),
     "discriminator": ("n_masks", "d_channels", "d_layers", "d_attention_heads", "d_attention_dim_head"),
     "flownet": ("flow_channels",),

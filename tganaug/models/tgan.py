@@ -264,7 +264,7 @@ class TGAN:
             low.append(downsample_mask(m, s).to(self.device, self.dtype))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
-            frame = self.lowres(stack, prev, background_features, styles, generator)
+            frame = self.lowres(stack, prev, lr_bg, styles, generator, background_features=background_features)
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
