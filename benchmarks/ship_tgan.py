@@ -29,7 +29,11 @@ from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
 from tganaug.utils.weights import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"]}
+FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"],
+                     "fluo-nuclei-fast": ["Fluo-N2DH-SIM+"]}
+#: model -> the reports its card quotes, where they are not the default ones (fidelity, tracking_real_vs_synthetic_unet):
+#: the main reports score the default model of each modality
+MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast"}}
 
 
 def _log_summary(run: Path) -> dict[str, float]:
@@ -56,7 +60,9 @@ def export(name: str, run: Path) -> dict:
 
 
 def result_rows(report: str, name: str) -> list[dict]:
-    """Rows of ``benchmarks/results/<report>.csv`` for the model's eval datasets (none if it is missing)."""
+    """Rows of ``benchmarks/results/<report>.csv`` (or the model's own report of that kind, :data:`MODEL_REPORTS`)
+    for the model's eval datasets (none if it is missing)."""
+    report = MODEL_REPORTS.get(name, {}).get(report, report)
     path = REPO / "benchmarks" / "results" / f"{report}.csv"
     if not path.is_file():
         return []
