@@ -5,7 +5,9 @@ frame through ``TGAN.iter_frames`` (the path ``SyntheticVideoDataset`` uses), on
 the same process. The variants are **untrained** (random weights, seed 0): their time per frame is
 what a trained model of that size would cost, their images mean nothing. Best of ``--repeats``.
 
-    python benchmarks/render_cost.py [--size 256] [--frames 16] [--threads 2]
+    python benchmarks/render_cost.py [--size 256] [--frames 16] [--threads 2] [--trained NAME_OR_PATH ...]
+
+``--trained`` adds rows for trained models (a shipped name or a run folder), timed the same way.
 
 Prints ms/frame and the speed-up over the shipped model, and writes
 ``benchmarks/results/render_cost.md`` with the machine it ran on.
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trained", action="append", default=[], metavar="NAME_OR_PATH", help="also time this trained model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     labels = tganaug.get_simulator("division").simulate(args.frames, args.size, args.size, seed=0).labels
@@ -60,6 +63,11 @@ def main() -> None:
     base = ms_per_frame(shipped, labels, args.repeats)
     rows = [{"model": "shipped fluo-nuclei", "lowres_channels": str(shipped.config.g_channels),
              "sr_channels": str(shipped.config.sr_channels), "ms_per_frame": base, "speedup": 1.0}]
+    for name in args.trained:
+        trained = TGAN.from_pretrained(resolve_model(name))
+        ms = ms_per_frame(trained, labels, args.repeats)
+        rows.append({"model": f"trained {name}", "lowres_channels": str(trained.config.g_channels),
+                     "sr_channels": str(trained.sr.channels if trained.sr is not None else "none"), "ms_per_frame": ms, "speedup": base / ms})
     for lowres_channels, sr_channels in VARIANTS:
         config = shipped.config.replace(g_channels=lowres_channels, sr_channels=sr_channels)
         torch.manual_seed(0)
@@ -72,8 +80,9 @@ def main() -> None:
         "# Render cost of lighter tGAN variants",
         "",
         f"Machine: {machine()}. `python benchmarks/render_cost.py --size {args.size} --frames {args.frames} "
-        f"--threads {args.threads}`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
-        f"best of {args.repeats}. Variants have random weights: timing only.",
+        f"--threads {args.threads}" + "".join(f" --trained {name}" for name in args.trained)
+        + f"`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
+        f"best of {args.repeats}. Untrained variants have random weights: timing only.",
         "",
         table,
         "",
