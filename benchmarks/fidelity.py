@@ -203,7 +203,9 @@ def main() -> None:
     lines = [
         "# Fidelity: generated vs real videos of the same GT masks (eval frames)",
         "",
-        f"Machine: {machine}; {time.perf_counter() - started_all:.0f} s. `python benchmarks/fidelity.py` (seed {args.seed}).",
+        f"Machine: {machine}; {time.perf_counter() - started_all:.0f} s. `python benchmarks/fidelity.py --datasets {args.datasets} --seed {args.seed}"
+        + "".join(f" --model {item}" for item in args.model) + "".join(f" --per-frame {item}" for item in args.per_frame)
+        + (f" --report {args.report}" if args.report != "fidelity" else "") + "`.",
         "Split: **eval** frames (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040; E. coli eval frames are denser than any",
         "train frame). Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
         "from train frames. `feature_dist` (LPIPS-like) and `FVD_like` use **our** feature network (mask-predicting UNet",

@@ -44,7 +44,7 @@ __all__ = ["TGAN", "PRECISIONS", "SHIPPED_MODELS", "background_from_video", "che
            "check_precision", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
-SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast"}
+SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast"}
 
 #: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
 PRECISIONS = ("float32", "bfloat16", "float16")
