@@ -7,7 +7,8 @@ what a trained model of that size would cost, their images mean nothing. Best of
 
     python benchmarks/render_cost.py [--size 256] [--frames 16] [--threads 2] [--trained NAME_OR_PATH ...]
 
-``--trained`` adds rows for trained models (a shipped name or a run folder), timed the same way.
+``--trained`` adds rows for trained models (a shipped name or a run folder), timed the same way;
+``--report NAME`` writes ``benchmarks/results/NAME.md`` instead of ``render_cost.md``.
 
 Prints ms/frame and the speed-up over the shipped model, and writes
 ``benchmarks/results/render_cost.md`` with the machine it ran on.
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--trained", action="append", default=[], metavar="NAME_OR_PATH", help="also time this trained model")
+    parser.add_argument("--report", default="render_cost", help="writes benchmarks/results/REPORT.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     labels = tganaug.get_simulator("division").simulate(args.frames, args.size, args.size, seed=0).labels
@@ -81,6 +83,7 @@ def main() -> None:
         "",
         f"Machine: {machine()}. `python benchmarks/render_cost.py --size {args.size} --frames {args.frames} "
         f"--threads {args.threads}" + "".join(f" --trained {name}" for name in args.trained)
+        + (f" --report {args.report}" if args.report != "render_cost" else "")
         + f"`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
         f"best of {args.repeats}. Untrained variants have random weights: timing only.",
         "",
@@ -88,7 +91,7 @@ def main() -> None:
         "",
     ])
     print(report)
-    atomic_write_bytes(RESULTS / "render_cost.md", report.encode())
+    atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
 
 
 if __name__ == "__main__":
