@@ -389,7 +389,6 @@ def test_weights_fingerprint_tells_retrained_models_apart(tmp_path) -> None:
     assert retrained["weights_sha256"] != original["weights_sha256"]  # a cache made with one is not reused for the other
 
 
-
 def _two_cells() -> tuple[np.ndarray, np.ndarray]:
     """``(3, 64, 64)`` uint16 labels of two still square cells, and the ``(64, 64)`` bool pixels >= 8 px from both."""
     from scipy import ndimage
