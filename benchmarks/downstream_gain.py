@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--linker-frames", type=int, default=20)
     parser.add_argument("--linker-size", type=int, default=256)
     parser.add_argument("--no-linker", action="store_true", help="segmenter + --tracker only")
+    parser.add_argument("--report", default=None, help="report name (default downstream_gain_<dataset>_<generator>): writes benchmarks/results/REPORT.md and .csv")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dataset_dir = Path(args.data) / args.dataset
@@ -282,7 +283,7 @@ def main() -> None:
                          **{f"{c}_mean": values[c].mean() for c in COLUMNS}, **{f"{c}_sd": values[c].std() for c in COLUMNS}})
     report = "\n".join(lines) + "\n"
     print(report)
-    out = REPO / "benchmarks" / "results" / f"downstream_gain_{args.dataset}_{args.generator}"
+    out = REPO / "benchmarks" / "results" / (args.report or f"downstream_gain_{args.dataset}_{args.generator}")
     atomic_write_bytes(out.with_suffix(".md"), report.encode())
     atomic_write_csv(out.with_suffix(".csv"), rows, list(rows[0]))
 
