@@ -169,7 +169,8 @@ def main() -> None:
     text = [
         "# Tracking on real vs synthetic videos (paper Tables 2-3 protocol)",
         "",
-        f"Machine: {machine}. `python benchmarks/tracking_real_vs_synthetic.py --segmenter {args.segmenter}"
+        f"Machine: {machine}. `python benchmarks/tracking_real_vs_synthetic.py --datasets {args.datasets} --trackers {args.trackers}"
+        f" --segmenter {args.segmenter} --seed {args.seed}"
         + (f" --generators {args.generators}" if generators else "")
         + "".join(f" --tgan-model {item}" for item in args.tgan_model) + "`.",
         "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040, GOWT1 t000-t049).",
