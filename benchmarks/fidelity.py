@@ -30,13 +30,14 @@ denser than any train frame, are the real high-density test in the table).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from tganaug_plugins.generators.procedural import ProceduralRenderer
+from tganaug_plugins.generators.tgan import TGANGenerator
 
 import tganaug
 from tganaug import fidelity
@@ -44,9 +45,18 @@ from tganaug.data.normalize import fit_normalization
 from tganaug.models.tgan import TGAN, background_from_video
 from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
-from tganaug.visualize import colorize_labels, frame_indices, line_plot, montage, save_gif, save_png, to_uint8
-from tganaug_plugins.generators.procedural import ProceduralRenderer
-from tganaug_plugins.generators.tgan import TGANGenerator
+from tganaug.visualize import (
+    colorize_labels,
+    frame_indices,
+    line_plot,
+    montage,
+    save_gif,
+    save_png,
+    to_uint8,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, machine  # benchmarks/_common.py
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -199,13 +209,10 @@ def main() -> None:
         save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]))
         save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)])
 
-    machine = f"{platform.machine()} ({os.cpu_count()} CPUs), torch {torch.__version__}, {torch.get_num_threads()} threads"
     lines = [
         "# Fidelity: generated vs real videos of the same GT masks (eval frames)",
         "",
-        f"Machine: {machine}; {time.perf_counter() - started_all:.0f} s. `python benchmarks/fidelity.py --datasets {args.datasets} --seed {args.seed}"
-        + "".join(f" --model {item}" for item in args.model) + "".join(f" --per-frame {item}" for item in args.per_frame)
-        + (f" --report {args.report}" if args.report != "fidelity" else "") + "`.",
+        f"Machine: {machine()}; {time.perf_counter() - started_all:.0f} s. `{command_line()}` (seed {args.seed}).",
         "Split: **eval** frames (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040; E. coli eval frames are denser than any",
         "train frame). Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
         "from train frames. `feature_dist` (LPIPS-like) and `FVD_like` use **our** feature network (mask-predicting UNet",

@@ -36,7 +36,8 @@ from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fidelity import DATASETS, RESULTS, intensity_space, to_space  # noqa: E402  (benchmarks/fidelity.py)
+from _common import command_line, machine  # benchmarks/_common.py
+from fidelity import DATASETS, RESULTS, intensity_space, to_space  # benchmarks/fidelity.py
 
 GOALS = {"Fluo-N2DH-SIM+": (0.90, 28.0), "PhC-T98G-Usiigaci": (0.85, 24.0), "PhC-Ecoli-vanVliet": (0.85, 24.0)}
 COLUMNS = ("dataset", "sigma_laplacian", "sigma_temporal", "sigma", "SSIM_clean", "PSNR_clean", "SSIM_noisy", "PSNR_noisy",
@@ -85,7 +86,7 @@ def main() -> None:
     lines = [
         "# Noise ceiling of SSIM / PSNR against real eval frames",
         "",
-        f"`python benchmarks/noise_ceiling.py` (seed {args.seed}). Split: **eval** frames of each dataset (as in",
+        f"Machine: {machine()}. `{command_line()}` (seed {args.seed}). Split: **eval** frames of each dataset (as in",
         "[fidelity.md](fidelity.md)); intensity space [0, 1] = 1st/99.8th percentile of the *train* frames; SSIM/PSNR",
         "with torchmetrics, data range 1. Noise model: real = clean + N(0, sigma²), independent of the masks.",
         "`sigma_laplacian`: Immerkaer's estimator (texture counts as noise); `sigma_temporal`: background pixels",

@@ -35,9 +35,9 @@ from tganaug.models.tgan import background_from_video
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from fidelity import DATASETS as MODELS  # noqa: E402  (dataset -> shipped model, as in the fidelity benchmark)
-from fidelity import PERCENTILES, intensity_space, to_space  # noqa: E402
-from throughput import machine  # noqa: E402
+from _common import command_line, machine  # benchmarks/_common.py
+from fidelity import DATASETS as MODELS  # dataset -> shipped model, as in the fidelity benchmark
+from fidelity import PERCENTILES, intensity_space, to_space
 
 RESULTS = REPO / "benchmarks" / "results"
 PRECISIONS = ("float32", "bfloat16")
@@ -116,7 +116,7 @@ def main() -> None:
     lines = [
         "# bfloat16 vs float32 tGAN inference (shipped models, eval GT masks)",
         "",
-        f"`python benchmarks/precision_check.py --datasets {args.datasets} --seed {args.seed} --threads {args.threads}`; {header};",
+        f"`{command_line()}`; {header};",
         f"torch threads {args.threads}. Each shipped model renders the eval GT masks of its dataset (reference background",
         f"from the train frames, seed {args.seed}) in float32 and in bfloat16 (`precision=\"bfloat16\"`); real eval frames mapped to",
         f"[0, 1] by the train frames' {PERCENTILES[0]} / {PERCENTILES[1]} percentiles, as in `benchmarks/fidelity.py`.",

@@ -31,7 +31,7 @@ from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import machine  # noqa: E402  (benchmarks/throughput.py)
+from _common import command_line, machine  # benchmarks/_common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: (low-res encoder/decoder widths, SR widths) of the variants, beside the shipped (16, 32, 64, 128), (16, 32, 64)
@@ -81,10 +81,7 @@ def main() -> None:
     report = "\n".join([
         "# Render cost of lighter tGAN variants",
         "",
-        f"Machine: {machine()}. `python benchmarks/render_cost.py --size {args.size} --frames {args.frames} "
-        f"--threads {args.threads}" + "".join(f" --trained {name}" for name in args.trained)
-        + (f" --report {args.report}" if args.report != "render_cost" else "")
-        + f"`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
+        f"Machine: {machine()}. `{command_line()}`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
         f"best of {args.repeats}. Untrained variants have random weights: timing only.",
         "",
         table,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +23,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from tganaug.data import SyntheticVideoStream, collate_videos
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, machine  # benchmarks/_common.py
 
 
 def rss_bytes(pid: int) -> int:
@@ -84,7 +87,7 @@ def main() -> int:
     lines = [
         "# Soak: SyntheticVideoStream through a DataLoader",
         "",
-        f"Machine: {platform.machine()} with {os.cpu_count()} CPUs, Python {platform.python_version()}, torch {torch.__version__}.",
+        f"Machine: {machine()}. `{command_line()}`.",
         f"{frames_seen} frames ({args.simulator} + {args.generator}, {args.frames}-frame videos of {args.size}², batch {args.batch}, "
         f"{args.workers} workers) in {seconds:.0f} s = {frames_seen / seconds:.0f} frames/s.",
         "",

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
@@ -35,24 +33,10 @@ from torch.utils.data import DataLoader, Subset
 import tganaug
 from tganaug.data import CTCVideoDataset, SyntheticVideoDataset, collate_videos
 
-REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, command_line, machine  # benchmarks/_common.py
+
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+"
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{cpu}; {cores} usable cores; Python {platform.python_version()}; torch {torch.__version__} "
-        f"({torch.get_num_threads()} intra-op threads); {platform.system()} {platform.release()}"
-    )
 
 
 def loader_rate(dataset: Any, workers: int) -> tuple[float, float]:
@@ -145,6 +129,7 @@ def main() -> None:
 
     config = json.loads(args.generator_config)
     print(f"machine: {machine()}")
+    print(f"command: {command_line()}")
     print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames\n")
     print(f"{'size':>6} {'workers':>7} {'synthetic fr/s':>15} {'real TIFF fr/s':>15} {'ratio real/syn':>15}")
     rows = []

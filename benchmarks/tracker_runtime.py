@@ -12,8 +12,7 @@ Writes ``benchmarks/results/tracker_runtime.{md,csv}``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,6 +22,9 @@ import numpy as np
 import tganaug
 from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, machine  # benchmarks/_common.py
 
 DATASETS = ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet", "Fluo-N2DH-GOWT1")
 COLUMNS = ("dataset", "frames", "objects", "tracker", "seconds", "s_per_frame", "ms_per_object")
@@ -63,11 +65,10 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(out.with_suffix(".csv"), rows, COLUMNS)
-    machine = f"{platform.machine()} ({os.cpu_count()} CPUs, shared), Python {platform.python_version()}"
     atomic_write_bytes(out.with_suffix(".md"), "\n".join([
         "# Tracker runtime",
         "",
-        f"Machine: {machine}. `python benchmarks/tracker_runtime.py --repeats {args.repeats}`: best of {args.repeats} runs.",
+        f"Machine: {machine()}. `{command_line()}`: best of {args.repeats} runs.",
         "Input: GT masks of the **eval** frames (segmentation excluded); btrack includes its GLPK hypothesis",
         "optimisation (time limit 60 s); `linker` uses the shipped model of the modality. Object = one instance in one frame.",
         "",

@@ -18,8 +18,7 @@ synthetic video is mapped to the real video's intensity units before segmentatio
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +27,9 @@ import numpy as np
 import tganaug
 from tganaug.tracking.metrics import format_table, read_seg_reference, score_tracking
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, machine  # benchmarks/_common.py
 
 #: dataset -> threshold segmenter settings, SEG reference, whether MOT measures are meaningful.
 #: ``threshold: "train"`` = midpoint of the median cell and median background intensity of the *train*
@@ -165,14 +167,10 @@ def main() -> None:
     out = Path(args.out or Path(__file__).parent / "results" / f"tracking_real_vs_synthetic_{args.segmenter}")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_csv(out.with_suffix(".csv"), [{c: row.get(c, "") for c in COLUMNS} for row in rows], COLUMNS)
-    machine = f"{platform.machine()} ({os.cpu_count()} CPUs), Python {platform.python_version()}"
     text = [
         "# Tracking on real vs synthetic videos (paper Tables 2-3 protocol)",
         "",
-        f"Machine: {machine}. `python benchmarks/tracking_real_vs_synthetic.py --datasets {args.datasets} --trackers {args.trackers}"
-        f" --segmenter {args.segmenter} --seed {args.seed}"
-        + (f" --generators {args.generators}" if generators else "")
-        + "".join(f" --tgan-model {item}" for item in args.tgan_model) + "`.",
+        f"Machine: {machine()}. `{command_line()}` (segmenter `{args.segmenter}`, seed {args.seed}).",
         "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040, GOWT1 t000-t049).",
         f"Segmenter: `{args.segmenter}`" + {"threshold": " (per-dataset settings in the script)", "gt": " (GT masks: tracker only)",
                                             "unet": " (shipped weights: fluo-nuclei for SIM+/GOWT1, phase-contrast for E. coli)"}[args.segmenter]

@@ -1,0 +1,50 @@
+"""What every benchmark report states: the machine it ran on and the exact command that made it.
+
+Imported by the scripts beside it (``sys.path`` holds ``benchmarks/`` when one of them is run).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+__all__ = ["command_line", "machine"]
+
+
+def machine() -> str:
+    """CPU model, usable cores, Python, torch build and its intra-op threads, OS: one line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"{cpu}; {cores} usable cores; Python {platform.python_version()}; torch {torch.__version__} "
+        f"({torch.get_num_threads()} intra-op threads); {platform.system()} {platform.release()}"
+    )
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that is running, as a user would type it from the repository root.
+
+    ``argv`` defaults to ``sys.argv``: the script (shown relative to the repository when it lies
+    inside it) and its arguments exactly as given, quoted for a POSIX shell.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve() if argv else Path("?")
+    try:
+        shown = str(script.relative_to(REPO))
+    except ValueError:
+        shown = argv[0] if argv else "?"
+    return shlex.join(["python", shown, *argv[1:]])
