@@ -30,7 +30,7 @@ def machine() -> str:
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return (
-        f"{cpu}; {cores} usable cores; Python {platform.python_version()}; torch {torch.__version__} "
+        f"{cpu}; {cores} usable core{'' if cores == 1 else 's'}; Python {platform.python_version()}; torch {torch.__version__} "
         f"({torch.get_num_threads()} intra-op threads); {platform.system()} {platform.release()}"
     )
 

@@ -41,7 +41,7 @@ def test_machine_names_cpu_threads_and_torch(common) -> None:
     line = common.machine()
     assert f"torch {torch.__version__}" in line
     assert f"({torch.get_num_threads()} intra-op threads)" in line
-    assert "usable cores" in line
+    assert "usable core" in line
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
