@@ -34,8 +34,10 @@ FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-
 #: model -> the reports its card quotes, where they are not the default ones (fidelity, tracking_real_vs_synthetic_unet):
 #: the main reports score the default model of each modality
 MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast"},
-                 # session 6: fluo-nuclei retrained with residual_background (fidelity.md still scores the previous weights)
-                 "fluo-nuclei": {"fidelity": "fidelity_residual", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_residual"}}
+                 # session 6: both defaults retrained with residual_background (fidelity.md still scores their previous weights)
+                 "fluo-nuclei": {"fidelity": "fidelity_residual", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_residual"},
+                 "phase-contrast": {"fidelity": "fidelity_phase_residual",
+                                    "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_phase_residual"}}
 
 
 def _log_summary(run: Path) -> dict[str, float]:
