@@ -105,7 +105,8 @@ def write_cards() -> None:
             config = info["config"]
             lines.append(f"- {stage}: {info['steps']} steps, config `{config['name']}` (generator widths "
                          f"{config['g_channels'] if stage == 'lowres' else config['sr_channels']}, crop {config['crop_size'] if stage == 'lowres' else config['sr_crop_size']}, "
-                         f"batch {config['batch_size']}, max clip {config['max_clip_len']}), about {info['cpu_hours_estimate']} CPU hours")
+                         f"batch {config['batch_size']}, max clip {config['max_clip_len']}), about {info['cpu_hours_estimate']} h of one torch thread "
+                         "(logged wall-clock step time x steps; more than the CPU time when runs shared the CPU)")
         if card["fidelity_eval"]:
             lines += ["", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) | brightness far from cells |",
                       "| --- | --- | --- | --- | --- | --- | --- | --- |"]
