@@ -112,6 +112,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
+    parser.add_argument("--figure-max-side", type=int, default=1200, help="longer side of the PNG montages, px (scaled down)")
+    parser.add_argument("--gif-max-side", type=int, default=600, help="longer side of the GIF frames, px (scaled down)")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres)")
@@ -159,7 +161,7 @@ def main() -> None:
         shown = frame_indices(len(real), 4)
         panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
         panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
-        save_png(figures / f"fidelity_{name}.png", montage(panels))
+        save_png(figures / f"fidelity_{name}.png", montage(panels), max_side=args.figure_max_side)
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
     sim = Path(args.data) / "Fluo-N2DH-SIM+"
@@ -174,7 +176,7 @@ def main() -> None:
         for reference in (own, other):
             video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seed)
             panels.append([to_uint8(f, 0, 1) for f in video])
-        save_png(figures / "background_swap.png", montage(panels))
+        save_png(figures / "background_swap.png", montage(panels), max_side=args.figure_max_side)
 
     # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method, rendered from
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
@@ -199,15 +201,18 @@ def main() -> None:
         save_png(figures / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in long_videos},
                                                          title="FVD-like (our feature net) vs video length, SIM+", x_label="video length (frames)"))
         save_gif(figures / "simulated_division_fluo.gif",
-                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, long_videos["tGAN"])])
+                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, long_videos["tGAN"])],
+                 max_side=args.gif_max_side)
 
     # Fig. 5: a dense colony rendered by the phase-contrast model.
     if "phase-contrast" in models:
         colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seed)
         video = models["phase-contrast"].generate(colony.labels, seed=args.seed)
         shown = frame_indices(len(video), 4)
-        save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]))
-        save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)])
+        save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]),
+                 max_side=args.figure_max_side)
+        save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)],
+                 max_side=args.gif_max_side)
 
     lines = [
         "# Fidelity: generated vs real videos of the same GT masks (eval frames)",

@@ -10,7 +10,7 @@ from PIL import Image
 
 from tganaug.utils.fsutil import atomic_write_bytes
 
-__all__ = ["colorize_labels", "to_uint8", "montage", "save_png", "save_gif", "frame_indices", "line_plot"]
+__all__ = ["colorize_labels", "to_uint8", "montage", "shrink", "save_png", "save_gif", "frame_indices", "line_plot"]
 
 
 def colorize_labels(labels: np.ndarray) -> np.ndarray:
@@ -70,16 +70,33 @@ def _png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def save_png(path: str | Path, image: np.ndarray) -> None:
-    """Write a ``(H, W)`` or ``(H, W, 3)`` uint8 image as PNG, atomically."""
-    atomic_write_bytes(path, _png_bytes(np.asarray(image, dtype=np.uint8)))
+def shrink(image: np.ndarray, max_side: int | None) -> np.ndarray:
+    """A ``(H, W[, 3]) uint8`` image scaled down (area averaging) so that its longer side is at most ``max_side``.
+
+    Returned unchanged when it already fits or ``max_side`` is None; the aspect ratio is kept.
+    """
+    image = np.asarray(image, dtype=np.uint8)
+    if max_side is None or max(image.shape[:2]) <= max_side:
+        return image
+    if max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
+    scale = max_side / max(image.shape[:2])
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))  # PIL: (width, height)
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
 
 
-def save_gif(path: str | Path, frames: Sequence[np.ndarray], duration_ms: int = 150) -> None:
-    """Write ``(H, W[, 3]) uint8`` frames as a looping GIF, atomically."""
+def save_png(path: str | Path, image: np.ndarray, max_side: int | None = None) -> None:
+    """Write a ``(H, W)`` or ``(H, W, 3)`` uint8 image as PNG, atomically (scaled down to ``max_side``, see :func:`shrink`)."""
+    atomic_write_bytes(path, _png_bytes(shrink(image, max_side)))
+
+
+def save_gif(path: str | Path, frames: Sequence[np.ndarray], duration_ms: int = 150, max_side: int | None = None) -> None:
+    """Write ``(H, W[, 3]) uint8`` frames as a looping GIF, atomically (each scaled down to ``max_side``, see :func:`shrink`)."""
     import io
 
-    images = [Image.fromarray(np.asarray(f, dtype=np.uint8)) for f in frames]
+    if not frames:
+        raise ValueError("save_gif needs at least one frame")
+    images = [Image.fromarray(shrink(f, max_side)) for f in frames]
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
     atomic_write_bytes(path, buffer.getvalue())
