@@ -247,15 +247,16 @@ def main() -> None:
                 print(f"{name} seed {seed} {tracker}: " + ", ".join(f"{c} {scores[c]:.3f}" for c in COLUMNS), flush=True)
     trackers = [args.tracker] + ([] if args.no_linker else ["linker"])
     lines = [
-        f"# Downstream gain on {args.dataset}: segmenter (+ linker) trained on real / real + synthetic / synthetic",
+        f"# Downstream gain on {args.dataset}: segmenter{'' if args.no_linker else ' (+ linker)'} trained on real / real + synthetic / synthetic",
         "",
         (f"Machine: {machine()}; {time.perf_counter() - started:.0f} s for the runs not already finished. `{command_line()}`."),
         (f"Segmenter: `unet` (BasicUNet {config.features}), {args.steps} steps of batch {args.batch} "
         f"({args.crop}² crops, flips/rot90); real frames are the first K of the *train* split; synthetic: `division` "
         f"fitted with `from_ctc` + `{args.generator}` generator{f' (model `{args.model}`)' if args.model else ''}."),
-        (f"Linker (`linker`, MLP {linker_config.hidden}, {args.linker_steps} steps): GT label videos of the same K real train frames "
-        f"and/or {args.linker_videos} simulated `division` videos ({args.linker_frames} frames, {args.linker_size}²) from the same "
-        "`from_ctc` fit; it sees masks only, so the generator does not change its training data (the same linker serves every generator)."),
+        ("No learned linker (`--no-linker`)." if args.no_linker else
+         f"Linker (`linker`, MLP {linker_config.hidden}, {args.linker_steps} steps): GT label videos of the same K real train frames "
+         f"and/or {args.linker_videos} simulated `division` videos ({args.linker_frames} frames, {args.linker_size}²) from the same "
+         "`from_ctc` fit; it sees masks only, so the generator does not change its training data (the same linker serves every generator)."),
         (f"Evaluation: *eval* frames, segment then link with {' / '.join(f'`{t}`' for t in trackers)}, scored against GT "
         f"(SEG/DET/TRA: py-ctcmetrics; SEG against the SEG masks, or the dense TRA masks where there are no SEG masks (E. coli, T98G), 0 when nothing was segmented; MOTA: motmetrics, IoU >= 0.5). Mean ± sd (population sd) over seeds {args.seeds}."),
         "",
