@@ -5,7 +5,9 @@ Issue 6, benchmark 2. For one dataset (default Fluo-N2DH-SIM+):
 * (a) ``real-K``: the ``unet`` segmenter trained on the first K *train* frames (K = 2, 5, all);
 * (b) ``real-K+syn``: the same K frames mixed 50/50 with synthetic videos from
   :class:`tganaug.SyntheticVideoDataset` (``division`` simulator fitted with ``from_ctc`` on the
-  same K frames, rendered by ``--generator``; the procedural renderer is also fitted on those K frames);
+  same K frames, rendered by ``--generator``; the procedural renderer is also fitted on those K frames; a
+  learned generator gets its flat default background, or with ``--background real`` crops of the reference
+  background estimated from those frames, as the paper's tGAN is given one);
 * (c) ``syn-only``: synthetic videos only (simulator and renderer fitted on all train frames).
 
 For every setup and seed the learned ``linker`` (:mod:`tganaug.tracking.linker`) is trained too, on the
@@ -80,27 +82,51 @@ def _augment() -> Compose:
                     RandRotate90d(["image", "label"], prob=0.5)])
 
 
-def synthetic(dataset_dir: Path, frames: Any, generator: str, seed: int, crop: int, model: str | None = None) -> SyntheticVideoDataset:
-    """Synthetic 2-frame videos whose simulator (and procedural renderer) are fitted on ``frames``."""
+#: reference-background crops handed to the generator with ``--background real``
+BACKGROUND_CROPS = 16
+
+
+def background_crops(dataset_dir: Path, frames: Any, crop: int, seed: int) -> list[np.ndarray]:
+    """``BACKGROUND_CROPS`` random ``(crop, crop) float32`` crops of the reference background estimated from the real
+    ``frames`` (temporal median of their non-cell pixels, :func:`tganaug.models.tgan.background_from_video`)."""
+    from tganaug.models.tgan import background_from_video
+
+    real = tganaug.read_ctc(dataset_dir, frames=frames)
+    background = background_from_video(real.images, real.labels)
+    height, width = background.shape
+    if height < crop or width < crop:
+        raise SystemExit(f"{dataset_dir.name} frames are {height}x{width}, smaller than --crop {crop}")
+    rng = np.random.default_rng(3000 + seed)
+    corners = zip(rng.integers(0, height - crop + 1, BACKGROUND_CROPS), rng.integers(0, width - crop + 1, BACKGROUND_CROPS))
+    return [background[y:y + crop, x:x + crop].copy() for y, x in corners]
+
+
+def synthetic(dataset_dir: Path, frames: Any, generator: str, seed: int, crop: int, model: str | None = None,
+              background: str = "flat") -> SyntheticVideoDataset:
+    """Synthetic 2-frame videos whose simulator (and procedural renderer) are fitted on ``frames``; a learned
+    generator gets its flat default background, or with ``background="real"`` crops of the one estimated from ``frames``."""
     simulator = DivisionSimulator.from_ctc(dataset_dir, frames=frames)
+    references = None
     if generator == "procedural":
         renderer: Any = ProceduralRenderer.from_ctc(dataset_dir, frames=frames)
     else:
         renderer = tganaug.get_generator(generator, **({"model": model} if model else {}))
+        references = background_crops(dataset_dir, frames, crop, seed) if background == "real" else None
     return SyntheticVideoDataset(simulator=simulator, generator=renderer, num_videos=200, frames=2, size=(crop, crop),
-                                 transform=_augment(), seed=1000 + seed)
+                                 transform=_augment(), seed=1000 + seed, background=references)
 
 
-def training_set(kind: str, k: int | None, dataset_dir: Path, generator: str, seed: int, crop: int, model: str | None = None) -> Dataset:
+def training_set(kind: str, k: int | None, dataset_dir: Path, generator: str, seed: int, crop: int, model: str | None = None,
+                 background: str = "flat") -> Dataset:
     real = CTCVideoDataset(dataset_dir, split="train", clip_frames=1, size=(crop, crop), crop="random", transform=_augment(), seed=seed)
     n_real = len(real) if k is None else k
     if kind == "syn-only":
-        return synthetic(dataset_dir, "train", generator, seed, crop, model)
+        return synthetic(dataset_dir, "train", generator, seed, crop, model, background)
     first = FirstFrames(real, n_real)
     if kind == "real":
         return first
     train_frames = range(int(real.frames[0]), int(real.frames[0]) + n_real)
-    return MixedVideoDataset([first, synthetic(dataset_dir, train_frames, generator, seed, crop, model)], weights=[0.5, 0.5],
+    return MixedVideoDataset([first, synthetic(dataset_dir, train_frames, generator, seed, crop, model, background)], weights=[0.5, 0.5],
                              num_items=400, seed=seed)
 
 
@@ -151,11 +177,13 @@ def aggregate(scores: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {c: np.array([s[c] for s in scores], dtype=float) for c in COLUMNS}
 
 
-def generator_fingerprint(generator: str, model: str | None) -> dict[str, str]:
-    """What the cached ``+syn`` / ``syn-only`` runs were rendered with: the generator, its model and, for a
-    model loaded from files (``tgan``), a sha256 of its weight files, so a retrained model is not mixed with
-    runs of the old one."""
+def generator_fingerprint(generator: str, model: str | None, background: str = "flat") -> dict[str, str]:
+    """What the cached ``+syn`` / ``syn-only`` runs were rendered with: the generator, its model, the reference
+    background (recorded when not the flat default) and, for a model loaded from files (``tgan``), a sha256 of its
+    weight files, so a retrained model is not mixed with runs of the old one."""
     fingerprint = {"generator": generator, "model": str(model)}
+    if background != "flat" and generator != "procedural":
+        fingerprint["background"] = background
     if generator == "tgan":
         from tganaug.models.tgan import resolve_model
         from tganaug.utils.weights import weights_fingerprint
@@ -198,6 +226,9 @@ def main() -> None:
     parser.add_argument("--linker-frames", type=int, default=20)
     parser.add_argument("--linker-size", type=int, default=256)
     parser.add_argument("--no-linker", action="store_true", help="segmenter + --tracker only")
+    parser.add_argument("--background", choices=["flat", "real"], default="flat",
+                        help="reference background for a learned generator: its flat default, or crops of the one estimated "
+                             "from the real frames the simulator is fitted on (the procedural renderer always fits its own)")
     parser.add_argument("--report", default=None, help="report name (default downstream_gain_<dataset>_<generator>): writes benchmarks/results/REPORT.md and .csv")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -209,7 +240,7 @@ def main() -> None:
     linker_config = LinkerConfig()
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     gt_scores: dict[str, list[dict[str, float]]] = {}  # the linker alone, on the GT masks of the eval frames
-    check_runs_fingerprint(Path(args.runs) / args.dataset / args.generator, generator_fingerprint(args.generator, args.model))
+    check_runs_fingerprint(Path(args.runs) / args.dataset / args.generator, generator_fingerprint(args.generator, args.model, args.background))
     started = time.perf_counter()
     for name, kind, k in setups:
         for seed in args.seeds:
@@ -218,7 +249,7 @@ def main() -> None:
             linker = Path(args.runs) / args.dataset / "linker" / f"{name}-seed{seed}" / "linker.pt"
             model = run / "model.pt"
             if not scores_file.is_file():  # train (or resume) the segmenter; a finished one is only reloaded
-                data = training_set(kind, k, dataset_dir, args.generator, seed, args.crop, args.model)
+                data = training_set(kind, k, dataset_dir, args.generator, seed, args.crop, args.model, args.background)
                 model = train_segmenter(data, run, steps=args.steps, batch_size=args.batch, config=config, seed=seed,
                                         meta={"setup": name, "dataset": args.dataset, "generator": args.generator, "model": args.model})
             if not args.no_linker and not linker.is_file():
@@ -252,7 +283,10 @@ def main() -> None:
         (f"Machine: {machine()}; {time.perf_counter() - started:.0f} s for the runs not already finished. `{command_line()}`."),
         (f"Segmenter: `unet` (BasicUNet {config.features}), {args.steps} steps of batch {args.batch} "
         f"({args.crop}² crops, flips/rot90); real frames are the first K of the *train* split; synthetic: `division` "
-        f"fitted with `from_ctc` + `{args.generator}` generator{f' (model `{args.model}`)' if args.model else ''}."),
+        f"fitted with `from_ctc` + `{args.generator}` generator{f' (model `{args.model}`)' if args.model else ''}"
+        + ("" if args.generator == "procedural" else
+           f", reference background: {'flat (the model default)' if args.background == 'flat' else f'{BACKGROUND_CROPS} random crops of the one estimated from the same real frames'}")
+        + "."),
         ("No learned linker (`--no-linker`)." if args.no_linker else
          f"Linker (`linker`, MLP {linker_config.hidden}, {args.linker_steps} steps): GT label videos of the same K real train frames "
          f"and/or {args.linker_videos} simulated `division` videos ({args.linker_frames} frames, {args.linker_size}²) from the same "

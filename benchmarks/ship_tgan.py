@@ -31,13 +31,9 @@ from tganaug.utils.weights import WEIGHTS_DIR
 REPO = Path(__file__).resolve().parents[1]
 FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"],
                      "fluo-nuclei-fast": ["Fluo-N2DH-SIM+"]}
-#: model -> the reports its card quotes, where they are not the main ones (fidelity, tracking_real_vs_synthetic_unet):
-#: the main reports score the weights the defaults had until session 5; the session-6 defaults (retrained with
-#: residual_background) and fluo-nuclei-fast have reports of their own
-MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast"},
-                 "fluo-nuclei": {"fidelity": "fidelity_residual", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_residual"},
-                 "phase-contrast": {"fidelity": "fidelity_phase_residual",
-                                    "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_phase_residual"}}
+#: model -> the reports its card quotes, where they are not the main ones (fidelity, tracking_real_vs_synthetic_unet,
+#: which score the shipped defaults): a model that is not its modality's default has reports of its own
+MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast"}}
 
 
 def _log_summary(run: Path) -> dict[str, float]:
