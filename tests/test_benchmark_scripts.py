@@ -54,3 +54,36 @@ def test_benchmark_script_starts(script: str, monkeypatch: pytest.MonkeyPatch) -
         runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
     assert stop.value.code == 0
     assert "usage" in out.getvalue().lower()
+
+
+def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``downstream_gain.py --background real``: seeded crops of the background estimated from the fitting frames,
+    and a runs fingerprint that tells such runs from flat-background ones (flat keeps the old fingerprint)."""
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import downstream_gain
+
+    from tganaug.io import read_ctc
+    from tganaug.models.tgan import background_from_video
+
+    sim = shared_data / "Fluo-N2DH-SIM+"
+    crops = downstream_gain.background_crops(sim, range(2), 128, seed=0)
+    assert len(crops) == downstream_gain.BACKGROUND_CROPS
+    assert all(c.shape == (128, 128) and c.dtype == np.float32 for c in crops)
+    video = read_ctc(sim, frames=range(2))
+    full = background_from_video(video.images, video.labels)
+    windows = np.lib.stride_tricks.sliding_window_view(full, (128, 128))
+    for crop in crops[:3]:  # each crop is a window of the full estimate
+        hits = np.argwhere((windows == crop).all(axis=(-2, -1)))
+        assert len(hits) >= 1
+    again = downstream_gain.background_crops(sim, range(2), 128, seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(crops, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(crops, downstream_gain.background_crops(sim, range(2), 128, seed=1)))
+    with pytest.raises(SystemExit, match="smaller than --crop"):
+        downstream_gain.background_crops(sim, range(2), 4096, seed=0)
+    flat = downstream_gain.generator_fingerprint("procedural", None)
+    assert flat == {"generator": "procedural", "model": "None"}
+    assert downstream_gain.generator_fingerprint("procedural", None, "real") == flat  # it fits its own background
+    real = downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "real")
+    assert real["background"] == "real" and "background" not in downstream_gain.generator_fingerprint("tgan", "fluo-nuclei")
