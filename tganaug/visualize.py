@@ -75,11 +75,11 @@ def shrink(image: np.ndarray, max_side: int | None) -> np.ndarray:
 
     Returned unchanged when it already fits or ``max_side`` is None; the aspect ratio is kept.
     """
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
     image = np.asarray(image, dtype=np.uint8)
     if max_side is None or max(image.shape[:2]) <= max_side:
         return image
-    if max_side < 1:
-        raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
     scale = max_side / max(image.shape[:2])
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))  # PIL: (width, height)
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BOX))
