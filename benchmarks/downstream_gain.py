@@ -6,8 +6,10 @@ Issue 6, benchmark 2. For one dataset (default Fluo-N2DH-SIM+):
 * (b) ``real-K+syn``: the same K frames mixed 50/50 with synthetic videos from
   :class:`tganaug.SyntheticVideoDataset` (``division`` simulator fitted with ``from_ctc`` on the
   same K frames, rendered by ``--generator``; the procedural renderer is also fitted on those K frames; a
-  learned generator gets its flat default background, or with ``--background real`` crops of the reference
-  background estimated from those frames, as the paper's tGAN is given one);
+  learned generator renders on its default background (``tgan``: seeded crops of the clean reference
+  backgrounds of its own training videos), with ``--background real`` on crops of the reference
+  background estimated from those K frames, as the paper's tGAN is given one, or with ``--background flat``
+  (``tgan`` only) on its flat training median);
 * (c) ``syn-only``: synthetic videos only (simulator and renderer fitted on all train frames).
 
 For every setup and seed the learned ``linker`` (:mod:`tganaug.tracking.linker`) is trained too, on the
@@ -84,6 +86,10 @@ def _augment() -> Compose:
 
 #: reference-background crops handed to the generator with ``--background real``
 BACKGROUND_CROPS = 16
+#: ``--background`` -> how the report describes it
+BACKGROUND_TEXT = {"default": "the generator's default (tgan: seeded crops of the clean reference backgrounds of its training videos)",
+                   "real": f"{BACKGROUND_CROPS} random crops of the one estimated from the same real frames",
+                   "flat": "flat (the model's training median)"}
 
 
 def background_crops(dataset_dir: Path, frames: Any, crop: int, seed: int) -> list[np.ndarray]:
@@ -102,22 +108,24 @@ def background_crops(dataset_dir: Path, frames: Any, crop: int, seed: int) -> li
 
 
 def synthetic(dataset_dir: Path, frames: Any, generator: str, seed: int, crop: int, model: str | None = None,
-              background: str = "flat") -> SyntheticVideoDataset:
+              background: str = "default") -> SyntheticVideoDataset:
     """Synthetic 2-frame videos whose simulator (and procedural renderer) are fitted on ``frames``; a learned
-    generator gets its flat default background, or with ``background="real"`` crops of the one estimated from ``frames``."""
+    generator renders on its default background, with ``background="real"`` on crops of the one estimated from
+    ``frames``, with ``"flat"`` on its flat level (``tgan``'s ``background_default="flat"``)."""
     simulator = DivisionSimulator.from_ctc(dataset_dir, frames=frames)
     references = None
     if generator == "procedural":
         renderer: Any = ProceduralRenderer.from_ctc(dataset_dir, frames=frames)
     else:
-        renderer = tganaug.get_generator(generator, **({"model": model} if model else {}))
+        options = {**({"model": model} if model else {}), **({"background_default": "flat"} if background == "flat" else {})}
+        renderer = tganaug.get_generator(generator, **options)
         references = background_crops(dataset_dir, frames, crop, seed) if background == "real" else None
     return SyntheticVideoDataset(simulator=simulator, generator=renderer, num_videos=200, frames=2, size=(crop, crop),
                                  transform=_augment(), seed=1000 + seed, background=references)
 
 
 def training_set(kind: str, k: int | None, dataset_dir: Path, generator: str, seed: int, crop: int, model: str | None = None,
-                 background: str = "flat") -> Dataset:
+                 background: str = "default") -> Dataset:
     real = CTCVideoDataset(dataset_dir, split="train", clip_frames=1, size=(crop, crop), crop="random", transform=_augment(), seed=seed)
     n_real = len(real) if k is None else k
     if kind == "syn-only":
@@ -177,12 +185,12 @@ def aggregate(scores: list[dict[str, float]]) -> dict[str, np.ndarray]:
     return {c: np.array([s[c] for s in scores], dtype=float) for c in COLUMNS}
 
 
-def generator_fingerprint(generator: str, model: str | None, background: str = "flat") -> dict[str, str]:
+def generator_fingerprint(generator: str, model: str | None, background: str = "default") -> dict[str, str]:
     """What the cached ``+syn`` / ``syn-only`` runs were rendered with: the generator, its model, the reference
-    background (recorded when not the flat default) and, for a model loaded from files (``tgan``), a sha256 of its
-    weight files, so a retrained model is not mixed with runs of the old one."""
+    background (recorded when not the generator's default) and, for a model loaded from files (``tgan``), a sha256
+    of its weight files, so a retrained model is not mixed with runs of the old one."""
     fingerprint = {"generator": generator, "model": str(model)}
-    if background != "flat" and generator != "procedural":
+    if background != "default" and generator != "procedural":
         fingerprint["background"] = background
     if generator == "tgan":
         from tganaug.models.tgan import resolve_model
@@ -226,9 +234,10 @@ def main() -> None:
     parser.add_argument("--linker-frames", type=int, default=20)
     parser.add_argument("--linker-size", type=int, default=256)
     parser.add_argument("--no-linker", action="store_true", help="segmenter + --tracker only")
-    parser.add_argument("--background", choices=["flat", "real"], default="flat",
-                        help="reference background for a learned generator: its flat default, or crops of the one estimated "
-                             "from the real frames the simulator is fitted on (the procedural renderer always fits its own)")
+    parser.add_argument("--background", choices=["default", "real", "flat"], default="default",
+                        help="reference background for a learned generator: its default (tgan: crops of its training videos' "
+                             "clean backgrounds), crops of the one estimated from the real frames the simulator is fitted on, "
+                             "or (tgan) its flat training median; the procedural renderer always fits its own")
     parser.add_argument("--report", default=None, help="report name (default downstream_gain_<dataset>_<generator>): writes benchmarks/results/REPORT.md and .csv")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -285,7 +294,7 @@ def main() -> None:
         f"({args.crop}² crops, flips/rot90); real frames are the first K of the *train* split; synthetic: `division` "
         f"fitted with `from_ctc` + `{args.generator}` generator{f' (model `{args.model}`)' if args.model else ''}"
         + ("" if args.generator == "procedural" else
-           f", reference background: {'flat (the model default)' if args.background == 'flat' else f'{BACKGROUND_CROPS} random crops of the one estimated from the same real frames'}")
+           f", reference background: {BACKGROUND_TEXT[args.background]}")
         + "."),
         ("No learned linker (`--no-linker`)." if args.no_linker else
          f"Linker (`linker`, MLP {linker_config.hidden}, {args.linker_steps} steps): GT label videos of the same K real train frames "

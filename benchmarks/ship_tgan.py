@@ -2,6 +2,7 @@
 
     python benchmarks/ship_tgan.py --name fluo-nuclei --run runs/tgan-fluo-nuclei
     python benchmarks/ship_tgan.py --cards-only      # refresh MODEL_CARD.md / model_cards.json
+    python benchmarks/ship_tgan.py --add-backgrounds  # put reference backgrounds into weights shipped without them
 
 A run folder holds ``lowres/`` and ``sr/`` training runs (``tganaug train lowres|sr``). Only the
 generators are exported (no discriminator, FlowNet, optimiser or RNG state), so the shipped
@@ -22,9 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
+import tganaug
 from tganaug.models.tgan import SHIPPED_MODELS
 from tganaug.splits import DATASET_CITATIONS
-from tganaug.training.checkpoint import export_generator, load_checkpoint
+from tganaug.training.background import reference_backgrounds
+from tganaug.training.checkpoint import (
+    export_generator,
+    load_checkpoint,
+    resolve_checkpoint,
+    save_checkpoint,
+)
+from tganaug.training.data import load_videos
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
 from tganaug.utils.weights import WEIGHTS_DIR
 
@@ -59,6 +68,45 @@ def export(name: str, run: Path) -> dict:
     return card
 
 
+def add_backgrounds(name: str, data_root: Path) -> None:
+    """Write into a shipped low-res checkpoint the reference backgrounds its training run would have saved
+    (:func:`tganaug.training.background.reference_backgrounds` of the *train* frames of its training data; weights
+    exported before checkpoints carried them). Leaves a checkpoint that has them alone."""
+    file = resolve_checkpoint(WEIGHTS_DIR / SHIPPED_MODELS[name] / "lowres")
+    data = load_checkpoint(file)
+    if data.get("reference_backgrounds"):
+        print(f"{name}: already has reference backgrounds ({', '.join(data['reference_backgrounds'])})")
+        return
+    videos = load_videos([data_root / d for d in data["data"]], "train", data["config_obj"])
+    data["reference_backgrounds"] = reference_backgrounds(videos)
+    data.pop("config_obj")
+    save_checkpoint(file, data)
+    sizes = {k: tuple(v.shape) for k, v in data["reference_backgrounds"].items()}
+    print(f"{name}: added reference backgrounds {sizes} from the train frames; {file.stat().st_size / 1e6:.1f} MB")
+
+
+def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "results" / "figures" / "reference_backgrounds.png") -> None:
+    """Per shipped training video: the plain reference (:func:`tganaug.training.data.background_from_video`, what
+    training and the fidelity benchmark use) | the cleaned one shipped for rendering without a background, on the
+    same grey scale (1st..99.8th percentile of the plain one)."""
+    from tganaug.training.data import background_from_video
+    from tganaug.visualize import montage, save_png, to_uint8
+
+    rows, seen = [], set()
+    for folder in SHIPPED_MODELS.values():
+        data = load_checkpoint(WEIGHTS_DIR / folder / "lowres")
+        for name, cleaned in data.get("reference_backgrounds", {}).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            sequence = tganaug.read_ctc(data_root / name, frames="train")
+            plain = background_from_video(sequence.images, sequence.labels, percentiles=data["config_obj"].norm_percentiles)
+            low, high = np.percentile(plain, [1, 99.8])
+            rows.append([to_uint8(plain, low, high), to_uint8(cleaned.float().numpy(), low, high)])
+    save_png(out, montage(rows), max_side=1600)
+    print(f"wrote {out} (rows: {', '.join(sorted(seen))}; plain | cleaned)")
+
+
 def result_rows(report: str, name: str) -> list[dict]:
     """Rows of ``benchmarks/results/<report>.csv`` (or the model's own report of that kind, :data:`MODEL_REPORTS`)
     for the model's eval datasets (none if it is missing)."""
@@ -84,6 +132,8 @@ def write_cards() -> None:
             cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
             cards[name]["tracking_eval"] = [r for r in result_rows("tracking_real_vs_synthetic_unet", name)
                                             if r["tracker"] == "laptrack" and r["source"] in ("Real", "tgan")]
+            references = load_checkpoint(WEIGHTS_DIR / folder / "lowres").get("reference_backgrounds", {})
+            cards[name]["reference_backgrounds"] = {k: list(v.shape) for k, v in references.items()}
     lines = ["# tGAN model cards", "",
              "Shipped tGAN generators (low-res video-to-video + super-resolution), trained here on CPU, on the **train**",
              "frames of the shared data only. Load by name: `tganaug.get_generator(\"tgan\", model=NAME)` or",
@@ -97,6 +147,9 @@ def write_cards() -> None:
     for name, card in cards.items():
         lines += [f"## {name}", "", f"- Data ({card['split']} frames): " + "; ".join(f"{d} — {DATASET_CITATIONS.get(d, d)}" for d in card["data"]),
                   f"- Machine: {card['machine']}"]
+        if card.get("reference_backgrounds"):
+            lines.append("- Reference backgrounds (rendered on, cropped, when a video is given none; cleaned of cell ghosts, "
+                         "train frames): " + "; ".join(f"{k} {h}x{w}" for k, (h, w) in card["reference_backgrounds"].items()))
         for stage, info in card["stages"].items():
             config = info["config"]
             lines.append(f"- {stage}: {info['steps']} steps, config `{config['name']}` (generator widths "
@@ -137,7 +190,14 @@ def main() -> None:
     parser.add_argument("--name", choices=sorted(SHIPPED_MODELS))
     parser.add_argument("--run", help="folder holding lowres/ and sr/ runs")
     parser.add_argument("--cards-only", action="store_true")
+    parser.add_argument("--add-backgrounds", action="store_true", help="add reference backgrounds to shipped weights without them")
+    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data", help="the shared CTC folders")
     args = parser.parse_args()
+    if args.add_backgrounds:
+        for name in [args.name] if args.name else SHIPPED_MODELS:
+            add_backgrounds(name, args.data_root)
+        background_figure(args.data_root)
+        return
     if not args.cards_only:
         if not args.name or not args.run:
             parser.error("--name and --run are needed (or --cards-only)")

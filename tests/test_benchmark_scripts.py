@@ -58,7 +58,7 @@ def test_benchmark_script_starts(script: str, monkeypatch: pytest.MonkeyPatch) -
 
 def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``downstream_gain.py --background real``: seeded crops of the background estimated from the fitting frames,
-    and a runs fingerprint that tells such runs from flat-background ones (flat keeps the old fingerprint)."""
+    and a runs fingerprint that tells such runs (and flat-background ones) from the generator's default ones."""
     import numpy as np
 
     monkeypatch.syspath_prepend(str(BENCHMARKS))
@@ -86,3 +86,5 @@ def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path
     assert downstream_gain.generator_fingerprint("procedural", None, "real") == flat  # it fits its own background
     real = downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "real")
     assert real["background"] == "real" and "background" not in downstream_gain.generator_fingerprint("tgan", "fluo-nuclei")
+    assert downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "flat")["background"] == "flat"
+    assert set(downstream_gain.BACKGROUND_TEXT) == {"default", "real", "flat"}

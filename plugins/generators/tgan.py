@@ -1,18 +1,21 @@
 """``tgan``: the trained two-stage tGAN as a generator plugin.
 
-Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True, precision="float32")``. ``model`` is a shipped model
+Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True, precision="float32", background_default="reference")``. ``model`` is a shipped model
 name (:data:`tganaug.models.tgan.SHIPPED_MODELS`, weights in ``tganaug/weights``, loaded offline)
 or a path: a folder holding ``lowres/`` (and optionally ``sr/``) run directories, or a low-res run
 directory / ``checkpoint.pt`` (see :meth:`tganaug.models.tgan.TGAN.from_pretrained`).
 ``precision``: ``"float32"`` (default, the output all results are judged on) or, opt-in,
 ``"bfloat16"`` (faster on CPUs with AMX, numerically different; ``"float16"`` on CUDA only),
 e.g. ``generator_config={"precision": "bfloat16"}`` or ``tganaug generate --precision bfloat16``.
-``config`` (model, device, use_sr, precision and a sha256 of the weight files) is recorded in
-dataset item metadata.
+``background_default``: what a video given no background is rendered on: ``"reference"`` (default)
+a seeded crop of one of the model's training-video backgrounds (shipped in its low-res checkpoint),
+``"flat"`` the flat training median (e.g. ``--generator-param background_default=flat``).
+``config`` (model, device, use_sr, precision, background_default and a sha256 of the weight files) is
+recorded in dataset item metadata.
 
 Contract: ``generate(labels (T, H, W) int, background=None, seed=None) -> (T, H, W) float32 in
 [0, 1]``, where 0/1 are the 1st/99.8th intensity percentiles of the training videos; labels are
-binarised (``> 0``); ``background`` is ``(H, W)`` float in [0, 1] or None (flat, training median).
+binarised (``> 0``); ``background`` is ``(H, W)`` float in [0, 1] or None (``background_default``).
 ``iter_frames`` streams the same frames from any iterable of label frames.
 """
 
@@ -40,22 +43,25 @@ class TGANGenerator:
             see :class:`tganaug.models.tgan.TGAN`. Unknown names raise ``ValueError``.
         keep_freed_memory: opt-in: let glibc keep freed memory for reuse while rendering
             (process-wide, output unchanged; :func:`tganaug.utils.malloc.keep_freed_memory`).
+        background_default: ``"reference"`` (default) or ``"flat"``: the background of a video given none
+            (:data:`tganaug.models.tgan.BACKGROUND_DEFAULTS`); unknown names raise ``ValueError``.
     """
 
     name = "tgan"
 
     def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32",
-                 keep_freed_memory: bool = False) -> None:
+                 keep_freed_memory: bool = False, background_default: str = "reference") -> None:
         from tganaug.models.tgan import TGAN, resolve_model
         from tganaug.utils.weights import weights_fingerprint
 
         self.model_path = resolve_model(model)
-        self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
+        self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
+                                          background_default=background_default)
         self.use_sr = use_sr
         #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata,
         #: and a cached dataset is only reused when it matches, weights included)
         self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision,
-                       "weights_sha256": weights_fingerprint(self.model_path)}
+                       "background_default": self.model.background_default, "weights_sha256": weights_fingerprint(self.model_path)}
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""

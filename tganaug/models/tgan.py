@@ -9,7 +9,11 @@ Input contract of :meth:`TGAN.generate`:
 * Any ``H, W``: masks are zero-padded at the bottom/right to a multiple of
   ``sr_scale * 2**(levels-1)``, the output is cropped back to ``H, W``.
 * ``background``: ``(H, W)`` float in [0, 1] (the output units; see :func:`background_from_video`),
-  or ``None`` for a flat background at the median background level of the training data.
+  or ``None`` for the model's default (``background_default``, :data:`BACKGROUND_DEFAULTS`):
+  ``"reference"`` (default) takes a seeded crop (random offset and flips; mirrored where the frame
+  is larger) of one of the reference backgrounds saved with the model, i.e. estimated from its
+  training videos (:func:`reference_crop`); ``"flat"``, or a model saved without any, a flat
+  background at the median background level of the training data.
 * The first frame has no previous frame: its previous-frame input is the reference background
   (cells "appear" on the empty background) and its missing earlier masks repeat mask 0. Every
   later frame gets the previous generated low-res frame.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,14 +44,17 @@ from tganaug.models.sr_generator import SRGenerator
 from tganaug.utils import malloc
 from tganaug.utils.weights import resolve_weights
 
-__all__ = ["TGAN", "PRECISIONS", "SHIPPED_MODELS", "background_from_video", "check_background", "check_masks",
-           "check_precision", "resolve_model"]
+__all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "TGAN", "background_from_video", "check_background",
+           "check_masks", "check_precision", "reference_crop", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast"}
 
 #: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
 PRECISIONS = ("float32", "bfloat16", "float16")
+
+#: what :class:`TGAN` renders on when no background is given (``background_default=``); "reference" is the default
+BACKGROUND_DEFAULTS = ("reference", "flat")
 
 
 def check_precision(precision: object, device: torch.device) -> torch.dtype:
@@ -73,6 +80,19 @@ def background_from_video(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     from tganaug.training.data import background_from_video as _bg
 
     return _bg(images, labels)
+
+
+def reference_crop(background: np.ndarray, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``(height, width) float32`` view of a reference ``background (h, w)``: mirrored
+    (``numpy.pad`` ``"symmetric"``, seamless) up to the frame size where it is smaller, then a crop at
+    a random offset, flipped up-down and left-right each with probability 1/2, all drawn from ``rng``."""
+    h, w = background.shape
+    tiled = np.pad(background, ((0, max(0, height - h)), (0, max(0, width - w))), mode="symmetric")
+    top = int(rng.integers(0, tiled.shape[0] - height + 1))
+    left = int(rng.integers(0, tiled.shape[1] - width + 1))
+    crop = tiled[top:top + height, left:left + width]
+    flip_y, flip_x = rng.integers(0, 2, 2)
+    return np.ascontiguousarray(crop[:: -1 if flip_y else 1, :: -1 if flip_x else 1], dtype=np.float32)
 
 
 def check_masks(masks: object) -> np.ndarray:
@@ -142,7 +162,12 @@ class TGAN:
         lowres: trained :class:`LowResGenerator`.
         config: the config it was trained with.
         sr: trained :class:`SRGenerator`, or ``None`` (bilinear up-sampling by ``sr_scale`` instead).
-        default_background: flat background level in [0, 1] used when none is given.
+        default_background: flat background level in [0, 1] (median background of the training data).
+        reference_backgrounds: ``(h, w)`` float arrays in [0, 1] estimated from the training videos
+            (any size); with ``background_default="reference"`` a video given no background is
+            rendered on a seeded crop of one of them (:func:`reference_crop`).
+        background_default: ``"reference"`` (default; flat when there are no reference backgrounds)
+            or ``"flat"`` (:data:`BACKGROUND_DEFAULTS`); unknown names raise ``ValueError``.
         device: torch device.
         precision: ``"float32"`` (default, unchanged output), ``"bfloat16"`` (opt-in, faster on
             CPUs with AMX / avx512_bf16, numerically different) or ``"float16"`` (CUDA only; on
@@ -162,10 +187,14 @@ class TGAN:
         sr: SRGenerator | None = None,
         *,
         default_background: float = 0.1,
+        reference_backgrounds: Sequence[np.ndarray] = (),
+        background_default: str = "reference",
         device: str | torch.device = "cpu",
         precision: str = "float32",
         keep_freed_memory: bool = False,
     ) -> None:
+        if background_default not in BACKGROUND_DEFAULTS:
+            raise ValueError(f"background_default must be one of {', '.join(map(repr, BACKGROUND_DEFAULTS))}, got {background_default!r}")
         self.config = config
         self.keep_freed_memory = bool(keep_freed_memory)
         self.device = torch.device(device)
@@ -179,12 +208,25 @@ class TGAN:
         self.lowres = lowres.to(self.device, self.dtype).eval()
         self.sr = sr.to(self.device, self.dtype).eval() if sr is not None else None
         self.default_background = float(default_background)
+        self.reference_backgrounds = [_check_reference(bg, k) for k, bg in enumerate(reference_backgrounds)]
+        self.background_default = background_default
+
+    def default_background_image(self, height: int, width: int, seed: int) -> np.ndarray:
+        """The ``(height, width) float32`` background in [0, 1] a video of seed ``seed`` gets when none is given:
+        a seeded :func:`reference_crop` of one of the reference backgrounds, or flat (see ``background_default``)."""
+        if self.background_default == "flat" or not self.reference_backgrounds:
+            return np.full((height, width), self.default_background, np.float32)
+        rng = np.random.default_rng([int(seed) % 2**64, _BACKGROUND_STREAM])  # torch seeds may be negative
+        choice = self.reference_backgrounds[int(rng.integers(0, len(self.reference_backgrounds)))]
+        return reference_crop(choice, height, width, rng)
 
     @classmethod
     def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu",
-                        precision: str = "float32", keep_freed_memory: bool = False) -> TGAN:
+                        precision: str = "float32", keep_freed_memory: bool = False, background_default: str = "reference") -> TGAN:
         """Load trained networks, for inference on ``device`` in ``precision`` (see :class:`TGAN`:
-        ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only; ``keep_freed_memory``).
+        ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only; ``keep_freed_memory``;
+        ``background_default``). The reference backgrounds are the low-res checkpoint's
+        ``reference_backgrounds`` (training-video name -> ``(h, w)`` float16 tensor in [0, 1]), when present.
 
         ``path`` is a folder holding ``lowres/`` (and optionally ``sr/``) run directories, a low-res
         run directory, or a low-res ``checkpoint.pt``; ``sr_path`` an SR run directory or checkpoint.
@@ -199,7 +241,7 @@ class TGAN:
             path = path / "lowres"
         data, config = _load_generator_checkpoint(path, "lowres")
         lowres = LowResGenerator.from_config(config)
-        from tganaug.training.checkpoint import load_network_state
+        from tganaug.training.checkpoint import CheckpointError, load_network_state
 
         load_network_state(lowres, data["models"]["generator"], what=f"low-res generator {path}")
         sr = None
@@ -209,13 +251,20 @@ class TGAN:
                 raise ValueError(f"SR model scale {sr_config.sr_scale} != low-res model's sr_scale {config.sr_scale}")
             sr = SRGenerator.from_config(sr_config)
             load_network_state(sr, sr_data["models"]["generator"], what=f"SR generator {sr_path}")
-        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), device=device, precision=precision,
-                   keep_freed_memory=keep_freed_memory)
+        references = data.get("reference_backgrounds", {})
+        if not isinstance(references, dict) or not all(isinstance(v, torch.Tensor) for v in references.values()):
+            raise CheckpointError(f"{path}: reference_backgrounds must map video names to tensors")
+        try:
+            backgrounds = [_check_reference(v.float().numpy(), name) for name, v in references.items()]
+        except ValueError as error:
+            raise CheckpointError(f"{path}: {error}") from error
+        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), reference_backgrounds=backgrounds,
+                   background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
 
     # ------------------------------------------------------------------------------------------
-    def _prepare(self, height: int, width: int, background: object | None) -> tuple[torch.Tensor, int, int]:
+    def _prepare(self, height: int, width: int, background: object | None, seed: int) -> tuple[torch.Tensor, int, int]:
         """Low-res reference background ``(1, 1, h, w)`` on the device, and the bottom/right padding."""
-        bg = np.full((height, width), self.default_background, np.float32) if background is None else check_background(background, height, width)
+        bg = self.default_background_image(height, width, seed) if background is None else check_background(background, height, width)
         s = self.config.sr_scale
         unit = s * self.lowres.divisor
         if self.sr is not None:
@@ -243,11 +292,12 @@ class TGAN:
         if first is None:
             raise ValueError("masks hold no frames (T = 0)")
         height, width = first.shape
-        lr_bg, pad_h, pad_w = self._prepare(height, width, background)
+        seed = int(seed) if seed is not None else int(torch.seed())
+        lr_bg, pad_h, pad_w = self._prepare(height, width, background, seed)
         from tganaug.training.data import downsample_mask
 
         generator = torch.Generator(device=self.device)
-        generator.manual_seed(int(seed) if seed is not None else int(torch.seed()))
+        generator.manual_seed(seed)
         styles = self.lowres.styles(1, generator=generator)
         background_features = self.lowres.encode_background(lr_bg)  # fixed for the whole video
         sr_styles = self.sr.styles(1, generator=generator) if (self.sr is not None and use_sr) else None
@@ -286,6 +336,20 @@ class TGAN:
         for t, frame in enumerate(self.iter_frames(binary, background, seed, use_sr=use_sr)):
             out[t] = frame
         return out
+
+
+#: the numpy random stream of the default-background choice (apart from the torch noise of the same seed)
+_BACKGROUND_STREAM = 0xB6
+
+
+def _check_reference(background: object, name: object) -> np.ndarray:
+    """A reference background as ``(h, w) float32`` in [0, 1]; ``ValueError`` naming it otherwise."""
+    array = np.asarray(background, dtype=np.float32)
+    if array.ndim != 2 or 0 in array.shape:
+        raise ValueError(f"reference background {name!r} must be a non-empty (h, w) array, got shape {array.shape}")
+    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+        raise ValueError(f"reference background {name!r} must be finite and in [0, 1]")
+    return array
 
 
 def _load_generator_checkpoint(path: Path, mode: str) -> tuple[dict, TGANConfig]:

@@ -90,7 +90,7 @@ def load_network_state(module: nn.Module, state: dict[str, torch.Tensor], *, wha
 def export_generator(run: str | Path, out_dir: str | Path, card: dict[str, Any] | None = None) -> Path:
     """Write the inference part of a training run (generator weights + config) to ``out_dir``.
 
-    Keeps the generator's ``state_dict``, the config, the mode, step and default background and
+    Keeps the generator's ``state_dict``, the config, the mode, step, default background and reference backgrounds, and
     drops discriminators, FlowNet, optimiser and RNG states, so shipped files stay small. The
     result (``out_dir/checkpoint.pt`` + ``config.json`` [+ ``card.json``]) loads with
     :meth:`tganaug.models.tgan.TGAN.from_pretrained` like a run directory.
@@ -98,7 +98,7 @@ def export_generator(run: str | Path, out_dir: str | Path, card: dict[str, Any] 
     data = load_checkpoint(run)
     if "generator" not in data["models"]:
         raise CheckpointError(f"{resolve_checkpoint(run)} holds no generator weights")
-    keep = {key: data[key] for key in ("config", "mode", "step", "seed", "data", "default_background") if key in data}
+    keep = {key: data[key] for key in ("config", "mode", "step", "seed", "data", "default_background", "reference_backgrounds") if key in data}
     keep["models"] = {"generator": data["models"]["generator"]}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

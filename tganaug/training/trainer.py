@@ -33,6 +33,7 @@ from tganaug.models.flownet import FlowNet
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.training.augment import diff_augment
+from tganaug.training.background import reference_backgrounds
 from tganaug.training.checkpoint import (
     CHECKPOINT_NAME,
     CheckpointError,
@@ -162,6 +163,7 @@ class _Trainer:
             self.videos = load_videos(list(data), frames, config)  # type: ignore[arg-type]
         self.data_names = [v.name for v in self.videos]
         self.default_background = float(np.median([float(torch.median(v.background)) for v in self.videos]) + 1) / 2
+        self._references: dict[str, torch.Tensor] | None = None  # clean reference backgrounds, made at the first save
         self.sampler = ClipSampler(self.videos, config, self.data_gen)
         self.amp = self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
@@ -192,6 +194,12 @@ class _Trainer:
         raise NotImplementedError
 
     # --- state ---------------------------------------------------------------------------------
+    def _reference_backgrounds(self) -> dict[str, torch.Tensor]:
+        """:func:`~tganaug.training.background.reference_backgrounds` of the training videos, computed once (seconds each)."""
+        if self._references is None:
+            self._references = reference_backgrounds(self.videos)
+        return self._references
+
     def state(self) -> dict[str, Any]:
         """Everything needed to resume exactly."""
         return {
@@ -201,6 +209,8 @@ class _Trainer:
             "seed": self.seed,
             "data": self.data_names,
             "default_background": self.default_background,
+            # only the low-res generator takes a reference background
+            **({"reference_backgrounds": self._reference_backgrounds()} if self.mode == "lowres" else {}),
             "models": {k: m.state_dict() for k, m in self.networks().items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers().items()},
