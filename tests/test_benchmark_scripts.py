@@ -88,3 +88,32 @@ def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path
     assert real["background"] == "real" and "background" not in downstream_gain.generator_fingerprint("tgan", "fluo-nuclei")
     assert downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "flat")["background"] == "flat"
     assert set(downstream_gain.BACKGROUND_TEXT) == {"default", "real", "flat"}
+
+
+def test_ship_tgan_add_backgrounds_reproduces_the_shipped_references(shared_data: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ship_tgan.py --add-backgrounds`` on a copy of ``fluo-nuclei-fast`` stripped of its references writes them again
+    from the train frames, equal to the shipped ones; a checkpoint that has them is left as it is."""
+    import shutil
+
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ship_tgan
+
+    from tganaug.training.checkpoint import load_checkpoint, save_checkpoint
+
+    shutil.copytree(ship_tgan.WEIGHTS_DIR / "tgan-fluo-nuclei-fast", tmp_path / "tgan-fluo-nuclei-fast")
+    monkeypatch.setattr(ship_tgan, "WEIGHTS_DIR", tmp_path)
+    file = tmp_path / "tgan-fluo-nuclei-fast" / "lowres" / "checkpoint.pt"
+    shipped = load_checkpoint(file)
+    references = shipped.pop("reference_backgrounds")
+    shipped.pop("config_obj")
+    save_checkpoint(file, shipped)
+    ship_tgan.add_backgrounds("fluo-nuclei-fast", shared_data)
+    again = load_checkpoint(file)["reference_backgrounds"]
+    assert list(again) == list(references) == ["Fluo-N2DH-SIM+"]
+    assert again["Fluo-N2DH-SIM+"].dtype == torch.float16 and torch.equal(again["Fluo-N2DH-SIM+"], references["Fluo-N2DH-SIM+"])
+    written = file.read_bytes()
+    ship_tgan.add_backgrounds("fluo-nuclei-fast", shared_data)
+    assert file.read_bytes() == written
