@@ -173,3 +173,34 @@ def test_generator_producing_bad_frames_is_refused(tmp_path):
     prepare_output(tmp_path, config)
     with pytest.raises(ValueError, match="NaN/Inf in frame 0 of video 01"):
         render_video(config, 0, tmp_path, NaNGenerator(), _FixedSimulator(), progress=False)
+
+
+def test_tgan_default_background_is_a_reference_crop_and_flat_is_opt_in(tmp_path, capsys):
+    """``tganaug generate`` with tgan and no ``--background``: each video on its seeded reference crop (the frames
+    equal a rendering with that crop given); ``--generator-param background_default=flat`` the flat level, recorded."""
+    from tganaug import get_generator
+
+    args = ["generate", "--generator", "tgan", "--model", "fluo-nuclei", "--simulator", "random-walk", "--frames", "2",
+            "--height", "32", "--width", "32", "--quiet", "--seed", "4"]
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    assert main([*args, "--generator-param", "background_default=flat", "--out", str(tmp_path / "flat")]) == 0
+    default, flat = read_ctc(tmp_path / "default"), read_ctc(tmp_path / "flat")
+    np.testing.assert_array_equal(default.labels, flat.labels)  # same masks, other background
+    assert not np.array_equal(default.images, flat.images)
+    records = {name: json.loads((tmp_path / name / "generator.json").read_text())["config"] for name in ("default", "flat")}
+    assert records["default"]["background_default"] == "reference" and records["flat"]["background_default"] == "flat"
+    generator = get_generator("tgan", model="fluo-nuclei")
+    seed = video_seed(4, 0)
+    crop = generator.model.default_background_image(32, 32, seed)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as `generate` renders (--torch-threads 1): convolutions round differently with more
+    try:
+        expected = generator.generate(default.labels, background=crop, seed=seed)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(default.images, np.round(expected * 65535).astype(np.uint16))
+    capsys.readouterr()
+    assert main([*args, "--generator-param", "background_default=real", "--out", str(tmp_path / "bad")]) == 2
+    assert "background_default must be one of 'reference', 'flat', got 'real'" in capsys.readouterr().err

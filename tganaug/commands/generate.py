@@ -33,7 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--background", help="reference background image (TIFF/PNG, HEIGHT x WIDTH)")
+    parser.add_argument("--background", help="reference background image (TIFF/PNG, HEIGHT x WIDTH); without it tgan renders each "
+                        "video on a seeded crop of its training videos' backgrounds (--generator-param background_default=flat: flat)")
     parser.add_argument("--masks", metavar="CTC_DIR", help="render the label videos of this CTC folder instead of simulating")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an output folder made with another configuration")
