@@ -41,11 +41,17 @@ def _distances(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def _smooth(values: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
-    """Normalised Gaussian convolution of ``values`` over the ``keep`` pixels, evaluated everywhere."""
+def _smooth_with_weight(values: np.ndarray, keep: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised Gaussian convolution of ``values`` over the ``keep`` pixels, evaluated everywhere, and its weight
+    (the Gaussian-smoothed ``keep`` fraction: how much kept data reaches each pixel)."""
     den = ndimage.gaussian_filter(keep.astype(np.float64), sigma, mode="reflect")
     num = ndimage.gaussian_filter(np.where(keep, values, 0.0).astype(np.float64), sigma, mode="reflect")
-    return num / np.maximum(den, 1e-6)
+    return num / np.maximum(den, 1e-6), den
+
+
+def _smooth(values: np.ndarray, keep: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised Gaussian convolution of ``values`` over the ``keep`` pixels, evaluated everywhere."""
+    return _smooth_with_weight(values, keep, sigma)[0]
 
 
 def _quadratic_trend(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -96,13 +102,13 @@ def _fill(values: np.ndarray, keep: np.ndarray, scales: Sequence[float] = (4, 8,
     if not keep.any():
         return np.full(values.shape, float(np.median(values)), np.float32)
     out = np.where(keep, values, np.nan).astype(np.float64)
-    weights = keep.astype(np.float64)
     for sigma in scales:
         todo = np.isnan(out)
         if not todo.any():
             break
-        reach = todo & (ndimage.gaussian_filter(weights, sigma, mode="reflect") > 0.05)
-        out[reach] = _smooth(values, keep, sigma)[reach]
+        smooth, weight = _smooth_with_weight(values, keep, sigma)
+        reach = todo & (weight > 0.05)
+        out[reach] = smooth[reach]
     out[np.isnan(out)] = float(np.median(values[keep]))
     return out.astype(np.float32)
 
