@@ -34,8 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine  # benchmarks/_common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: (low-res encoder/decoder widths, SR widths) of the variants, beside the shipped (16, 32, 64, 128), (16, 32, 64)
-VARIANTS = [((8, 16, 32, 64), (16, 32, 64)), ((16, 32, 64, 128), (8, 16, 32)), ((8, 16, 32, 64), (8, 16, 32))]
+#: (low-res encoder/decoder widths, SR widths, SR up-sampling) of the variants, beside the shipped (16, 32, 64, 128), (16, 32, 64), bilinear
+VARIANTS = [((8, 16, 32, 64), (16, 32, 64), "bilinear"), ((16, 32, 64, 128), (8, 16, 32), "bilinear"),
+            ((8, 16, 32, 64), (8, 16, 32), "bilinear"), ((8, 16, 32, 64), (8, 16, 32), "pixel_shuffle"),
+            ((16, 32, 64, 128), (16, 32, 64), "pixel_shuffle")]
 
 
 def ms_per_frame(model: TGAN, labels, repeats: int) -> float:
@@ -64,20 +66,21 @@ def main() -> None:
     shipped = TGAN.from_pretrained(resolve_model("fluo-nuclei"))
     base = ms_per_frame(shipped, labels, args.repeats)
     rows = [{"model": "shipped fluo-nuclei", "lowres_channels": str(shipped.config.g_channels),
-             "sr_channels": str(shipped.config.sr_channels), "ms_per_frame": base, "speedup": 1.0}]
+             "sr_channels": str(shipped.config.sr_channels), "sr_upsampling": shipped.config.sr_upsampling, "ms_per_frame": base, "speedup": 1.0}]
     for name in args.trained:
         trained = TGAN.from_pretrained(resolve_model(name))
         ms = ms_per_frame(trained, labels, args.repeats)
         rows.append({"model": f"trained {name}", "lowres_channels": str(trained.config.g_channels),
-                     "sr_channels": str(trained.sr.channels if trained.sr is not None else "none"), "ms_per_frame": ms, "speedup": base / ms})
-    for lowres_channels, sr_channels in VARIANTS:
-        config = shipped.config.replace(g_channels=lowres_channels, sr_channels=sr_channels)
+                     "sr_channels": str(trained.sr.channels if trained.sr is not None else "none"),
+                     "sr_upsampling": trained.sr.decoder.upsampling if trained.sr is not None else "none", "ms_per_frame": ms, "speedup": base / ms})
+    for lowres_channels, sr_channels, sr_upsampling in VARIANTS:
+        config = shipped.config.replace(g_channels=lowres_channels, sr_channels=sr_channels, sr_upsampling=sr_upsampling)
         torch.manual_seed(0)
         variant = TGAN(LowResGenerator.from_config(config), config, SRGenerator.from_config(config))
         ms = ms_per_frame(variant, labels, args.repeats)
         rows.append({"model": "untrained variant", "lowres_channels": str(lowres_channels), "sr_channels": str(sr_channels),
-                     "ms_per_frame": ms, "speedup": base / ms})
-    table = format_table(rows, ["model", "lowres_channels", "sr_channels", "ms_per_frame", "speedup"], digits=2)
+                     "sr_upsampling": sr_upsampling, "ms_per_frame": ms, "speedup": base / ms})
+    table = format_table(rows, ["model", "lowres_channels", "sr_channels", "sr_upsampling", "ms_per_frame", "speedup"], digits=2)
     report = "\n".join([
         "# Render cost of lighter tGAN variants",
         "",

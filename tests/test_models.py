@@ -63,6 +63,46 @@ def test_sr_generator_shapes(scale: int) -> None:
     assert (out - up).abs().mean() < 1.0
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_pixel_shuffle_sr_interleaves_sub_pixel_maps_with_per_pixel_noise(scale: int) -> None:
+    torch.manual_seed(0)
+    sr = SRGenerator(scale, (4, 8), 8, 8, 2, upsampling="pixel_shuffle")
+    decoder = sr.decoder
+    assert decoder.shuffle == scale and decoder.to_image.out_channels == scale**2
+    x = torch.rand(2, 1, 12, 16) * 2 - 1
+    out = sr(x)
+    assert out.shape == (2, 1, 12 * scale, 16 * scale) and out.abs().max() <= 1.0
+    # no feature map at the output size: every decoder block runs on the input grid
+    sizes = []
+    hooks = [m.register_forward_hook(lambda _m, _i, o: sizes.append(tuple(o.shape[-2:]))) for m in decoder.modules()
+             if isinstance(m, StyleConvBlock)]
+    sr(x)
+    for hook in hooks:
+        hook.remove()
+    assert sizes and max(sizes) == (12, 16)
+    # the output layer's sub-pixel map k lands at offset (k // scale, k % scale) of every output block
+    styles = sr.styles(1, generator=torch.Generator().manual_seed(1))
+    features = sr.encoder(x[:1])
+    with torch.no_grad():
+        decoder.to_image_bias.zero_()
+        decoder.to_image_bias[0, scale + 1] = 5.0  # sub-pixel (1, 1) saturates
+        raw = decoder(features, styles, torch.Generator().manual_seed(2))
+    assert (raw[0, 0, 1::scale, 1::scale] > 0.99).all() and (raw[0, 0, 0::scale, 0::scale] < 0.99).all()
+    # per-sub-pixel noise: the same seed gives the same frame, noise scales decorrelate neighbouring output pixels
+    with torch.no_grad():
+        decoder.to_image_bias.zero_()
+        decoder.subpixel_noise.fill_(0.0)
+        quiet = decoder(features, styles, torch.Generator().manual_seed(3))
+        decoder.subpixel_noise.fill_(0.5)
+        noisy = decoder(features, styles, torch.Generator().manual_seed(3))
+        again = decoder(features, styles, torch.Generator().manual_seed(3))
+    assert torch.equal(noisy, again) and not torch.equal(noisy, quiet)
+    diff = (noisy - quiet)[0, 0]
+    assert diff[0::scale, 0::scale].std() > 0.05 and not torch.allclose(diff[0::scale, 0::scale], diff[0::scale, 1::scale])
+    with pytest.raises(ValueError, match="upsampling must be one of 'bilinear', 'pixel_shuffle'"):
+        SRGenerator(scale, (4, 8), 8, 8, 2, upsampling="nearest")
+
+
 def test_discriminator_shapes_and_attention_position() -> None:
     torch.manual_seed(0)
     d = AttentionPatchDiscriminator.from_config(TINY, in_channels=4)
@@ -200,11 +240,13 @@ def test_background_input_changes_output_and_masks_drive_it() -> None:
     assert not torch.allclose(base, run(masks2, torch.full((1, 1, 32, 32), -0.5)), atol=1e-4)
 
 
-@pytest.mark.parametrize("net", ["sr", "d", "flow"])
+@pytest.mark.parametrize("net", ["sr", "sr-pixel-shuffle", "d", "flow"])
 def test_gradients_reach_every_parameter(net: str) -> None:
     torch.manual_seed(0)
-    if net == "sr":
-        module = SRGenerator.from_config(TINY)
+    if net.startswith("sr"):
+        module = SRGenerator.from_config(TINY.replace(sr_upsampling="pixel_shuffle") if net == "sr-pixel-shuffle" else TINY)
+        if net == "sr-pixel-shuffle":
+            torch.nn.init.normal_(module.decoder.subpixel_noise, std=0.1)  # zero-initialised: no gradient reaches the blocks' noise otherwise
         out = module(torch.rand(2, 1, 16, 16) * 2 - 1)
     elif net == "d":
         module = AttentionPatchDiscriminator.from_config(TINY, 4)
@@ -283,6 +325,12 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
     assert len(diffs) == 1 and "residual_background" in diffs[0]
     legacy = {k: v for k, v in TINY.to_dict().items() if k != "residual_background"}
     assert TGANConfig.from_dict(legacy).residual_background is False
+    # so does the SR up-sampling; configs saved before it existed are bilinear
+    diffs = network_config_mismatch(TINY, TINY.replace(sr_upsampling="pixel_shuffle"), "sr")
+    assert len(diffs) == 1 and "sr_upsampling" in diffs[0]
+    assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "sr_upsampling"}).sr_upsampling == "bilinear"
+    with pytest.raises(ValueError, match="sr_upsampling must be one of 'bilinear', 'pixel_shuffle', got 'bicubic'"):
+        TINY.replace(sr_upsampling="bicubic")
 
 
 def test_preset_sizes() -> None:

@@ -106,6 +106,34 @@ def test_sr_trainer_updates_every_parameter(tmp_path) -> None:
     assert unchanged == []
 
 
+def test_pixel_shuffle_sr_trains_and_loads_beside_a_lowres_of_other_widths(tmp_path) -> None:
+    from tganaug.models.tgan import TGAN
+
+    subpixel = TINY.replace(sr_upsampling="pixel_shuffle", total_steps=3)
+    trainer = SRTrainer(subpixel, tmp_path / "m" / "sr", data=[_video(subpixel)], progress=False)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    trainer.train(until=2)  # after one step the zero-initialised noise scales are non-zero, so the second reaches all
+    unchanged = [k for k, p in trainer.generator.named_parameters() if torch.equal(before[k], p.detach())]
+    assert unchanged == [] and trainer.generator.decoder.shuffle == 2
+    trainer.train()
+    # the SR stage is trained on its own, so a low-res run of other widths pairs with it
+    LowResTrainer(TINY.replace(g_channels=(4, 4, 8), total_steps=1), tmp_path / "m" / "lowres", data=[_video()], progress=False).train()
+    model = TGAN.from_pretrained(tmp_path / "m")
+    assert model.sr.decoder.upsampling == "pixel_shuffle" and model.config.g_channels == (4, 4, 8)
+    _, labels = _video_arrays(3, 40)
+    video = model.generate(labels, seed=0)
+    assert video.shape == (3, 40, 40) and np.isfinite(video).all() and 0 <= video.min() and video.max() <= 1
+    assert np.array_equal(video, TGAN.from_pretrained(tmp_path / "m").generate(labels, seed=0))
+    assert not np.array_equal(video, model.generate(labels, seed=1))
+    # the SR config beside the checkpoint must agree on the up-sampling
+    config_path = tmp_path / "m" / "sr" / "config.json"
+    data = json.loads(config_path.read_text())
+    data["sr_upsampling"] = "bilinear"
+    config_path.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="sr_upsampling"):
+        TGAN.from_pretrained(tmp_path / "m")
+
+
 @pytest.mark.slow
 def test_overfit_one_clip_lowers_l1(tmp_path) -> None:
     """100 steps on a single clip (one 3-frame video, crop = whole low-res frame, no augmentation)

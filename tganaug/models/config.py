@@ -22,7 +22,10 @@ from typing import Any
 
 from tganaug.utils.config import ConfigMixin
 
-__all__ = ["NETWORK_KEYS", "PRESETS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
+#: how the SR decoder does its extra up-samplings (``sr_upsampling``; see :class:`~tganaug.models.style.StyleDecoder`)
+UPSAMPLINGS = ("bilinear", "pixel_shuffle")
+
+__all__ = ["NETWORK_KEYS", "PRESETS", "UPSAMPLINGS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
 
 
 @dataclass
@@ -60,6 +63,9 @@ class TGANConfig(ConfigMixin):
     # --- super-resolution generator ---------------------------------------------------------------
     sr_channels: tuple[int, ...] = (16, 32, 64)
     sr_crop_size: int = 128  # high-res crop side in SR training
+    #: how the SR decoder reaches the output size: "bilinear" (extra blocks at the output size; configs
+    #: saved before the option existed) or "pixel_shuffle" (sub-pixel output layer, cheaper; StyleDecoder)
+    sr_upsampling: str = "bilinear"
 
     # --- discriminators -------------------------------------------------------------------------
     d_channels: int = 32
@@ -170,6 +176,8 @@ class TGANConfig(ConfigMixin):
             raise ValueError("sr_crop_size must be divisible by sr_scale * 2**(len(sr_channels)-1)")
         if self.n_masks < 1 or self.max_clip_len < 1 or self.batch_size < 1 or self.total_steps < 1:
             raise ValueError("n_masks, max_clip_len, batch_size and total_steps must be >= 1")
+        if self.sr_upsampling not in UPSAMPLINGS:
+            raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}
@@ -253,7 +261,7 @@ PRESETS: dict[str, TGANConfig] = {
 #: config keys that determine network shapes (or, ``residual_background``, what the output means), per network (used to name checkpoint mismatches)
 NETWORK_KEYS: dict[str, tuple[str, ...]] = {
     "lowres": ("n_masks", "g_channels", "latent_dim", "style_dim", "mapping_layers", "residual_background"),
-    "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers"),
+    "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers", "sr_upsampling"),
     "discriminator": ("n_masks", "d_channels", "d_layers", "d_attention_heads", "d_attention_dim_head"),
     "flownet": ("flow_channels",),
 }

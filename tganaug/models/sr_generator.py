@@ -18,25 +18,28 @@ class SRGenerator(StyleGenerator):
     """Style UNet that up-samples a low-res frame by ``scale`` (1, 2 or 4) adding texture.
 
     The output is the bilinear up-sampling of the input plus the decoder's ``tanh`` residual,
-    clamped to [-1, 1]: ``out = clamp(up(x) + decoder(x), -1, 1)``.
+    clamped to [-1, 1]: ``out = clamp(up(x) + decoder(x), -1, 1)``. ``upsampling`` is how the
+    decoder reaches the output size (:class:`~tganaug.models.style.StyleDecoder`): ``"bilinear"``
+    (default) or ``"pixel_shuffle"`` (sub-pixel output layer, cheaper).
 
     Shapes: ``x (B, 1, h, w)`` float in [-1, 1] -> ``(B, 1, h*scale, w*scale)`` float in [-1, 1];
     h, w divisible by ``2**(len(channels)-1)``.
     """
 
-    def __init__(self, scale: int, channels: tuple[int, ...], latent_dim: int, style_dim: int, mapping_layers: int) -> None:
+    def __init__(self, scale: int, channels: tuple[int, ...], latent_dim: int, style_dim: int, mapping_layers: int,
+                 upsampling: str = "bilinear") -> None:
         super().__init__()
         if scale not in (1, 2, 4):
             raise ValueError(f"scale must be 1, 2 or 4, got {scale}")
         self.scale, self.channels, self.latent_dim = scale, tuple(channels), latent_dim
         self.encoder = ConvEncoder(1, self.channels)
         self.mapping = MappingNetwork(latent_dim, style_dim, mapping_layers)
-        self.decoder = StyleDecoder(self.channels, style_dim, extra_upsamplings=int(math.log2(scale)))
+        self.decoder = StyleDecoder(self.channels, style_dim, extra_upsamplings=int(math.log2(scale)), upsampling=upsampling)
 
     @classmethod
     def from_config(cls, config: TGANConfig) -> SRGenerator:
         """Build with the sizes of ``config``."""
-        return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers)
+        return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers, config.sr_upsampling)
 
     def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         height, width = x.shape[-2:]
