@@ -1,6 +1,7 @@
 """Export trained tGAN runs into ``tganaug/weights`` and write the model cards (markdown + JSON).
 
     python benchmarks/ship_tgan.py --name fluo-nuclei --run runs/tgan-fluo-nuclei
+    python benchmarks/ship_tgan.py --name fluo-nuclei-fast --run runs/x --stages sr   # replace one stage only
     python benchmarks/ship_tgan.py --cards-only      # refresh MODEL_CARD.md / model_cards.json
     python benchmarks/ship_tgan.py --add-backgrounds  # put reference backgrounds into weights shipped without them
 
@@ -42,7 +43,7 @@ FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-
                      "fluo-nuclei-fast": ["Fluo-N2DH-SIM+"]}
 #: model -> the reports its card quotes, where they are not the main ones (fidelity, tracking_real_vs_synthetic_unet,
 #: which score the shipped defaults): a model that is not its modality's default has reports of its own
-MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast"}}
+MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast_subpixel"}}
 
 
 def _log_summary(run: Path) -> dict[str, float]:
@@ -54,10 +55,14 @@ def _log_summary(run: Path) -> dict[str, float]:
     return {"cpu_hours_estimate": round(mean_step * steps / 3600, 2), "final_l1": float(rows[-1].get("l1", "nan"))}
 
 
-def export(name: str, run: Path) -> dict:
+def export(name: str, run: Path, stages: tuple[str, ...] = ("lowres", "sr")) -> dict:
+    """Export the generators of ``run/<stage>`` for ``stages`` into the shipped folder of ``name``; returns its card,
+    in which a stage not exported keeps what the shipped card says of it."""
     target = WEIGHTS_DIR / SHIPPED_MODELS[name]
     card: dict = {"name": name, "machine": f"{platform.machine()} CPU, no GPU", "stages": {}}
-    for stage in ("lowres", "sr"):
+    if set(stages) != {"lowres", "sr"}:
+        card["stages"] = json.loads((target / "card.json").read_text())["stages"]
+    for stage in stages:
         data = load_checkpoint(run / stage)
         summary = _log_summary(run / stage)
         card["stages"][stage] = {"steps": int(data["step"]), "data": data.get("data"), "seed": data.get("seed"),
@@ -128,7 +133,8 @@ def write_cards() -> None:
         card_file = WEIGHTS_DIR / folder / "card.json"
         if card_file.is_file():
             cards[name] = json.loads(card_file.read_text())
-            cards[name]["fidelity_eval"] = result_rows("fidelity", name)
+            # a method the report did not run (e.g. no per-frame baseline given) has NaN figures: left off the card
+            cards[name]["fidelity_eval"] = [r for r in result_rows("fidelity", name) if r["SSIM"] != "nan"]
             cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
             cards[name]["tracking_eval"] = [r for r in result_rows("tracking_real_vs_synthetic_unet", name)
                                             if r["tracker"] == "laptrack" and r["source"] in ("Real", "tgan")]
@@ -189,6 +195,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", choices=sorted(SHIPPED_MODELS))
     parser.add_argument("--run", help="folder holding lowres/ and sr/ runs")
+    parser.add_argument("--stages", nargs="+", choices=("lowres", "sr"), default=["lowres", "sr"],
+                        help="stages to export from --run (default both; the other keeps its shipped weights and card)")
     parser.add_argument("--cards-only", action="store_true")
     parser.add_argument("--add-backgrounds", action="store_true", help="add reference backgrounds to shipped weights without them")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data", help="the shared CTC folders")
@@ -201,7 +209,7 @@ def main() -> None:
     if not args.cards_only:
         if not args.name or not args.run:
             parser.error("--name and --run are needed (or --cards-only)")
-        card = export(args.name, Path(args.run))
+        card = export(args.name, Path(args.run), tuple(args.stages))
         atomic_write_json(WEIGHTS_DIR / SHIPPED_MODELS[args.name] / "card.json", card)
         sizes = sum(p.stat().st_size for p in (WEIGHTS_DIR / SHIPPED_MODELS[args.name]).rglob("*.pt"))
         print(f"exported {args.name} from {args.run}: {sizes / 1e6:.1f} MB")

@@ -117,3 +117,38 @@ def test_ship_tgan_add_backgrounds_reproduces_the_shipped_references(shared_data
     written = file.read_bytes()
     ship_tgan.add_backgrounds("fluo-nuclei-fast", shared_data)
     assert file.read_bytes() == written
+
+
+def test_ship_tgan_exports_one_stage_and_keeps_the_other(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ship_tgan.py --stages sr`` replaces a shipped model's SR weights and the SR part of its card only."""
+    import json
+    import shutil
+
+    import numpy as np
+    import torch
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ship_tgan
+
+    from tganaug.models.config import PRESETS
+    from tganaug.training.data import VideoData, downsample_image, downsample_mask
+    from tganaug.training.trainer import SRTrainer
+
+    shutil.copytree(ship_tgan.WEIGHTS_DIR / "tgan-fluo-nuclei-fast", tmp_path / "tgan-fluo-nuclei-fast")
+    monkeypatch.setattr(ship_tgan, "WEIGHTS_DIR", tmp_path)
+    shipped = tmp_path / "tgan-fluo-nuclei-fast"
+    lowres_bytes = (shipped / "lowres" / "checkpoint.pt").read_bytes()
+    old_card = json.loads((shipped / "card.json").read_text())
+    config = PRESETS["tiny"].replace(sr_upsampling="pixel_shuffle", total_steps=2)
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.uniform(-1, 1, (4, 32, 32)).astype(np.float32))
+    masks = torch.from_numpy((rng.uniform(size=(4, 32, 32)) > 0.7).astype(np.float32))
+    video = VideoData("v", images, masks, images[0], downsample_image(images, 2), downsample_mask(masks, 2), downsample_image(images[0], 2))
+    torch.set_num_threads(1)
+    SRTrainer(config, tmp_path / "run" / "sr", data=[video], progress=False).train()
+    card = ship_tgan.export("fluo-nuclei-fast", tmp_path / "run", ("sr",))
+    assert (shipped / "lowres" / "checkpoint.pt").read_bytes() == lowres_bytes
+    assert card["stages"]["lowres"] == old_card["stages"]["lowres"]
+    assert card["stages"]["sr"]["steps"] == 2 and card["stages"]["sr"]["config"]["sr_upsampling"] == "pixel_shuffle"
+    assert json.loads((shipped / "sr" / "config.json").read_text())["sr_upsampling"] == "pixel_shuffle"
+    assert set(torch.load(shipped / "sr" / "checkpoint.pt", weights_only=True)["models"]) == {"generator"}
