@@ -3,7 +3,9 @@
 Measures, in one process and one run:
   1. frames/s of ``SyntheticVideoDataset`` through a ``DataLoader`` (0 and 2 workers, 128² and 256²)
      next to ``CTCVideoDataset`` loading the same number of real frames from TIFF (``preload=False``),
-     plus where the synthetic time goes (simulation vs rendering vs the rest, main process);
+     for a first pass (worker start-up included) and a second pass with the same workers, each the
+     median of ``--repeats`` interleaved runs, plus where the synthetic time goes (simulation vs
+     rendering vs the rest, main process);
   2. the generator's forward FLOP rate as a fraction of the matmul FLOP rate measured here
      (torch generators only: FLOPs counted with ``torch.utils.flop_counter.FlopCounterMode``);
   3. peak memory of writing one long vs one short video to disk (separate processes, streaming the
@@ -39,13 +41,20 @@ from _common import REPO, command_line, machine  # benchmarks/_common.py
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+"
 
 
-def loader_rate(dataset: Any, workers: int) -> tuple[float, float]:
-    """(frames/s, seconds) to iterate ``dataset`` once in batches of 1 (worker start-up included)."""
-    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=collate_videos)
-    start = time.perf_counter()
-    frames = sum(int(batch["image"].shape[1]) for batch in loader)
-    elapsed = time.perf_counter() - start
-    return frames / elapsed, elapsed
+def loader_rates(dataset: Any, workers: int) -> tuple[float, float]:
+    """(cold, warm) frames/s of iterating ``dataset`` in batches of 1, twice through one ``DataLoader``.
+
+    Cold: the first pass, worker start-up and first-call warm-up included. Warm: the second pass,
+    with the same workers (``persistent_workers``, as a training loop keeps them from its second
+    epoch on); with 0 workers simply the second pass.
+    """
+    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=collate_videos, persistent_workers=workers > 0)
+    rates = []
+    for _ in range(2):
+        start = time.perf_counter()
+        frames = sum(int(batch["image"].shape[1]) for batch in loader)
+        rates.append(frames / (time.perf_counter() - start))
+    return rates[0], rates[1]
 
 
 def breakdown(dataset: SyntheticVideoDataset, videos: int) -> dict[str, float]:
@@ -114,6 +123,7 @@ def main() -> None:
     parser.add_argument("--generator-config", default="{}", help="JSON keyword configuration of the generator")
     parser.add_argument("--simulator", default="division")
     parser.add_argument("--videos", type=int, default=4, help="videos per measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of every loader measurement (median reported)")
     parser.add_argument("--frames", type=int, default=16, help="frames per video")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
@@ -123,6 +133,8 @@ def main() -> None:
     parser.add_argument("--memory-simulator", default="random-walk", help="steady population over long videos")
     parser.add_argument("--memory-run", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if args.memory_run is not None:
         memory_run(args)
         return
@@ -131,8 +143,11 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"command: {command_line()}")
     print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames\n")
-    print(f"{'size':>6} {'workers':>7} {'synthetic fr/s':>15} {'real TIFF fr/s':>15} {'ratio real/syn':>15}")
-    rows = []
+    print(f"frames/s of one pass (cold: worker start-up included) and of a second pass with the same workers (warm); "
+          f"median of {args.repeats} repeats, synthetic and real interleaved (this VM's speed varies by tens of % within minutes), "
+          "ratio = median real / median synthetic")
+    print(f"{'size':>6} {'workers':>7} {'synthetic cold':>15} {'real TIFF cold':>15} {'ratio':>6}"
+          f" {'synthetic warm':>15} {'real TIFF warm':>15} {'ratio':>6}   range synthetic warm, real warm")
     for size in args.sizes:
         synthetic = SyntheticVideoDataset(
             args.simulator, args.generator, num_videos=args.videos, frames=args.frames, size=size, generator_config=config
@@ -142,10 +157,15 @@ def main() -> None:
             real_all = CTCVideoDataset(args.real, split="train", clip_frames=args.frames, stride=1, size=size, preload=False)
             real = Subset(real_all, range(min(args.videos, len(real_all))))
         for workers in args.workers:
-            syn_rate, _ = loader_rate(synthetic, workers)
-            real_rate = loader_rate(real, workers)[0] if real is not None else float("nan")
-            rows.append((size, workers, syn_rate, real_rate))
-            print(f"{size:>5}² {workers:>7} {syn_rate:>15.1f} {real_rate:>15.1f} {real_rate / syn_rate:>15.2f}")
+            syn, rea = [], []
+            for _ in range(args.repeats):
+                syn.append(loader_rates(synthetic, workers))
+                rea.append(loader_rates(real, workers) if real is not None else (float("nan"), float("nan")))
+            (syn_cold, syn_warm), (real_cold, real_warm) = np.median(syn, axis=0), np.median(rea, axis=0)
+            spread = (f"{min(r[1] for r in syn):.1f}-{max(r[1] for r in syn):.1f}, "
+                      f"{min(r[1] for r in rea):.1f}-{max(r[1] for r in rea):.1f}")
+            print(f"{size:>5}² {workers:>7} {syn_cold:>15.1f} {real_cold:>15.1f} {real_cold / syn_cold:>6.2f}"
+                  f" {syn_warm:>15.1f} {real_warm:>15.1f} {real_warm / syn_warm:>6.2f}   {spread}")
         parts = breakdown(synthetic, min(args.videos, 2))
         print(f"       time per synthetic frame at {size}² (main process): "
               + ", ".join(f"{k} {v:.2f} ms" for k, v in parts.items()))

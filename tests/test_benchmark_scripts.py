@@ -152,3 +152,34 @@ def test_ship_tgan_exports_one_stage_and_keeps_the_other(tmp_path: Path, monkeyp
     assert card["stages"]["sr"]["steps"] == 2 and card["stages"]["sr"]["config"]["sr_upsampling"] == "pixel_shuffle"
     assert json.loads((shipped / "sr" / "config.json").read_text())["sr_upsampling"] == "pixel_shuffle"
     assert set(torch.load(shipped / "sr" / "checkpoint.pt", weights_only=True)["models"]) == {"generator"}
+
+
+def test_throughput_loader_rates_time_a_cold_and_a_warm_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both passes read every item; with workers the second pass reuses them (persistent), so no new worker starts."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import throughput
+    import torch.utils.data
+
+    class Videos(torch.utils.data.Dataset):
+        def __len__(self) -> int:
+            return 3
+
+        def __getitem__(self, index: int) -> dict:
+            return {"image": torch.zeros(5, 1, 4, 4), "label": torch.zeros(5, 4, 4, dtype=torch.int64),
+                    "lineage": torch.zeros(0, 4, dtype=torch.int64), "meta": {"index": index}}
+
+    loaders, batches = [], []
+    original_iter = torch.utils.data.DataLoader.__iter__
+
+    def counting_iter(self):
+        loaders.append(self)
+        for batch in original_iter(self):
+            batches.append(int(batch["image"].shape[1]))
+            yield batch
+
+    monkeypatch.setattr(torch.utils.data.DataLoader, "__iter__", counting_iter)
+    for workers in (0, 1):
+        loaders.clear(), batches.clear()
+        cold, warm = throughput.loader_rates(Videos(), workers)
+        assert cold > 0 and warm > 0 and batches == [5] * 6  # 3 videos x 5 frames, twice
+        assert loaders[0] is loaders[1] and loaders[0].persistent_workers == (workers > 0)

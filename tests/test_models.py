@@ -20,7 +20,14 @@ from tganaug.models.encoder import AttentionFusion, ConvEncoder
 from tganaug.models.flownet import FlowNet, warp
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
-from tganaug.models.style import MappingNetwork, ModulatedConv2d, NoiseInjection, StyleConvBlock
+from tganaug.models.style import (
+    CHANNELS_LAST_UPSAMPLING_MAX_PIXELS,
+    MappingNetwork,
+    ModulatedConv2d,
+    NoiseInjection,
+    StyleConvBlock,
+    upsample_bilinear,
+)
 from tganaug.models.tgan import SHIPPED_MODELS, background_from_video, check_masks
 
 torch.set_num_threads(1)
@@ -141,12 +148,34 @@ def test_style_blocks() -> None:
     w2[1] += 5
     assert torch.allclose(conv(x, w2)[0], conv(x, w)[0])
     assert torch.allclose(conv(x[1:], w[1:]), conv(x, w)[1:], atol=1e-6)  # batch-1 path == grouped path
+    # a skip input is a channel concatenation: split convolution (batch 1) and concatenation (batch 2) agree with it
+    for batch in (1, 2):
+        part, skip = x[:batch, :3], x[:batch, 3:]
+        assert torch.allclose(conv(part, w[:batch], skip=skip), conv(x[:batch], w[:batch]), atol=1e-5)
+    with pytest.raises(ValueError, match="expects 4 input channels, got 3"):
+        conv(x[:1, :3], w[:1])
+    with pytest.raises(ValueError, match="needs a style w or a modulated weight"):
+        conv(x)
     noise = NoiseInjection(3)
     y = torch.zeros(1, 3, 4, 4)
     assert torch.equal(noise(y), y)  # zero-initialised scale
     noise.weight.data.fill_(1.0)
     g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
     assert torch.equal(noise(y, g1), noise(y, g2)) and noise(y, g1).abs().sum() > 0
+
+
+@pytest.mark.parametrize("size", [8, 32, 48])
+def test_upsample_bilinear_matches_interpolate_on_both_layout_paths(size: int) -> None:
+    """Small maps go through channels-last, larger ones not; either way the values and gradients of F.interpolate, contiguous."""
+    assert (size * size <= CHANNELS_LAST_UPSAMPLING_MAX_PIXELS) == (size <= 32)
+    x = torch.randn(2, 16, size, size, requires_grad=True)
+    target = (2 * size, 2 * size + 4)
+    out = upsample_bilinear(x, target)
+    expected = torch.nn.functional.interpolate(x, size=target, mode="bilinear", align_corners=False)
+    assert out.shape == (2, 16, *target) and out.is_contiguous()
+    assert torch.allclose(out, expected, atol=1e-6)
+    grad, grad_ref = (torch.autograd.grad((y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum(), x)[0] for y in (out, expected))
+    assert torch.allclose(grad, grad_ref, atol=1e-5)
 
 
 def test_style_conv_block_in_place_path_matches_the_plain_formula() -> None:
@@ -181,6 +210,39 @@ def test_precomputed_background_features_give_the_same_frame() -> None:
         with pytest.raises(ValueError, match="background has size"):
             g(masks, prev, bg[..., :16], styles)
 
+
+
+@pytest.mark.parametrize("upsampling", ["bilinear", "pixel_shuffle"])
+def test_precomputed_decoder_weights_give_the_same_frames(upsampling: str) -> None:
+    """Modulating once per video (inference) equals modulating in every call, for both generators and batch sizes."""
+    torch.manual_seed(0)
+    g = LowResGenerator.from_config(TINY).eval()
+    sr = SRGenerator(2, (4, 8), 8, 8, 2, upsampling=upsampling).eval()
+    for module in (g, sr):  # non-zero noise scales, so the seeded noise draws must line up too
+        for name, p in module.named_parameters():
+            if "noise" in name:
+                p.data.normal_()
+    for batch in (1, 2):
+        masks, prev, bg = torch.randint(0, 2, (batch, 2, 32, 32)).float(), torch.rand(batch, 1, 32, 32) * 2 - 1, torch.rand(batch, 1, 32, 32) * 2 - 1
+        styles = g.styles(batch, generator=torch.Generator().manual_seed(0))
+        sr_styles = sr.styles(batch, generator=torch.Generator().manual_seed(0))
+        weights, sr_weights = g.decoder.modulate(styles), sr.decoder.modulate(sr_styles)
+        assert len(weights) == g.decoder.n_styles and len(sr_weights) == sr.decoder.n_styles
+        assert weights[0].shape == (batch, *g.decoder.convs()[0].weight.shape)
+        with torch.no_grad():
+            direct = g(masks, prev, bg, styles, torch.Generator().manual_seed(1))
+            cached = g(masks, prev, bg, None, torch.Generator().manual_seed(1), decoder_weights=weights)
+            assert torch.equal(direct, cached)
+            assert torch.equal(sr(direct, sr_styles, torch.Generator().manual_seed(2)),
+                               sr(direct, None, torch.Generator().manual_seed(2), decoder_weights=sr_weights))
+            with pytest.raises(ValueError, match="modulated weights, got"):
+                g(masks, prev, bg, None, decoder_weights=weights[:-1])
+            with pytest.raises(ValueError, match="modulated weight has shape"):
+                g(masks, prev, bg, None, decoder_weights=[w[:1].expand(batch + 1, *w.shape[1:]) for w in weights])
+    with pytest.raises(ValueError, match="styles per sample"):
+        g.decoder.modulate(styles[:, :-1])
+    with pytest.raises(ValueError, match="needs styles or modulated weights"):
+        g.decoder(g.mask_encoder(masks), None)
 
 def test_residual_background_adds_the_decoder_output_to_the_reference() -> None:
     torch.manual_seed(0)

@@ -67,16 +67,18 @@ class LowResGenerator(StyleGenerator):
         generator: torch.Generator | None = None,
         *,
         background_features: list[torch.Tensor] | None = None,
+        decoder_weights: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Next frame ``(B, 1, H, W)`` from the ``(B, 1, H, W)`` reference ``background``;
-        ``background_features`` is its encoding from :meth:`encode_background` when already computed
-        (inference computes it once per video: the reference is fixed)."""
+        ``background_features`` is its encoding from :meth:`encode_background` when already computed,
+        ``decoder_weights`` the decoder's modulated weights for ``styles`` (:meth:`StyleDecoder.modulate`;
+        ``styles`` is then unused): inference computes both once per video, the reference and styles being fixed."""
         if masks.shape[1] != self.n_masks:
             raise ValueError(f"expected {self.n_masks} mask channels, got {masks.shape[1]}")
         height, width = masks.shape[-2:]
         if height % self.divisor or width % self.divisor:
             raise ValueError(f"H, W = {height}, {width} must be multiples of {self.divisor} (pad first)")
-        if styles is None:
+        if styles is None and decoder_weights is None:
             styles = self.styles(masks.shape[0], generator=generator)
         if background.shape[-2:] != (height, width):
             raise ValueError(f"background has size {tuple(background.shape[-2:])}, the masks {(height, width)}")
@@ -88,7 +90,7 @@ class LowResGenerator(StyleGenerator):
             fusion(m, p, b)
             for fusion, m, p, b in zip(self.fusions, self.mask_encoder(masks), self.prev_encoder(prev), background_features)
         ]
-        out = self.decoder(fused, styles, generator)
+        out = self.decoder(fused, styles, generator, weights=decoder_weights)
         return torch.clamp(background + out, -1.0, 1.0) if self.residual_background else out
 
     def encode_background(self, background: torch.Tensor) -> list[torch.Tensor]:

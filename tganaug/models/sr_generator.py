@@ -41,11 +41,14 @@ class SRGenerator(StyleGenerator):
         """Build with the sizes of ``config``."""
         return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers, config.sr_upsampling)
 
-    def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None, *,
+                decoder_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Up-sample ``x``; ``decoder_weights`` (:meth:`StyleDecoder.modulate` of ``styles``, computed once per video at
+        inference) replaces ``styles``."""
         height, width = x.shape[-2:]
         if height % self.divisor or width % self.divisor:
             raise ValueError(f"h, w = {height}, {width} must be multiples of {self.divisor} (pad first)")
-        if styles is None:
+        if styles is None and decoder_weights is None:
             styles = self.styles(x.shape[0], generator=generator)
         up = nn.functional.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False) if self.scale > 1 else x
-        return torch.clamp(up + self.decoder(self.encoder(x), styles, generator), -1.0, 1.0)
+        return torch.clamp(up + self.decoder(self.encoder(x), styles, generator, weights=decoder_weights), -1.0, 1.0)

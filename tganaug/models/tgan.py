@@ -299,8 +299,11 @@ class TGAN:
         generator = torch.Generator(device=self.device)
         generator.manual_seed(seed)
         styles = self.lowres.styles(1, generator=generator)
-        background_features = self.lowres.encode_background(lr_bg)  # fixed for the whole video
+        # fixed for the whole video: the reference's encoding and the decoders' modulated weights
+        background_features = self.lowres.encode_background(lr_bg)
+        lr_weights = self.lowres.decoder.modulate(styles)
         sr_styles = self.sr.styles(1, generator=generator) if (self.sr is not None and use_sr) else None
+        sr_weights = self.sr.decoder.modulate(sr_styles) if sr_styles is not None else None  # type: ignore[union-attr]
         s = self.config.sr_scale
         n = self.config.n_masks
         low: list[torch.Tensor] = []  # the last n low-res masks
@@ -314,11 +317,11 @@ class TGAN:
             low.append(downsample_mask(m, s).to(self.device, self.dtype))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
-            frame = self.lowres(stack, prev, lr_bg, styles, generator, background_features=background_features)
+            frame = self.lowres(stack, prev, lr_bg, None, generator, background_features=background_features, decoder_weights=lr_weights)
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
-                full = self.sr(frame, sr_styles, generator)  # type: ignore[misc]
+                full = self.sr(frame, None, generator, decoder_weights=sr_weights)  # type: ignore[misc]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
             # to float32 before the affine map (a no-op in float32: same bytes as before the precision option)
