@@ -72,7 +72,7 @@ class ModulatedConv2d(nn.Module):
         ``skip (B, C_skip, H, W)``, when given, is concatenated to ``x`` along the channels (the UNet
         skip); with batch 1 the two parts are convolved with their slices of the weight and added
         instead, which skips the concatenation's copy (on CPU the decoders' widest full-size
-        convolution got ~1.5x faster in isolation; same values up to float rounding).
+        convolution: 1.76 -> 1.27 ms in isolation, one thread; same values up to float rounding).
         """
         batch, _, height, width = x.shape
         if skip is not None and batch != 1:
