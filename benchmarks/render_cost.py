@@ -40,6 +40,15 @@ VARIANTS = [((8, 16, 32, 64), (16, 32, 64), "bilinear"), ((16, 32, 64, 128), (8,
             ((16, 32, 64, 128), (16, 32, 64), "pixel_shuffle")]
 
 
+def parse_variant(text: str) -> tuple[tuple[int, ...], tuple[int, ...], str]:
+    """``"8,16,32,64/8,16,32/pixel_shuffle"`` -> ((8, 16, 32, 64), (8, 16, 32), "pixel_shuffle")."""
+    try:
+        lowres, sr, upsampling = text.split("/")
+        return tuple(int(c) for c in lowres.split(",")), tuple(int(c) for c in sr.split(",")), upsampling
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"variant {text!r} is not LOWRES/SR/UPSAMPLING, e.g. 4,8,16,32/4,8,16/pixel_shuffle") from None
+
+
 def ms_per_frame(model: TGAN, labels, repeats: int) -> float:
     """Best-of-``repeats`` milliseconds per rendered frame of ``labels (T, H, W)`` (after a 2-frame warm-up)."""
     list(model.iter_frames(labels[:2], seed=0))
@@ -60,6 +69,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--trained", action="append", default=[], metavar="NAME_OR_PATH", help="also time this trained model")
     parser.add_argument("--report", default="render_cost", help="writes benchmarks/results/REPORT.md")
+    parser.add_argument("--variant", action="append", default=[], metavar="LOWRES/SR/UPSAMPLING", type=parse_variant,
+                        help="time this untrained variant instead of the built-in list, e.g. 4,8,16,32/4,8,16/pixel_shuffle")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     labels = tganaug.get_simulator("division").simulate(args.frames, args.size, args.size, seed=0).labels
@@ -73,7 +84,7 @@ def main() -> None:
         rows.append({"model": f"trained {name}", "lowres_channels": str(trained.config.g_channels),
                      "sr_channels": str(trained.sr.channels if trained.sr is not None else "none"),
                      "sr_upsampling": trained.sr.decoder.upsampling if trained.sr is not None else "none", "ms_per_frame": ms, "speedup": base / ms})
-    for lowres_channels, sr_channels, sr_upsampling in VARIANTS:
+    for lowres_channels, sr_channels, sr_upsampling in args.variant or VARIANTS:
         config = shipped.config.replace(g_channels=lowres_channels, sr_channels=sr_channels, sr_upsampling=sr_upsampling)
         torch.manual_seed(0)
         variant = TGAN(LowResGenerator.from_config(config), config, SRGenerator.from_config(config))
@@ -84,8 +95,8 @@ def main() -> None:
     report = "\n".join([
         "# Render cost of lighter tGAN variants",
         "",
-        f"Machine: {machine()}. `{command_line()}`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
-        f"best of {args.repeats}. Untrained variants have random weights: timing only.",
+        (f"Machine: {machine()}. `{command_line()}`: {args.frames} `division` frames at {args.size}², `TGAN.iter_frames` (low-res + SR), "
+         f"best of {args.repeats}. Untrained variants have random weights: timing only."),
         "",
         table,
         "",

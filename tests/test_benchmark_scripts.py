@@ -183,3 +183,16 @@ def test_throughput_loader_rates_time_a_cold_and_a_warm_pass(monkeypatch: pytest
         cold, warm = throughput.loader_rates(Videos(), workers)
         assert cold > 0 and warm > 0 and batches == [5] * 6  # 3 videos x 5 frames, twice
         assert loaders[0] is loaders[1] and loaders[0].persistent_workers == (workers > 0)
+
+
+def test_render_cost_parses_variants_and_names_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import argparse
+
+    import render_cost
+
+    assert render_cost.parse_variant("4,8,16/4,8/pixel_shuffle") == ((4, 8, 16), (4, 8), "pixel_shuffle")
+    assert render_cost.parse_variant("16,32,64,128/16,32,64/bilinear") == ((16, 32, 64, 128), (16, 32, 64), "bilinear")
+    for bad in ("4,8,16/4,8", "4,x,16/4,8/bilinear", "4,8/4,8/bilinear/extra"):
+        with pytest.raises(argparse.ArgumentTypeError, match="is not LOWRES/SR/UPSAMPLING"):
+            render_cost.parse_variant(bad)
