@@ -110,6 +110,42 @@ def test_pixel_shuffle_sr_interleaves_sub_pixel_maps_with_per_pixel_noise(scale:
         SRGenerator(scale, (4, 8), 8, 8, 2, upsampling="nearest")
 
 
+@pytest.mark.parametrize("scale", [2, 4])
+def test_mask_conditioned_sr_sees_the_full_resolution_masks(scale: int) -> None:
+    torch.manual_seed(0)
+    sr = SRGenerator(scale, (4, 8), 8, 8, 2, upsampling="pixel_shuffle", mask_input=True).eval()
+    assert sr.encoder.stages[0][0].conv.in_channels == 1 + scale**2
+    x = torch.rand(1, 1, 8, 12) * 2 - 1
+    masks = torch.zeros(1, 1, 8 * scale, 12 * scale)
+    masks[..., 5 : 5 + 3 * scale, 7 : 7 + 4 * scale] = 1
+    styles = sr.styles(1, generator=torch.Generator().manual_seed(1))
+
+    def run(m: torch.Tensor) -> torch.Tensor:
+        return sr(x, styles, torch.Generator().manual_seed(2), masks=m)
+
+    out = run(masks)
+    assert out.shape == (1, 1, 8 * scale, 12 * scale) and out.abs().max() <= 1.0
+    assert torch.equal(out, run(masks))  # same seed, same frame
+    # a one-pixel change of the full-resolution mask, invisible after area down-sampling, reaches the output
+    moved = masks.clone()
+    moved[..., 5, 7] = 0
+    assert torch.equal((torch.nn.functional.avg_pool2d(moved, scale) >= 0.5), (torch.nn.functional.avg_pool2d(masks, scale) >= 0.5))
+    assert not torch.allclose(out, run(moved), atol=1e-6)
+    # the encoder input is the low-res frame followed by the masks' sub-pixel planes (pixel_unshuffle layout)
+    seen = []
+    hook = sr.encoder.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    run(masks)
+    hook.remove()
+    assert torch.equal(seen[0][:, :1], x)
+    assert torch.equal(seen[0][0, 1 + scale + 1], masks[0, 0, 1::scale, 1::scale])  # plane k = sub-pixel (k // s, k % s)
+    with pytest.raises(ValueError, match=rf"needs the full-resolution masks \(1, 1, {8 * scale}, {12 * scale}\), got none"):
+        sr(x, styles)
+    with pytest.raises(ValueError, match=r"got \(1, 1, 8, 12\)"):
+        sr(x, styles, masks=torch.zeros(1, 1, 8, 12))
+    with pytest.raises(ValueError, match="built without mask_input: it takes no masks"):
+        SRGenerator(scale, (4, 8), 8, 8, 2)(x, masks=masks)
+
+
 def test_discriminator_shapes_and_attention_position() -> None:
     torch.manual_seed(0)
     d = AttentionPatchDiscriminator.from_config(TINY, in_channels=4)
@@ -302,14 +338,17 @@ def test_background_input_changes_output_and_masks_drive_it() -> None:
     assert not torch.allclose(base, run(masks2, torch.full((1, 1, 32, 32), -0.5)), atol=1e-4)
 
 
-@pytest.mark.parametrize("net", ["sr", "sr-pixel-shuffle", "d", "flow"])
+@pytest.mark.parametrize("net", ["sr", "sr-pixel-shuffle", "sr-masks", "d", "flow"])
 def test_gradients_reach_every_parameter(net: str) -> None:
     torch.manual_seed(0)
     if net.startswith("sr"):
-        module = SRGenerator.from_config(TINY.replace(sr_upsampling="pixel_shuffle") if net == "sr-pixel-shuffle" else TINY)
-        if net == "sr-pixel-shuffle":
+        config = {"sr": TINY, "sr-pixel-shuffle": TINY.replace(sr_upsampling="pixel_shuffle"),
+                  "sr-masks": TINY.replace(sr_upsampling="pixel_shuffle", sr_scale=4, sr_mask_input=True)}[net]
+        module = SRGenerator.from_config(config)
+        if config.sr_upsampling == "pixel_shuffle":
             torch.nn.init.normal_(module.decoder.subpixel_noise, std=0.1)  # zero-initialised: no gradient reaches the blocks' noise otherwise
-        out = module(torch.rand(2, 1, 16, 16) * 2 - 1)
+        masks = (torch.rand(2, 1, 64, 64) > 0.5).float() if config.sr_mask_input else None
+        out = module(torch.rand(2, 1, 16, 16) * 2 - 1, masks=masks)
     elif net == "d":
         module = AttentionPatchDiscriminator.from_config(TINY, 4)
         out = module(torch.rand(2, 4, 32, 32))[-1]
@@ -393,6 +432,16 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
     assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "sr_upsampling"}).sr_upsampling == "bilinear"
     with pytest.raises(ValueError, match="sr_upsampling must be one of 'bilinear', 'pixel_shuffle', got 'bicubic'"):
         TINY.replace(sr_upsampling="bicubic")
+    # and whether the SR stage sees the masks; configs saved before it existed are image-only
+    diffs = network_config_mismatch(TINY, TINY.replace(sr_mask_input=True), "sr")
+    assert len(diffs) == 1 and "sr_mask_input: checkpoint False != config True" in diffs[0]
+    assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "sr_mask_input"}).sr_mask_input is False
+    with pytest.raises(ValueError, match="'sr_mask_input' must be true/false"):
+        TGANConfig.from_dict({"sr_mask_input": 1})
+    # the blurred SR L1 is a loss setting, not a network key; negative blur is refused
+    assert network_config_mismatch(TINY, TINY.replace(sr_l1_sigma=2.0), "sr") == []
+    with pytest.raises(ValueError, match="sr_l1_sigma must be >= 0, got -1.0"):
+        TINY.replace(sr_l1_sigma=-1.0)
 
 
 def test_preset_sizes() -> None:

@@ -106,6 +106,56 @@ def test_sr_trainer_updates_every_parameter(tmp_path) -> None:
     assert unchanged == []
 
 
+def test_sr_training_crops_keep_the_masks_aligned_with_the_frames() -> None:
+    from tganaug.training.data import ClipSampler
+
+    config = TINY.replace(p_video_aug=1.0, sr_scale=4)  # every crop flipped / rotated: masks must follow
+    video = _video(config)
+    sampler = ClipSampler([video], config, torch.Generator().manual_seed(0))
+    for _ in range(5):
+        batch = sampler.sample_frames(2, 32)
+        assert batch["masks"].shape == batch["hr"].shape == (2, 1, 32, 32) and batch["lr"].shape == (2, 1, 8, 8)
+        assert set(batch["masks"].unique().tolist()) <= {0.0, 1.0}
+        # the disks are bright on a dark textured background: cell pixels are the bright ones, wherever the crop was turned
+        for hr, masks in zip(batch["hr"], batch["masks"]):
+            if 0 < masks.sum() < masks.numel():
+                assert hr[masks > 0].min() > hr[masks == 0].max()
+
+
+def test_mask_conditioned_x4_sr_trains_and_renders_mask_detail(tmp_path) -> None:
+    from tganaug.models.tgan import TGAN
+
+    config = TINY.replace(sr_scale=4, sr_upsampling="pixel_shuffle", sr_mask_input=True, total_steps=2)
+    trainer = SRTrainer(config, tmp_path / "m" / "sr", data=[_video(config)], progress=False)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    trainer.train()
+    unchanged = [k for k, p in trainer.generator.named_parameters() if torch.equal(before[k], p.detach())]
+    assert unchanged == [] and trainer.generator.mask_input
+    LowResTrainer(config.replace(total_steps=1), tmp_path / "m" / "lowres", data=[_video(config)], progress=False).train()
+    model = TGAN.from_pretrained(tmp_path / "m")
+    assert model.sr.mask_input and model.config.sr_scale == 4
+    _, labels = _video_arrays(3, 40)
+    video = model.generate(labels, seed=0)
+    assert video.shape == (3, 40, 40) and np.isfinite(video).all() and 0 <= video.min() and video.max() <= 1
+    assert np.array_equal(video, TGAN.from_pretrained(tmp_path / "m").generate(labels, seed=0))
+    # one mask pixel less, the same masks on the low-res grid: only the mask-conditioned SR stage can see it
+    edited = labels.copy()
+    ys, xs = np.nonzero(labels[1] == 1)
+    edited[1, int(np.median(ys)), int(np.median(xs))] = 0  # inside the disk: its 4x4 block stays >= half full
+    assert np.array_equal(downsample_mask(torch.from_numpy((edited > 0).astype(np.float32)), 4),
+                          downsample_mask(torch.from_numpy((labels > 0).astype(np.float32)), 4))
+    changed = model.generate(edited, seed=0)
+    assert np.array_equal(changed[0], video[0]) and not np.array_equal(changed[1], video[1])
+    assert np.array_equal(changed[2], video[2])  # the low-res stage, which feeds the next frame, did not see it
+    # the SR config beside the checkpoint must agree on the mask input
+    config_path = tmp_path / "m" / "sr" / "config.json"
+    data = json.loads(config_path.read_text())
+    data["sr_mask_input"] = False
+    config_path.write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="sr_mask_input"):
+        TGAN.from_pretrained(tmp_path / "m")
+
+
 def test_pixel_shuffle_sr_trains_and_loads_beside_a_lowres_of_other_widths(tmp_path) -> None:
     from tganaug.models.tgan import TGAN
 

@@ -66,6 +66,10 @@ class TGANConfig(ConfigMixin):
     #: how the SR decoder reaches the output size: "bilinear" (extra blocks at the output size; configs
     #: saved before the option existed) or "pixel_shuffle" (sub-pixel output layer, cheaper; StyleDecoder)
     sr_upsampling: str = "bilinear"
+    #: the SR stage also sees the full-resolution binary masks of the frame (folded onto the low-res grid
+    #: with pixel_unshuffle: sr_scale**2 extra input channels), so cell outlines stay at the mask's
+    #: pixels at any sr_scale; False in configs saved before the option existed (image-only SR, as in the paper)
+    sr_mask_input: bool = False
 
     # --- discriminators -------------------------------------------------------------------------
     d_channels: int = 32
@@ -96,6 +100,10 @@ class TGANConfig(ConfigMixin):
     sr_w_adv: float = 1.0
     sr_w_perceptual: float = 10.0
     sr_w_l1: float = 25.0
+    #: when > 0, the SR L1 term compares Gaussian-blurred (sigma in output pixels) frames: it then pins the
+    #: content but hardly penalises pixel noise, whose texture is left to the adversarial loss (plain L1 to a
+    #: noisy target is smallest for a noise-free output); 0 = plain L1 (configs saved before the option)
+    sr_l1_sigma: float = 0.0
 
     # --- optimisation ---------------------------------------------------------------------------
     optimizer: str = "adam"  # "adam" or "rmsprop" (paper)
@@ -178,6 +186,8 @@ class TGANConfig(ConfigMixin):
             raise ValueError("n_masks, max_clip_len, batch_size and total_steps must be >= 1")
         if self.sr_upsampling not in UPSAMPLINGS:
             raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
+        if self.sr_l1_sigma < 0:
+            raise ValueError(f"sr_l1_sigma must be >= 0, got {self.sr_l1_sigma}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}
@@ -261,7 +271,7 @@ PRESETS: dict[str, TGANConfig] = {
 #: config keys that determine network shapes (or, ``residual_background``, what the output means), per network (used to name checkpoint mismatches)
 NETWORK_KEYS: dict[str, tuple[str, ...]] = {
     "lowres": ("n_masks", "g_channels", "latent_dim", "style_dim", "mapping_layers", "residual_background"),
-    "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers", "sr_upsampling"),
+    "sr": ("sr_scale", "sr_channels", "latent_dim", "style_dim", "mapping_layers", "sr_upsampling", "sr_mask_input"),
     "discriminator": ("n_masks", "d_channels", "d_layers", "d_attention_heads", "d_attention_dim_head"),
     "flownet": ("flow_channels",),
 }

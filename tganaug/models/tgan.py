@@ -321,7 +321,8 @@ class TGAN:
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
-                full = self.sr(frame, None, generator, decoder_weights=sr_weights)  # type: ignore[misc]
+                sr_masks = m.to(self.device, self.dtype) if self.sr.mask_input else None  # type: ignore[union-attr]
+                full = self.sr(frame, None, generator, masks=sr_masks, decoder_weights=sr_weights)  # type: ignore[misc]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
             # to float32 before the affine map (a no-op in float32: same bytes as before the precision option)

@@ -206,19 +206,21 @@ class ClipSampler:
         return {key: torch.stack(value) for key, value in out.items()}
 
     def sample_frames(self, batch: int, crop: int) -> dict[str, torch.Tensor]:
-        """Full-resolution crops for SR training: ``hr (B, 1, crop, crop)`` and ``lr (B, 1, crop/s, crop/s)``."""
-        hr = []
+        """Full-resolution crops for SR training: ``hr (B, 1, crop, crop)`` in [-1, 1], ``masks (B, 1, crop, crop)``
+        in {0, 1} (the same crops of the binary masks, augmented alike) and ``lr (B, 1, crop/s, crop/s)``."""
+        hr, hr_masks = [], []
         for _ in range(batch):
             video = self.videos[self._randint(len(self.videos))]
             t = self._randint(video.images.shape[0])
             h, w = video.images.shape[-2:]
             top, left = self._randint(h - crop + 1), self._randint(w - crop + 1)
             patch = _pad_to(video.images[t, top : top + crop, left : left + crop].unsqueeze(0), crop)
-            masks = torch.zeros_like(patch)
-            patch, _, _ = video_augment(patch, masks, patch[:1], self.config.p_video_aug, self.generator)
+            masks = _pad_to(video.masks[t, top : top + crop, left : left + crop].unsqueeze(0), crop)
+            patch, masks, _ = video_augment(patch, masks, patch[:1], self.config.p_video_aug, self.generator)
             hr.append(patch)
+            hr_masks.append(masks)
         hr_t = torch.stack(hr)
-        return {"hr": hr_t, "lr": downsample_image(hr_t, self.config.sr_scale)}
+        return {"hr": hr_t, "masks": torch.stack(hr_masks), "lr": downsample_image(hr_t, self.config.sr_scale)}
 
 
 def video_augment(

@@ -15,6 +15,7 @@ from tganaug.models.flownet import FlowNet, warp
 
 __all__ = [
     "PerceptualLoss",
+    "blurred_l1",
     "flow_loss",
     "flow_training_loss",
     "lsgan_loss",
@@ -32,6 +33,21 @@ def lsgan_loss(d_out: list[torch.Tensor] | torch.Tensor, target_is_real: bool, f
     """LSGAN (MSE to 1 / 0) on the LAST element of a MONAI discriminator output list (the patch logits)."""
     logits = d_out[-1] if isinstance(d_out, list) else d_out
     return _ADV(logits, target_is_real=target_is_real, for_discriminator=for_discriminator)
+
+
+def blurred_l1(fake: torch.Tensor, real: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Mean absolute difference of ``(B, C, H, W)`` frames after a Gaussian blur of ``sigma`` pixels (MONAI
+    :class:`~monai.networks.layers.GaussianFilter`, edges by zero padding); ``sigma == 0`` is plain L1.
+
+    Blurring averages independent pixel noise away (its standard deviation shrinks about ``2 sqrt(pi) sigma``
+    times), so the term keeps the content in place while a noisy output costs almost what a smooth one does.
+    """
+    if sigma == 0:
+        return F.l1_loss(fake, real)
+    from monai.networks.layers import GaussianFilter
+
+    blur = GaussianFilter(2, sigma).to(fake.device)
+    return F.l1_loss(blur(fake), blur(real))
 
 
 def shipped_weights_path(name: str) -> Path:

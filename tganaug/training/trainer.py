@@ -45,6 +45,7 @@ from tganaug.training.data import ClipSampler, VideoData, clip_length, load_vide
 from tganaug.training.distributed import Distributed
 from tganaug.training.losses import (
     PerceptualLoss,
+    blurred_l1,
     flow_loss,
     flow_training_loss,
     lsgan_loss,
@@ -477,7 +478,8 @@ class LowResTrainer(_Trainer):
 class SRTrainer(_Trainer):
     """Super-resolution training on real frames: area-downsampled crop -> original crop.
 
-    Loss: ``sr_w_adv`` LSGAN + ``sr_w_perceptual`` perceptual + ``sr_w_l1`` L1; D sees
+    Loss: ``sr_w_adv`` LSGAN + ``sr_w_perceptual`` perceptual + ``sr_w_l1`` L1 (of Gaussian-blurred frames when
+    ``sr_l1_sigma`` > 0, :func:`~tganaug.training.losses.blurred_l1`); D sees
     ``[bilinear-upsampled low-res, high-res]`` with DiffAugment on real and fake alike.
     """
 
@@ -508,10 +510,11 @@ class SRTrainer(_Trainer):
         mine = self.dist.local_slice(c.batch_size)
         batch = {k: v[mine].to(self.device) for k, v in self.sampler.sample_frames(c.batch_size * self.dist.world, c.sr_crop_size).items()}
         hr, lr = batch["hr"], batch["lr"]
+        masks = batch["masks"] if c.sr_mask_input else None
         up = F.interpolate(lr, scale_factor=c.sr_scale, mode="bilinear", align_corners=False)
         styles = self.generator.styles(hr.shape[0] * self.dist.world, mixing_prob=c.style_mixing_prob, generator=self.noise_gen)[mine]
         with torch.autocast(self.device.type, enabled=self.amp):
-            fake = self.generator(lr, styles, self.noise_gen).float()
+            fake = self.generator(lr, styles, self.noise_gen, masks=masks).float()
             d_real = self.discriminator(diff_augment(torch.cat([up, hr], 1), c.diff_aug_policy, c.p_diff_aug, self.aug_gen))
             d_fake = self.discriminator(diff_augment(torch.cat([up, fake.detach()], 1), c.diff_aug_policy, c.p_diff_aug, self.aug_gen))
             d_loss = 0.5 * (lsgan_loss(d_real, True, True) + lsgan_loss(d_fake, False, True))
@@ -520,7 +523,7 @@ class SRTrainer(_Trainer):
         try:
             with torch.autocast(self.device.type, enabled=self.amp):
                 g_adv = lsgan_loss(self.discriminator(diff_augment(torch.cat([up, fake], 1), c.diff_aug_policy, c.p_diff_aug, self.aug_gen)), True, False)
-            l1 = F.l1_loss(fake, hr)
+            l1 = blurred_l1(fake, hr, c.sr_l1_sigma)
             perc = self.perceptual(fake, hr) if c.sr_w_perceptual > 0 else fake.new_zeros(())
             g_loss = c.sr_w_adv * g_adv + c.sr_w_l1 * l1 + c.sr_w_perceptual * perc
             self._backward_step(g_loss, self.opt_g, self.generator.parameters())
