@@ -438,10 +438,10 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
     assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "sr_mask_input"}).sr_mask_input is False
     with pytest.raises(ValueError, match="'sr_mask_input' must be true/false"):
         TGANConfig.from_dict({"sr_mask_input": 1})
-    # the blurred SR L1 is a loss setting, not a network key; negative blur is refused
-    assert network_config_mismatch(TINY, TINY.replace(sr_l1_sigma=2.0), "sr") == []
-    with pytest.raises(ValueError, match="sr_l1_sigma must be >= 0, got -1.0"):
-        TINY.replace(sr_l1_sigma=-1.0)
+    # the SR content blur is a loss setting, not a network key; a negative one is refused
+    assert network_config_mismatch(TINY, TINY.replace(sr_content_sigma=2.0), "sr") == []
+    with pytest.raises(ValueError, match="sr_content_sigma must be >= 0, got -1.0"):
+        TINY.replace(sr_content_sigma=-1.0)
 
 
 def test_preset_sizes() -> None:

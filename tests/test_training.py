@@ -125,7 +125,7 @@ def test_sr_training_crops_keep_the_masks_aligned_with_the_frames() -> None:
 def test_mask_conditioned_x4_sr_trains_and_renders_mask_detail(tmp_path) -> None:
     from tganaug.models.tgan import TGAN
 
-    config = TINY.replace(sr_scale=4, sr_upsampling="pixel_shuffle", sr_mask_input=True, total_steps=2)
+    config = TINY.replace(sr_scale=4, sr_upsampling="pixel_shuffle", sr_mask_input=True, sr_content_sigma=1.0, total_steps=2)
     trainer = SRTrainer(config, tmp_path / "m" / "sr", data=[_video(config)], progress=False)
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
     trainer.train()

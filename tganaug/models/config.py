@@ -100,10 +100,11 @@ class TGANConfig(ConfigMixin):
     sr_w_adv: float = 1.0
     sr_w_perceptual: float = 10.0
     sr_w_l1: float = 25.0
-    #: when > 0, the SR L1 term compares Gaussian-blurred (sigma in output pixels) frames: it then pins the
-    #: content but hardly penalises pixel noise, whose texture is left to the adversarial loss (plain L1 to a
-    #: noisy target is smallest for a noise-free output); 0 = plain L1 (configs saved before the option)
-    sr_l1_sigma: float = 0.0
+    #: when > 0, the SR content losses (L1 and perceptual) compare frames blurred by a Gaussian of this sigma
+    #: (output pixels): they pin the content but hardly charge pixel noise, whose texture is left to the
+    #: adversarial loss (both losses against a noisy target are smallest for a noise-free output, so at
+    #: x4 the SR stage learned none); 0 = unblurred (configs saved before the option)
+    sr_content_sigma: float = 0.0
 
     # --- optimisation ---------------------------------------------------------------------------
     optimizer: str = "adam"  # "adam" or "rmsprop" (paper)
@@ -186,8 +187,8 @@ class TGANConfig(ConfigMixin):
             raise ValueError("n_masks, max_clip_len, batch_size and total_steps must be >= 1")
         if self.sr_upsampling not in UPSAMPLINGS:
             raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
-        if self.sr_l1_sigma < 0:
-            raise ValueError(f"sr_l1_sigma must be >= 0, got {self.sr_l1_sigma}")
+        if self.sr_content_sigma < 0:
+            raise ValueError(f"sr_content_sigma must be >= 0, got {self.sr_content_sigma}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}

@@ -15,9 +15,9 @@ from tganaug.models.flownet import FlowNet, warp
 
 __all__ = [
     "PerceptualLoss",
-    "blurred_l1",
     "flow_loss",
     "flow_training_loss",
+    "gaussian_blur",
     "lsgan_loss",
     "photometric_loss",
     "random_smooth_flow",
@@ -35,19 +35,19 @@ def lsgan_loss(d_out: list[torch.Tensor] | torch.Tensor, target_is_real: bool, f
     return _ADV(logits, target_is_real=target_is_real, for_discriminator=for_discriminator)
 
 
-def blurred_l1(fake: torch.Tensor, real: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Mean absolute difference of ``(B, C, H, W)`` frames after a Gaussian blur of ``sigma`` pixels (MONAI
-    :class:`~monai.networks.layers.GaussianFilter`, edges by zero padding); ``sigma == 0`` is plain L1.
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``(B, C, H, W)`` frames blurred by a Gaussian of ``sigma`` pixels (MONAI :class:`~monai.networks.layers.GaussianFilter`,
+    zero padding at the edges; differentiable); ``sigma == 0`` returns ``x`` itself.
 
-    Blurring averages independent pixel noise away (its standard deviation shrinks about ``2 sqrt(pi) sigma``
-    times), so the term keeps the content in place while a noisy output costs almost what a smooth one does.
+    The SR trainer compares blurred frames in its content losses (``sr_content_sigma``): blurring averages
+    independent pixel noise away (its standard deviation shrinks about ``2 sqrt(pi) sigma`` times) and keeps
+    the content, so a noisy output costs almost what a smooth one does there.
     """
     if sigma == 0:
-        return F.l1_loss(fake, real)
+        return x
     from monai.networks.layers import GaussianFilter
 
-    blur = GaussianFilter(2, sigma).to(fake.device)
-    return F.l1_loss(blur(fake), blur(real))
+    return GaussianFilter(2, sigma).to(x.device)(x)
 
 
 def shipped_weights_path(name: str) -> Path:

@@ -45,9 +45,9 @@ from tganaug.training.data import ClipSampler, VideoData, clip_length, load_vide
 from tganaug.training.distributed import Distributed
 from tganaug.training.losses import (
     PerceptualLoss,
-    blurred_l1,
     flow_loss,
     flow_training_loss,
+    gaussian_blur,
     lsgan_loss,
     shipped_weights_path,
     temporal_warp_loss,
@@ -478,8 +478,8 @@ class LowResTrainer(_Trainer):
 class SRTrainer(_Trainer):
     """Super-resolution training on real frames: area-downsampled crop -> original crop.
 
-    Loss: ``sr_w_adv`` LSGAN + ``sr_w_perceptual`` perceptual + ``sr_w_l1`` L1 (of Gaussian-blurred frames when
-    ``sr_l1_sigma`` > 0, :func:`~tganaug.training.losses.blurred_l1`); D sees
+    Loss: ``sr_w_adv`` LSGAN + ``sr_w_perceptual`` perceptual + ``sr_w_l1`` L1, the last two on frames blurred by
+    ``sr_content_sigma`` pixels when it is > 0 (:func:`~tganaug.training.losses.gaussian_blur`); D sees
     ``[bilinear-upsampled low-res, high-res]`` with DiffAugment on real and fake alike.
     """
 
@@ -523,8 +523,10 @@ class SRTrainer(_Trainer):
         try:
             with torch.autocast(self.device.type, enabled=self.amp):
                 g_adv = lsgan_loss(self.discriminator(diff_augment(torch.cat([up, fake], 1), c.diff_aug_policy, c.p_diff_aug, self.aug_gen)), True, False)
-            l1 = blurred_l1(fake, hr, c.sr_l1_sigma)
-            perc = self.perceptual(fake, hr) if c.sr_w_perceptual > 0 else fake.new_zeros(())
+            # content losses on blurred frames when sr_content_sigma > 0: the pixel noise is left to the adversarial term
+            fake_content, hr_content = gaussian_blur(fake, c.sr_content_sigma), gaussian_blur(hr, c.sr_content_sigma)
+            l1 = F.l1_loss(fake_content, hr_content)
+            perc = self.perceptual(fake_content, hr_content) if c.sr_w_perceptual > 0 else fake.new_zeros(())
             g_loss = c.sr_w_adv * g_adv + c.sr_w_l1 * l1 + c.sr_w_perceptual * perc
             self._backward_step(g_loss, self.opt_g, self.generator.parameters())
         finally:
