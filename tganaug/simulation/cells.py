@@ -101,6 +101,37 @@ class CellSimConfig(ConfigMixin):
 _JITTER_MODES = 3  # Fourier modes 2..4 of the boundary radius (mode 1 would just shift the cell)
 
 
+_RASTER_BATCH_PIXELS = 1 << 17  # padded box pixels evaluated at once by CellSimulation._rasterise (memory bound)
+_RASTER_PADDING = 1.5  # a batch pads its boxes to at most this x their own pixels
+
+
+def _raster_batches(box_rows: np.ndarray, box_cols: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, int, int]]:
+    """Group the cells' boxes into batches padded to a common size: yield ``(index, row0, rows, cols)``.
+
+    ``index`` are cell indices, ``row0`` the first row of each one's box evaluated in this batch and
+    ``rows`` x ``cols`` the padded box. Boxes are sorted by size and a batch pads them to at most
+    :data:`_RASTER_PADDING` times their own pixels. A box with more than
+    :data:`_RASTER_BATCH_PIXELS` pixels is cut into bands of rows (one cell may then come back in
+    several batches), so no batch is larger unless one row of a box is.
+    """
+    band = np.maximum(1, _RASTER_BATCH_PIXELS // box_cols)  # rows per band
+    bands = -(-box_rows // band)
+    cell = np.repeat(np.arange(len(box_rows)), bands)
+    row0 = (np.arange(len(cell)) - np.repeat(np.cumsum(bands) - bands, bands)) * band[cell]
+    rows = np.minimum(band[cell], box_rows[cell] - row0)
+    cols = box_cols[cell]
+    order = np.argsort(rows * cols, kind="stable")
+    start, max_rows, max_cols, own = 0, 0, 0, 0
+    for position, (r, c) in enumerate(zip(rows[order].tolist(), cols[order].tolist())):
+        grown_rows, grown_cols = max(max_rows, r), max(max_cols, c)
+        padded = (position - start + 1) * grown_rows * grown_cols
+        if position > start and (padded > _RASTER_BATCH_PIXELS or padded > _RASTER_PADDING * (own + r * c)):
+            yield cell[order[start:position]], row0[order[start:position]], max_rows, max_cols
+            start, grown_rows, grown_cols, own = position, r, c, 0
+        max_rows, max_cols, own = grown_rows, grown_cols, own + r * c
+    yield cell[order[start:]], row0[order[start:]], max_rows, max_cols
+
+
 class _Cells:
     """Structure-of-arrays state of the live cells."""
 
@@ -293,51 +324,87 @@ class CellSimulation:
 
     # ---------------------------------------------------------------- rendering
     def _rasterise(self, cells: _Cells, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """Paint the cells; return ``(owner (H, W) int64 index or -1, visible_fraction (N,))``."""
+        """Paint the cells; return ``(owner (H, W) int64 index or -1, visible_fraction (N,))``.
+
+        Each cell is evaluated on its bounding box (``reach`` around the centre), where a pixel with
+        ``rho <= 1`` is inside it. A pixel claimed by several cells goes to the smallest ``rho`` (on a
+        tie, the lowest cell index); ``visible_fraction`` is the in-frame share of the inside pixels.
+
+        Vectorised over cells (batches of similar box size padded to a common box, see
+        :func:`_raster_batches`): a per-cell loop took ~3-4 ms per 256x256 division frame (~36
+        cells), mostly numpy call overhead, this ~1 ms (whole simulated frame ~5 -> ~3 ms). Every
+        rho is still computed with the same elementwise operations as that loop, so the owner map is
+        bit-for-bit the same (checked against the loop in tests/test_simulators.py).
+        """
         cfg = self.config
-        best = np.full((height, width), np.inf)
-        owner = np.full((height, width), -1, dtype=np.int64)
-        visible_fraction = np.zeros(len(cells))
-        for index in range(len(cells)):
-            cy, cx = cells.center[index]
-            a = cells.radius[index] * math.sqrt(cells.aspect[index]) * cfg.paint_scale  # long semi-axis
-            b = cells.radius[index] / math.sqrt(cells.aspect[index]) * cfg.paint_scale  # short semi-axis
-            reach = a * (1.0 + 3 * cfg.jitter) + 1.0
-            y0, y1 = int(math.floor(cy - reach)), int(math.ceil(cy + reach)) + 1
-            x0, x1 = int(math.floor(cx - reach)), int(math.ceil(cx + reach)) + 1
-            rows, cols = np.arange(y0, y1), np.arange(x0, x1)
-            dy, dx = (rows + 0.5 - cy)[:, None], (cols + 0.5 - cx)[None, :]  # pixel centres
-            cos, sin = math.cos(cells.angle[index]), math.sin(cells.angle[index])
-            u = (dx * cos + dy * sin) / a
-            v = (dy * cos - dx * sin) / b
+        count = len(cells)
+        best = np.full(height * width, np.inf)
+        owner = np.full(height * width, -1, dtype=np.int64)
+        inside_total = np.zeros(count, dtype=np.int64)
+        inside_visible = np.zeros(count, dtype=np.int64)
+        if count == 0:
+            return owner.reshape(height, width), np.zeros(0)
+        cy, cx = cells.center[:, 0], cells.center[:, 1]
+        a = cells.radius * np.sqrt(cells.aspect) * cfg.paint_scale  # long semi-axis
+        b = cells.radius / np.sqrt(cells.aspect) * cfg.paint_scale  # short semi-axis
+        reach = a * (1.0 + 3 * cfg.jitter) + 1.0
+        y0, x0 = np.floor(cy - reach).astype(np.int64), np.floor(cx - reach).astype(np.int64)
+        box_rows = np.ceil(cy + reach).astype(np.int64) + 1 - y0
+        box_cols = np.ceil(cx + reach).astype(np.int64) + 1 - x0
+        # libm's cos / sin per cell, as the loop had them (numpy's SIMD ones may differ in the last bit)
+        cos = np.array([math.cos(angle) for angle in cells.angle.tolist()])
+        sin = np.array([math.sin(angle) for angle in cells.angle.tolist()])
+        terms = (cells.coeffs[..., 0] - 1j * cells.coeffs[..., 1]).T.copy()  # (modes, N): c_k0 - i c_k1
+        # Exact pre-test: the boundary radius 1 + series is at most 1 + sum_k |c_k|, so a pixel with
+        # u² + v² above that squared has rho > 1 (the 1e-9 margin dwarfs rounding, ~1e-15). About half
+        # of a box is outside its cell; this skips hypot and the series (the costly part) there. A
+        # cell whose series may reach -1 (where rho < 0 counts as inside) gets no limit.
+        amplitude = np.abs(terms).sum(axis=0)
+        limit = np.where(amplitude < 0.99, ((1.0 + amplitude) * (1.0 + 1e-9)) ** 2, np.inf)
+        for index, row0, rows_, cols_ in _raster_batches(box_rows, box_cols):
+            # pixel-centre offsets on the padded (n, rows_, cols_) boxes; per-cell values as (n, 1, 1)
+            rows = (y0[index] + row0)[:, None] + np.arange(rows_)
+            cols = x0[index][:, None] + np.arange(cols_)
+            dy = (rows + 0.5 - cy[index, None])[:, :, None]
+            dx = (cols + 0.5 - cx[index, None])[:, None, :]
+            cos_, sin_ = cos[index, None, None], sin[index, None, None]
+            u = (dx * cos_ + dy * sin_) / a[index, None, None]
+            v = (dy * cos_ - dx * sin_) / b[index, None, None]
+            in_box = (row0[:, None] + np.arange(rows_) < box_rows[index, None])[:, :, None] & (
+                np.arange(cols_) < box_cols[index, None]
+            )[:, None, :]  # padding beyond a cell's own box (or band) is not the cell's
+            flat = np.flatnonzero((u * u + v * v <= limit[index, None, None]) & in_box)
+            which = flat // (rows_ * cols_)  # position in the batch (flat is sorted by it)
+            u, v = u.take(flat), v.take(flat)
             radius = np.hypot(u, v)
             # boundary radius 1 + sum_k c_k0 cos(k phi) + c_k1 sin(k phi), modes k = 2..: with the unit
             # complex number e^{i phi} = (u + i v) / |.|, each mode is one complex multiply (instead of
             # arctan2 and two trig calls per mode; same values, ~1.6x faster simulation)
             unit = (u + 1j * v) / np.where(radius > 0, radius, 1.0)
             unit[radius == 0] = 1.0
-            c = cells.coeffs[index]
+            term = terms.take(index.take(which), axis=1)
             power = unit * unit
-            series = (c[0, 0] - 1j * c[0, 1]) * power
-            for mode in range(1, len(c)):
+            series = term[0] * power
+            for mode in range(1, len(term)):
                 power = power * unit
-                series += (c[mode, 0] - 1j * c[mode, 1]) * power
+                series += term[mode] * power
             rho = radius / (1.0 + series.real)
             inside = rho <= 1.0
-            total = int(inside.sum())
-            mine = inside
-            if y0 < 0 or x0 < 0 or y1 > height or x1 > width:
-                mine = inside & ((rows >= 0) & (rows < height))[:, None] & ((cols >= 0) & (cols < width))[None, :]
-            visible_fraction[index] = mine.sum() / max(total, 1)
-            if not mine.any():
-                continue
-            py, px = np.nonzero(mine)
-            values = rho[py, px]
-            py, px = py + y0, px + x0
-            closer = values < best[py, px]
-            best[py[closer], px[closer]] = values[closer]
-            owner[py[closer], px[closer]] = index
-        return owner, visible_fraction
+            np.add.at(inside_total, index, np.bincount(which[inside], minlength=len(index)))
+            in_frame = ((rows >= 0) & (rows < height))[:, :, None] & ((cols >= 0) & (cols < width))[:, None, :]
+            mine = np.flatnonzero(inside & in_frame.take(flat))
+            np.add.at(inside_visible, index, np.bincount(which.take(mine), minlength=len(index)))
+            pixel = (rows[:, :, None] * width + cols[:, None, :]).take(flat.take(mine))
+            values, claimant = rho.take(mine), index.take(which.take(mine))
+            # Smallest rho wins, then the lowest index, whatever order the batches come in: `owner`
+            # stays the lowest index among the claims equal to `best` so far.
+            before = best[pixel]
+            np.minimum.at(best, pixel, values)
+            after = best[pixel]
+            owner[pixel[before > after]] = count  # earlier claims beaten: reset, then take the minimum
+            tied = values == after
+            np.minimum.at(owner, pixel[tied], claimant[tied])
+        return owner.reshape(height, width), inside_visible / np.maximum(inside_total, 1)
 
     # ---------------------------------------------------------------- main loop
     def stream(self, frames: int, height: int, width: int, seed: int = 0) -> SimulationStream:
