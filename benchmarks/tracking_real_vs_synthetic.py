@@ -11,7 +11,8 @@ The goal of the paper's protocol: a good generator's row is close to Real (tGAN 
 
 Writes ``benchmarks/results/tracking_real_vs_synthetic_<segmenter>.{md,csv}``. Generator rows are added by naming
 generator plugins (``--generators procedural,tgan``): ``procedural`` is fitted on the dataset's train frames,
-``tgan`` uses the shipped model for the modality with a background estimated from train frames; the
+``tgan`` uses the shipped model for the modality with a background estimated from train frames
+(``tgan-sr-on-real``: its SR stage alone on the real frames down-sampled to the low-res grid, a diagnostic); the
 synthetic video is mapped to the real video's intensity units before segmentation.
 """
 
@@ -89,6 +90,8 @@ def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_mod
     """
     from tganaug.data.normalize import fit_normalization
 
+    if generator_name == SR_ON_REAL:
+        return sr_on_real_images(dataset, gt, seed, tgan_models)
     generator = make_generator(generator_name, dataset, tgan_models)
     background = None
     if generator_name == "tgan":
@@ -102,6 +105,28 @@ def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_mod
         raise ValueError(f"generator {generator_name!r} returned shape {video.shape}, expected {gt.labels.shape}")
     scale_source = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval", read_labels=False)
     norm = fit_normalization(scale_source.images)
+    return video * np.float32(norm.scale) + np.float32(norm.offset)
+
+
+#: pseudo-generator: the tgan model's SR stage alone, on the real eval frames down-sampled to its low-res grid (diagnostic)
+SR_ON_REAL = "tgan-sr-on-real"
+
+
+def sr_on_real_images(dataset: Path, gt, seed: int, tgan_models: dict[str, str] | None = None) -> np.ndarray:
+    """The ``tgan`` model's SR stage on the area down-sampling of the real eval frames (and the GT masks), raw units.
+
+    A perfect low-res stage would hand the SR stage these frames, so the row separates the two stages' share
+    of a gap to Real. Frames are normalised with the *train* frames' percentiles of the model's training
+    (``norm_percentiles``, clipped to [0, 1]) and mapped back.
+    """
+    from tganaug.data.normalize import fit_normalization
+    from tganaug.models.tgan import TGAN, resolve_model
+
+    model_name = MODELS[dataset.name]
+    model = TGAN.from_pretrained(resolve_model((tgan_models or {}).get(model_name, model_name)))
+    reference = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval", read_labels=False).images
+    norm = fit_normalization(reference, percentiles=model.config.norm_percentiles)  # the intensity scale the model was trained on
+    video = model.super_resolve(np.clip(norm(gt.images), 0, 1), gt.labels, seed=seed)
     return video * np.float32(norm.scale) + np.float32(norm.offset)
 
 
@@ -136,7 +161,8 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--trackers", default="overlap,laptrack,btrack")
     parser.add_argument("--segmenter", choices=["threshold", "unet", "gt"], default="threshold")
-    parser.add_argument("--generators", default="", help="comma-separated generator plugins for synthetic rows")
+    parser.add_argument("--generators", default="", help=f"comma-separated generator plugins for synthetic rows; {SR_ON_REAL!r}: the tgan "
+                        "model's SR stage alone on the real frames down-sampled to its low-res grid (diagnostic)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output stem (default results/tracking_real_vs_synthetic_<segmenter>)")
     parser.add_argument("--tgan-model", action="append", default=[], metavar="NAME=PATH",

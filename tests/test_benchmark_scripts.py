@@ -196,3 +196,23 @@ def test_render_cost_parses_variants_and_names_a_bad_one(monkeypatch: pytest.Mon
     for bad in ("4,8,16/4,8", "4,x,16/4,8/bilinear", "4,8/4,8/bilinear/extra"):
         with pytest.raises(argparse.ArgumentTypeError, match="is not LOWRES/SR/UPSAMPLING"):
             render_cost.parse_variant(bad)
+
+
+def test_tracking_sr_on_real_row_renders_the_real_frames_through_the_sr_stage(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--generators tgan-sr-on-real``: the shipped model's SR stage on the real eval frames, back in raw units."""
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import tracking_real_vs_synthetic as tracking
+
+    import tganaug
+
+    sim = shared_data / "Fluo-N2DH-SIM+"
+    gt = tganaug.read_ctc(sim, frames=[45, 46])
+    video = tracking.synthetic_images(tracking.SR_ON_REAL, sim, gt, seed=0, tgan_models={"fluo-nuclei": "fluo-nuclei-fast"})
+    assert video.shape == gt.images.shape and video.dtype == np.float32 and np.isfinite(video).all()
+    real = gt.images.astype(np.float64)
+    # same intensity units, and the same picture up to the SR stage's texture
+    assert abs(video.mean() - real.mean()) < 0.1 * real.std()
+    assert np.corrcoef(video.ravel(), real.ravel())[0, 1] > 0.9
+    assert np.array_equal(video, tracking.synthetic_images(tracking.SR_ON_REAL, sim, gt, seed=0, tgan_models={"fluo-nuclei": "fluo-nuclei-fast"}))

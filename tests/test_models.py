@@ -508,6 +508,39 @@ def test_generate_rejects_bad_background() -> None:
     assert check_masks(np.array([[[0, 2]]], np.uint8)).dtype == bool
 
 
+def test_super_resolve_runs_the_sr_stage_on_the_area_down_sampled_frames() -> None:
+    from tganaug.models.tgan import TGAN
+    from tganaug.training.data import downsample_image
+
+    model = tiny_tgan()
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0.1, 0.9, (2, 37, 29)).astype(np.float32)
+    masks = two_box_masks(2)
+    out = model.super_resolve(images, masks, seed=0)
+    assert out.shape == images.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    assert np.array_equal(out, model.super_resolve(images, masks, seed=0))
+    # with a zero residual the SR output is the bilinear up-sampling of its input: the area down-sampling
+    with torch.no_grad():
+        model.sr.decoder.to_image.weight.zero_()
+        model.sr.decoder.to_image_bias.zero_()
+    flat = model.super_resolve(images, masks, seed=0)
+    padded = torch.nn.functional.pad(torch.from_numpy(images)[:, None] * 2 - 1, (0, 3, 0, 3), mode="replicate")  # to 40 x 32
+    expected = torch.nn.functional.interpolate(downsample_image(padded, 2), scale_factor=2, mode="bilinear", align_corners=False)
+    assert np.allclose(flat, ((expected[:, 0, :37, :29] + 1) / 2).numpy(), atol=1e-6)
+    # an image-only SR stage ignores the masks; one with mask_input sees them
+    assert np.array_equal(out, tiny_tgan().super_resolve(images, np.zeros_like(masks), seed=0))
+    torch.manual_seed(0)
+    with_masks = TGAN(LowResGenerator.from_config(TINY), TINY, SRGenerator.from_config(TINY.replace(sr_mask_input=True)))
+    torch.nn.init.normal_(with_masks.sr.decoder.to_image.weight, std=0.5)
+    assert not np.array_equal(with_masks.super_resolve(images, masks), with_masks.super_resolve(images, np.zeros_like(masks)))
+    with pytest.raises(ValueError, match=r"images have shape \(2, 37, 30\), the masks \(2, 37, 29\)"):
+        model.super_resolve(np.zeros((2, 37, 30), np.float32), masks)
+    with pytest.raises(ValueError, match=r"finite and in \[0, 1\]"):
+        model.super_resolve(images * 2, masks)
+    with pytest.raises(ValueError, match="no SR stage"):
+        tiny_tgan(with_sr=False).super_resolve(images, masks)
+
+
 def test_background_from_video_recovers_the_background() -> None:
     rng = np.random.default_rng(0)
     background = rng.uniform(100, 200, (20, 24))

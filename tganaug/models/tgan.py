@@ -328,6 +328,41 @@ class TGAN:
             # to float32 before the affine map (a no-op in float32: same bytes as before the precision option)
             yield ((full[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
+    @torch.no_grad()
+    def super_resolve(self, images: np.ndarray, masks: object, seed: int = 0) -> np.ndarray:
+        """The SR stage alone on the area down-sampling (by ``sr_scale``) of given full-resolution frames.
+
+        A diagnostic: rendering a real video's own low-res frames shows how close to real the SR stage
+        gets when the low-res stage is perfect, i.e. how much of a gap comes from each stage.
+        ``images (T, H, W)`` float in [0, 1]; ``masks (T, H, W)`` as for :meth:`generate` (used by an SR
+        stage with ``mask_input``). Returns ``(T, H, W) float32`` in [0, 1]; same seed, same output.
+        """
+        if self.sr is None:
+            raise ValueError("this model has no SR stage")
+        binary = check_masks(masks)
+        frames = np.asarray(images, dtype=np.float32)
+        if frames.shape != binary.shape:
+            raise ValueError(f"images have shape {frames.shape}, the masks {binary.shape}")
+        if not np.isfinite(frames).all() or frames.min() < 0 or frames.max() > 1:
+            raise ValueError("images must be finite and in [0, 1]")
+        from tganaug.training.data import downsample_image
+
+        height, width = frames.shape[1:]
+        unit = self.config.sr_scale * self.sr.divisor
+        pad_h, pad_w = (-height) % unit, (-width) % unit
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(int(seed))
+        weights = self.sr.decoder.modulate(self.sr.styles(1, generator=generator))
+        out = np.empty(frames.shape, np.float32)
+        for t in range(frames.shape[0]):
+            full = F.pad(torch.from_numpy(frames[t])[None, None] * 2 - 1, (0, pad_w, 0, pad_h), mode="replicate")
+            m = F.pad(torch.from_numpy(binary[t].astype(np.float32))[None, None], (0, pad_w, 0, pad_h))
+            low = downsample_image(full, self.config.sr_scale).to(self.device, self.dtype)
+            sr_masks = m.to(self.device, self.dtype) if self.sr.mask_input else None
+            result = self.sr(low, None, generator, masks=sr_masks, decoder_weights=weights)
+            out[t] = ((result[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+        return out
+
     def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
         """Generate a video for ``masks (T, H, W)``; returns ``(T, H, W) float32`` in [0, 1].
 
