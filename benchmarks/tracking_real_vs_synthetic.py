@@ -81,6 +81,11 @@ def make_generator(name: str, dataset: Path, tgan_models: dict[str, str] | None 
     return tganaug.get_generator(name)
 
 
+def reference_split(dataset: Path) -> str:
+    """The frames a generator's background and intensity scale come from: train (eval for GOWT1, which has no train split)."""
+    return "train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval"
+
+
 def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_models: dict[str, str] | None = None) -> np.ndarray:
     """A generator's video for the GT masks, mapped back to the real data's intensity units.
 
@@ -97,13 +102,13 @@ def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_mod
     if generator_name == "tgan":
         from tganaug.models.tgan import background_from_video
 
-        reference = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval")
+        reference = tganaug.read_ctc(dataset, frames=reference_split(dataset))
         norm = fit_normalization(reference.images)
         background = background_from_video(norm(reference.images), reference.labels)
     video = np.asarray(generator.generate(gt.labels, background=background, seed=seed), dtype=np.float32)
     if video.shape != gt.labels.shape:
         raise ValueError(f"generator {generator_name!r} returned shape {video.shape}, expected {gt.labels.shape}")
-    scale_source = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval", read_labels=False)
+    scale_source = tganaug.read_ctc(dataset, frames=reference_split(dataset), read_labels=False)
     norm = fit_normalization(scale_source.images)
     return video * np.float32(norm.scale) + np.float32(norm.offset)
 
@@ -124,7 +129,7 @@ def sr_on_real_images(dataset: Path, gt, seed: int, tgan_models: dict[str, str] 
 
     model_name = MODELS[dataset.name]
     model = TGAN.from_pretrained(resolve_model((tgan_models or {}).get(model_name, model_name)))
-    reference = tganaug.read_ctc(dataset, frames="train" if dataset.name != "Fluo-N2DH-GOWT1" else "eval", read_labels=False).images
+    reference = tganaug.read_ctc(dataset, frames=reference_split(dataset), read_labels=False).images
     norm = fit_normalization(reference, percentiles=model.config.norm_percentiles)  # the intensity scale the model was trained on
     video = model.super_resolve(np.clip(norm(gt.images), 0, 1), gt.labels, seed=seed)
     return video * np.float32(norm.scale) + np.float32(norm.offset)

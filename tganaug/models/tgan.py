@@ -321,12 +321,16 @@ class TGAN:
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
-                sr_masks = m.to(self.device, self.dtype) if self.sr.mask_input else None  # type: ignore[union-attr]
-                full = self.sr(frame, None, generator, masks=sr_masks, decoder_weights=sr_weights)  # type: ignore[misc]
+                full = self._run_sr(frame, m, generator, sr_weights)  # type: ignore[arg-type]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
-            # to float32 before the affine map (a no-op in float32: same bytes as before the precision option)
-            yield ((full[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+            yield _output_frame(full, height, width)
+
+    def _run_sr(self, low: torch.Tensor, masks: torch.Tensor, generator: torch.Generator, weights: list[torch.Tensor]) -> torch.Tensor:
+        """The SR stage on one low-res frame ``(1, 1, h, w)`` on the device; ``masks (1, 1, H, W)`` float {0, 1} (padded,
+        any device; used by an SR stage with ``mask_input``); ``weights`` its decoder's modulated weights for the video."""
+        sr_masks = masks.to(self.device, self.dtype) if self.sr.mask_input else None  # type: ignore[union-attr]
+        return self.sr(low, None, generator, masks=sr_masks, decoder_weights=weights)  # type: ignore[misc]
 
     @torch.no_grad()
     def super_resolve(self, images: np.ndarray, masks: object, seed: int = 0) -> np.ndarray:
@@ -358,9 +362,7 @@ class TGAN:
             full = F.pad(torch.from_numpy(frames[t])[None, None] * 2 - 1, (0, pad_w, 0, pad_h), mode="replicate")
             m = F.pad(torch.from_numpy(binary[t].astype(np.float32))[None, None], (0, pad_w, 0, pad_h))
             low = downsample_image(full, self.config.sr_scale).to(self.device, self.dtype)
-            sr_masks = m.to(self.device, self.dtype) if self.sr.mask_input else None
-            result = self.sr(low, None, generator, masks=sr_masks, decoder_weights=weights)
-            out[t] = ((result[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+            out[t] = _output_frame(self._run_sr(low, m, generator, weights), height, width)
         return out
 
     def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
@@ -375,6 +377,13 @@ class TGAN:
         for t, frame in enumerate(self.iter_frames(binary, background, seed, use_sr=use_sr)):
             out[t] = frame
         return out
+
+
+def _output_frame(full: torch.Tensor, height: int, width: int) -> np.ndarray:
+    """A network output ``(1, 1, H', W')`` in [-1, 1] (padded) -> the ``(height, width) float32`` frame in [0, 1].
+
+    Cast to float32 before the affine map (a no-op in float32: same bytes as before the precision option)."""
+    return ((full[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
 
 #: the numpy random stream of the default-background choice (apart from the torch noise of the same seed)
