@@ -122,6 +122,70 @@ def test_sr_training_crops_keep_the_masks_aligned_with_the_frames() -> None:
                 assert hr[masks > 0].min() > hr[masks == 0].max()
 
 
+def test_sr_frame_history_gives_the_low_res_inputs_of_frame_t() -> None:
+    """``sample_frames(history=k)``: masks t-k..t, the real frame t-1 (background at t = 0), all on the same crop."""
+    from tganaug.training.data import ClipSampler
+
+    config = TINY.replace(sr_scale=4, p_video_aug=0.0)
+    n_frames, size = 5, 64
+    _, labels = _video_arrays(n_frames, size)
+    frames = torch.stack([torch.full((size, size), -0.9 + 0.2 * t) for t in range(n_frames)])  # frame t is flat at -0.9 + 0.2 t
+    masks = torch.from_numpy((labels > 0).astype(np.float32))
+    background = torch.full((size, size), -0.95)
+    video = VideoData("steps", frames, masks, background, downsample_image(frames, 4), downsample_mask(masks, 4), downsample_image(background, 4))
+    sampler = ClipSampler([video], config, torch.Generator().manual_seed(0))
+    seen = set()
+    for _ in range(20):
+        batch = sampler.sample_frames(3, 32, history=1)
+        assert batch["lr_masks"].shape == (3, 2, 8, 8) and batch["lr_prev"].shape == batch["lr_background"].shape == (3, 1, 8, 8)
+        for hr, m, lr_masks, prev, bg in zip(batch["hr"], batch["masks"], batch["lr_masks"], batch["lr_prev"], batch["lr_background"]):
+            t = round((float(hr.mean()) + 0.9) / 0.2)
+            seen.add(t)
+            expected_prev = -0.95 if t == 0 else -0.9 + 0.2 * (t - 1)
+            assert torch.allclose(prev, torch.full_like(prev, expected_prev)) and torch.allclose(bg, torch.full_like(bg, -0.95))
+            assert torch.equal(lr_masks[-1], downsample_mask(m[0], 4))  # the current mask, same crop
+            if t == 0:
+                assert torch.equal(lr_masks[0], lr_masks[1])  # no earlier mask: frame 0's repeated
+    assert 0 in seen and len(seen) == n_frames
+    # turned and flipped crops keep the low-res inputs aligned with the full-resolution ones
+    turned = ClipSampler([_video(config)], config.replace(p_video_aug=1.0), torch.Generator().manual_seed(1))
+    for _ in range(5):
+        batch = turned.sample_frames(2, 32, history=1)
+        assert torch.equal(batch["lr_masks"][:, -1:], downsample_mask(batch["masks"], 4))
+    # history=0 draws the same numbers as the call without it
+    a = ClipSampler([_video(config)], config, torch.Generator().manual_seed(3)).sample_frames(2, 32)
+    b = ClipSampler([_video(config)], config, torch.Generator().manual_seed(3)).sample_frames(2, 32, history=0)
+    assert a.keys() == b.keys() == {"hr", "masks", "lr"} and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sr_stage_trains_on_a_low_res_runs_renderings(tmp_path) -> None:
+    config = TINY.replace(sr_scale=4, sr_upsampling="pixel_shuffle", sr_mask_input=True, total_steps=2)
+    LowResTrainer(config.replace(total_steps=1), tmp_path / "lowres", data=[_video(config)], progress=False).train()
+    with_input = config.replace(sr_lowres_input=str(tmp_path / "lowres"))
+    trainer = SRTrainer(with_input, tmp_path / "sr", data=[_video(config)], progress=False)
+    assert trainer.lowres_input is not None and not any(p.requires_grad for p in trainer.lowres_input.parameters())
+    frozen = {k: v.clone() for k, v in trainer.lowres_input.state_dict().items()}
+    seen = []
+    trainer.lowres_input.register_forward_hook(lambda module, args, out: seen.append((args, out)))
+    trainer.train()
+    assert len(seen) == 2 and _states_equal(frozen, trainer.lowres_input.state_dict())  # rendered every step, never trained
+    masks, prev, background = seen[0][0][:3]
+    assert masks.shape == (2, config.n_masks, 8, 8) and prev.shape == background.shape == (2, 1, 8, 8)
+    assert seen[0][1].shape == (2, 1, 8, 8)
+    assert json.loads((tmp_path / "sr" / "config.json").read_text())["sr_lowres_input"] == str(tmp_path / "lowres")
+    resumed = SRTrainer(None, tmp_path / "sr", data=[_video(config)], progress=False, resume=True)
+    assert resumed.lowres_input is not None
+    # refused: a missing run, another sr_scale, a per-frame model
+    with pytest.raises(FileNotFoundError, match="sr_lowres_input: low-res run .*nowhere.* not found"):
+        SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "nowhere")), tmp_path / "x", data=[_video(config)], progress=False)
+    LowResTrainer(TINY.replace(total_steps=1), tmp_path / "lowres2", data=[_video()], progress=False).train()
+    with pytest.raises(ValueError, match="trained with sr_scale 2, this SR config has 4"):
+        SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "lowres2")), tmp_path / "y", data=[_video(config)], progress=False)
+    LowResTrainer(config.replace(total_steps=1, use_previous_frame=False), tmp_path / "pf", data=[_video(config)], progress=False).train()
+    with pytest.raises(ValueError, match="per-frame model"):
+        SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "pf")), tmp_path / "z", data=[_video(config)], progress=False)
+
+
 def test_mask_conditioned_x4_sr_trains_and_renders_mask_detail(tmp_path) -> None:
     from tganaug.models.tgan import TGAN
 

@@ -105,6 +105,12 @@ class TGANConfig(ConfigMixin):
     #: adversarial loss (both losses against a noisy target are smallest for a noise-free output, so at
     #: x4 the SR stage learned none); 0 = unblurred (configs saved before the option)
     sr_content_sigma: float = 0.0
+    #: where the SR stage's training input comes from: "" = the real frame area-down-sampled by sr_scale
+    #: (the paper; configs saved before the option), or the path of a trained low-res run (its folder or
+    #: checkpoint.pt, same sr_scale) whose generator renders the input from the real masks t-n+1..t, the
+    #: real frame t-1 and the reference background, one step: the SR stage then learns on what it gets
+    #: at inference (generated low-res frames) instead of real ones
+    sr_lowres_input: str = ""
 
     # --- optimisation ---------------------------------------------------------------------------
     optimizer: str = "adam"  # "adam" or "rmsprop" (paper)

@@ -45,7 +45,7 @@ from tganaug.utils import malloc
 from tganaug.utils.weights import resolve_weights
 
 __all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "TGAN", "background_from_video", "check_background",
-           "check_masks", "check_precision", "reference_crop", "resolve_model"]
+           "check_masks", "check_precision", "load_lowres_generator", "reference_crop", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast"}
@@ -239,11 +239,9 @@ class TGAN:
             if sr_path is None and (path / "sr").is_dir():
                 sr_path = path / "sr"
             path = path / "lowres"
-        data, config = _load_generator_checkpoint(path, "lowres")
-        lowres = LowResGenerator.from_config(config)
+        lowres, config, data = _load_lowres(path)
         from tganaug.training.checkpoint import CheckpointError, load_network_state
 
-        load_network_state(lowres, data["models"]["generator"], what=f"low-res generator {path}")
         sr = None
         if sr_path is not None:
             sr_data, sr_config = _load_generator_checkpoint(Path(sr_path), "sr")
@@ -398,6 +396,23 @@ def _check_reference(background: object, name: object) -> np.ndarray:
     if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
         raise ValueError(f"reference background {name!r} must be finite and in [0, 1]")
     return array
+
+
+def load_lowres_generator(path: str | Path) -> tuple[LowResGenerator, TGANConfig]:
+    """A trained :class:`LowResGenerator` (in eval mode, on the CPU) and its config from a low-res run directory or
+    ``checkpoint.pt`` (loaded with ``weights_only=True``; mismatches raise
+    :class:`~tganaug.training.checkpoint.CheckpointError` as in :meth:`TGAN.from_pretrained`)."""
+    lowres, config, _ = _load_lowres(Path(path))
+    return lowres.eval(), config
+
+
+def _load_lowres(path: Path) -> tuple[LowResGenerator, TGANConfig, dict]:
+    from tganaug.training.checkpoint import load_network_state
+
+    data, config = _load_generator_checkpoint(path, "lowres")
+    lowres = LowResGenerator.from_config(config)
+    load_network_state(lowres, data["models"]["generator"], what=f"low-res generator {path}")
+    return lowres, config, data
 
 
 def _load_generator_checkpoint(path: Path, mode: str) -> tuple[dict, TGANConfig]:

@@ -205,22 +205,46 @@ class ClipSampler:
             out["starts"].append(torch.tensor(first + self.context))
         return {key: torch.stack(value) for key, value in out.items()}
 
-    def sample_frames(self, batch: int, crop: int) -> dict[str, torch.Tensor]:
+    def sample_frames(self, batch: int, crop: int, history: int = 0) -> dict[str, torch.Tensor]:
         """Full-resolution crops for SR training: ``hr (B, 1, crop, crop)`` in [-1, 1], ``masks (B, 1, crop, crop)``
-        in {0, 1} (the same crops of the binary masks, augmented alike) and ``lr (B, 1, crop/s, crop/s)``."""
-        hr, hr_masks = [], []
+        in {0, 1} (the same crops of the binary masks, augmented alike) and ``lr (B, 1, crop/s, crop/s)``.
+
+        With ``history = k > 0`` each sample also carries what a low-res generator needs to render frame
+        ``t`` on the low-res grid (``s = sr_scale``; the same crop and augmentation): ``lr_masks (B, k+1,
+        crop/s, crop/s)`` the masks ``t-k .. t`` (frame 0's mask repeated before the video starts, as at
+        inference), ``lr_prev (B, 1, ...)`` the real frame ``t-1`` (the reference background for ``t = 0``)
+        and ``lr_background (B, 1, ...)``. ``history = 0`` draws the same random numbers as before it existed.
+        """
+        s = self.config.sr_scale
+        hr, hr_masks, lr_masks, lr_prev, lr_background = [], [], [], [], []
         for _ in range(batch):
             video = self.videos[self._randint(len(self.videos))]
             t = self._randint(video.images.shape[0])
             h, w = video.images.shape[-2:]
             top, left = self._randint(h - crop + 1), self._randint(w - crop + 1)
-            patch = _pad_to(video.images[t, top : top + crop, left : left + crop].unsqueeze(0), crop)
-            masks = _pad_to(video.masks[t, top : top + crop, left : left + crop].unsqueeze(0), crop)
-            patch, masks, _ = video_augment(patch, masks, patch[:1], self.config.p_video_aug, self.generator)
+            region = (slice(top, top + crop), slice(left, left + crop))
+            if history == 0:
+                patch = _pad_to(video.images[t][region].unsqueeze(0), crop)
+                masks = _pad_to(video.masks[t][region].unsqueeze(0), crop)
+                patch, masks, _ = video_augment(patch, masks, patch[:1], self.config.p_video_aug, self.generator)
+            else:
+                times = [max(t - k, 0) for k in range(history, -1, -1)]  # t-k .. t, clamped at frame 0
+                background = _pad_to(video.background[region].unsqueeze(0), crop)
+                previous = _pad_to(video.images[t - 1][region].unsqueeze(0), crop) if t > 0 else background
+                images = torch.cat([previous, _pad_to(video.images[t][region].unsqueeze(0), crop)])
+                stack = _pad_to(video.masks[times][(slice(None),) + region], crop)
+                images, stack, background = video_augment(images, stack, background, self.config.p_video_aug, self.generator)
+                patch, masks = images[1:], stack[-1:]
+                lr_masks.append(downsample_mask(stack, s))
+                lr_prev.append(downsample_image(images[:1], s))
+                lr_background.append(downsample_image(background, s))
             hr.append(patch)
             hr_masks.append(masks)
         hr_t = torch.stack(hr)
-        return {"hr": hr_t, "masks": torch.stack(hr_masks), "lr": downsample_image(hr_t, self.config.sr_scale)}
+        out = {"hr": hr_t, "masks": torch.stack(hr_masks), "lr": downsample_image(hr_t, s)}
+        if history:
+            out.update(lr_masks=torch.stack(lr_masks), lr_prev=torch.stack(lr_prev), lr_background=torch.stack(lr_background))
+        return out
 
 
 def video_augment(
