@@ -282,3 +282,69 @@ def test_disk_cache_round_trip(tmp_path):
     assert torch.equal(again["lineage"], item["lineage"])
     with pytest.raises(CacheMismatchError, match="different 'generator'"):
         small(cache_dir=tmp_path / "cache", generator_config={"rim": True})[1]
+
+
+class _TinyTGAN:
+    """The tiny random tGAN as a dataset generator object (``generate`` and ``generate_batch``), counting batched calls."""
+
+    name = "tiny-tgan"
+
+    def __init__(self, batched: bool = True) -> None:
+        from _tiny_tgan import tiny_tgan
+
+        self.model = tiny_tgan()
+        with torch.no_grad():  # non-zero noise scales (they start at zero): a video given another's noise would show
+            for name, parameter in [*self.model.lowres.named_parameters(), *self.model.sr.named_parameters()]:
+                if name.endswith("noise.weight"):
+                    parameter.fill_(0.3)
+        self.batch_sizes: list[int] = []
+        if not batched:
+            self.generate_batch = None  # type: ignore[assignment]
+
+    def generate(self, labels, background=None, seed=None):
+        return self.model.generate(labels, background=background, seed=seed)
+
+    def generate_batch(self, labels, backgrounds, seeds):
+        self.batch_sizes.append(len(labels))
+        return self.model.generate_batch(labels, backgrounds, seeds)
+
+
+def test_render_batch_renders_fixed_blocks_the_same_however_they_are_read():
+    """``render_batch=3``: blocks 0-2, 3-5 rendered together; an item is the same bytes in any access order, through
+    DataLoader workers and in a stream, and its ``render_batch=1`` rendering up to float rounding."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # DataLoader workers run one thread; convolutions round differently with more
+    try:
+        generator = _TinyTGAN()
+        batched = small(generator=generator, num_videos=5, render_batch=3)
+        order = [4, 0, 2, 4, 1, 3]
+        items = {i: batched[i] for i in order}
+        # one block is kept at a time, each item handed out once: 4 | 0 (2 kept) 2 | 4 again | 1 | 3
+        assert generator.batch_sizes == [3] * 5
+        assert items[0]["meta"]["render_batch"] == 3
+        fresh = small(generator=_TinyTGAN(), num_videos=5, render_batch=3)
+        plain = small(generator=_TinyTGAN(), num_videos=5)
+        for i in range(5):
+            in_order, reference = fresh[i], plain[i]
+            assert torch.equal(items[i]["image"], in_order["image"])
+            assert torch.equal(items[i]["label"], reference["label"]) and torch.equal(items[i]["lineage"], reference["lineage"])
+            assert (items[i]["image"] - reference["image"]).abs().max() < 1e-5
+            assert "render_batch" not in reference["meta"]
+        assert min((items[i]["image"] - items[j]["image"]).abs().mean() for i in range(5) for j in range(i)) > 1e-3
+        loader = DataLoader(small(generator=_TinyTGAN(), num_videos=5, render_batch=3), batch_size=3, num_workers=2, collate_fn=collate_videos)
+        loaded = [image for batch in loader for image in batch["image"]]
+        assert len(loaded) == 5 and all(torch.equal(image, items[i]["image"]) for i, image in enumerate(loaded))
+        stream = SyntheticVideoStream("division", _TinyTGAN(), frames=T, size=SIZE, seed=0, start=1, max_videos=6, render_batch=3)
+        streamed = list(DataLoader(stream, batch_size=None, num_workers=2))
+        assert sorted(item["meta"]["index"] for item in streamed) == [1, 2, 3, 4, 5, 6]  # blocks 0 (from 1), 1, 2 (to 6)
+        for item in streamed:
+            if item["meta"]["index"] < 5:
+                assert torch.equal(item["image"], items[item["meta"]["index"]]["image"])
+        # a generator without generate_batch renders a block one video at a time: the render_batch=1 bytes
+        unbatched = small(generator=_TinyTGAN(batched=False), num_videos=5, render_batch=3)
+        assert torch.equal(unbatched[4]["image"], plain[4]["image"]) and torch.equal(unbatched[1]["image"], plain[1]["image"])
+    finally:
+        torch.set_num_threads(threads)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="render_batch must be a positive integer"):
+            small(render_batch=bad)

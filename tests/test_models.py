@@ -471,6 +471,59 @@ def test_generate_contract_and_determinism() -> None:
     assert no_sr.shape == labels.shape
 
 
+def _noisy(model):
+    """``model`` with every noise scale non-zero (they start at zero), so a video given the wrong noise shows."""
+    with torch.no_grad():
+        for name, parameter in [*model.lowres.named_parameters(), *model.sr.named_parameters()]:
+            if name.endswith("noise.weight") or name.endswith("subpixel_noise"):
+                parameter.fill_(0.3)
+    return model
+
+
+@pytest.mark.parametrize("variant", ["tiny", "x4-masks-pixel-shuffle"])
+def test_generate_batch_renders_each_video_as_generate_does(variant: str) -> None:
+    """Video b of a batch gets its own styles, noise and background: ``generate(masks[b], backgrounds[b], seeds[b])``
+    up to float rounding, and the same bytes for the same arguments."""
+    from tganaug.models.tgan import TGAN
+
+    if variant == "tiny":
+        model = _noisy(tiny_tgan())
+    else:
+        config = TINY.replace(sr_scale=4, sr_upsampling="pixel_shuffle", sr_mask_input=True)
+        torch.manual_seed(0)
+        model = _noisy(TGAN(LowResGenerator.from_config(config), config, SRGenerator.from_config(config), default_background=0.2))
+    rng = np.random.default_rng(0)
+    videos = [two_box_masks(3), two_box_masks(3)[:, ::-1].copy(), np.roll(two_box_masks(3), 4, axis=2)]
+    backgrounds = [None, rng.uniform(0.2, 0.4, (37, 29)).astype(np.float32), None]
+    seeds = [5, 6, 7]
+    batch = model.generate_batch(videos, backgrounds, seeds)
+    assert batch.shape == (3, 3, 37, 29) and batch.dtype == np.float32
+    singles = np.stack([model.generate(v, background=bg, seed=seed) for v, bg, seed in zip(videos, backgrounds, seeds)])
+    assert np.abs(batch - singles).max() < 1e-5
+    assert min(np.abs(batch[a] - batch[b]).mean() for a, b in [(0, 1), (0, 2), (1, 2)]) > 1e-3  # three different videos
+    assert np.array_equal(batch, model.generate_batch(videos, backgrounds, seeds))
+    swapped = model.generate_batch([videos[0], videos[0]], [None, None], [6, 5])  # the seeds go with their videos
+    assert np.abs(swapped[1] - singles[0]).max() < 1e-5 and np.abs(swapped[0] - singles[0]).mean() > 1e-3
+    assert np.array_equal(model.generate_batch(videos[:1], [None], [5])[0], singles[0])  # a batch of one: the same bytes
+    with pytest.raises(ValueError, match="one shape"):
+        model.generate_batch([videos[0], videos[0][:2]])
+    with pytest.raises(ValueError, match="3 videos need 3 backgrounds and seeds, got 3 and 2"):
+        model.generate_batch(videos, backgrounds, seeds[:2])
+    with pytest.raises(ValueError, match="at least one video"):
+        model.generate_batch([])
+
+
+def test_noise_like_draws_each_sample_from_its_own_generator() -> None:
+    from tganaug.models.style import noise_like
+
+    generators = [torch.Generator().manual_seed(seed) for seed in (1, 2)]
+    noise = noise_like((2, 1, 4, 4), generators, torch.device("cpu"), torch.float32)
+    for b, seed in enumerate((1, 2)):
+        assert torch.equal(noise[b:b + 1], torch.randn((1, 1, 4, 4), generator=torch.Generator().manual_seed(seed)))
+    with pytest.raises(ValueError, match="2 noise generators for a batch of 3"):
+        noise_like((3, 1, 4, 4), generators, torch.device("cpu"), torch.float32)
+
+
 def test_generate_background_changes_output() -> None:
     model = tiny_tgan()
     labels = two_box_masks()

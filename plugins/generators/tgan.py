@@ -21,7 +21,7 @@ binarised (``> 0``); ``background`` is ``(H, W)`` float in [0, 1] or None (``bac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,12 @@ class TGANGenerator:
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""
         return self.model.generate(labels, background=background, seed=seed, use_sr=self.use_sr)
+
+    def generate_batch(self, labels: Sequence[np.ndarray], backgrounds: Sequence[np.ndarray | None], seeds: Sequence[int]) -> np.ndarray:
+        """``B`` label videos ``(T, H, W)`` of one shape, rendered together -> ``(B, T, H, W) float32`` in [0, 1]
+        (:meth:`tganaug.models.tgan.TGAN.generate_batch`: video ``b`` is ``generate(labels[b], backgrounds[b], seeds[b])``
+        up to float rounding); ``SyntheticVideoDataset(..., render_batch=B)`` uses it."""
+        return self.model.generate_batch(labels, backgrounds, seeds, use_sr=self.use_sr)
 
     def iter_frames(self, labels: Iterable[np.ndarray], background: np.ndarray | None = None, seed: int | None = None) -> Iterator[np.ndarray]:
         """Frame-by-frame :meth:`generate` over any iterable of ``(H, W)`` label frames."""

@@ -78,8 +78,12 @@ class _VideoFactory:
         background: np.ndarray | Sequence[np.ndarray] | None,
         cache_dir: str | Path | None,
         registry: PluginRegistry | None,
+        render_batch: int = 1,
     ) -> None:
         self.frames = check_frames(frames)
+        self.render_batch = check_frames(render_batch, "render_batch")
+        #: the rendered items of the last block not yet handed out (render_batch > 1), by index
+        self._block_items: dict[int, dict[str, Any]] = {}
         self.height, self.width = check_size(size)
         check_video_size(self.frames, self.height, self.width)  # the simulators' own minimum size
         self.seed = check_seed(seed)
@@ -97,6 +101,7 @@ class _VideoFactory:
             "size": [self.height, self.width],
             "seed": self.seed,
             "background": "given" if self.backgrounds else "generator default",
+            **({"render_batch": self.render_batch} if self.render_batch > 1 else {}),
         }
 
     def _check_backgrounds(self, background: Any) -> list[np.ndarray]:
@@ -115,7 +120,8 @@ class _VideoFactory:
             checked.append(bg)
         return checked
 
-    def _render(self, index: int) -> dict[str, Any]:
+    def _simulate(self, index: int) -> tuple[Any, np.ndarray, np.ndarray | None, int]:
+        """Video ``index``'s simulation, labels ``(T, H, W)``, background (or None) and generator seed."""
         seeds = video_seeds(self.seed, index)
         video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
         labels = np.asarray(video.labels)
@@ -125,7 +131,10 @@ class _VideoFactory:
                 f"expected {(self.frames, self.height, self.width)}"
             )
         background = self.backgrounds[seeds.background % len(self.backgrounds)] if self.backgrounds else None
-        image = np.asarray(self.generator.generate(labels, background=background, seed=seeds.generator))
+        return video, labels, background, seeds.generator
+
+    def _item(self, index: int, video: Any, labels: np.ndarray, image: np.ndarray) -> dict[str, Any]:
+        """The checked numpy item of video ``index`` from its simulation and rendered ``image (T, H, W)``."""
         name = self.description["generator"]["name"]
         if image.shape != labels.shape:
             raise ValueError(f"generator {name!r} returned shape {image.shape} for labels {labels.shape}")
@@ -133,6 +142,7 @@ class _VideoFactory:
             raise ValueError(f"generator {name!r} returned NaN or Inf values")
         if image.size and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
             raise ValueError(f"generator {name!r} returned values in [{image.min()}, {image.max()}], outside [0, 1]")
+        seeds = video_seeds(self.seed, index)
         meta = {
             "source": "synthetic",
             "index": int(index),
@@ -146,6 +156,30 @@ class _VideoFactory:
             "lineage": np.asarray(video.lineage, dtype=np.int64).reshape(-1, 4),
             "meta": meta,
         }
+
+    def _render(self, index: int) -> dict[str, Any]:
+        if self.render_batch == 1:
+            video, labels, background, seed = self._simulate(index)
+            return self._item(index, video, labels, np.asarray(self.generator.generate(labels, background=background, seed=seed)))
+        if index not in self._block_items:
+            self._block_items = self._render_block(index // self.render_batch)
+        return self._block_items.pop(index)  # handed out once: no later caller sees what this one's consumer changed
+
+    def _render_block(self, block: int) -> dict[int, dict[str, Any]]:
+        """The items of videos ``block * B .. block * B + B - 1`` (``B = render_batch``), rendered together through the
+        generator's ``generate_batch`` when it has one (else one by one: same items as ``render_batch=1``). The block
+        is fixed by ``B`` alone, so an item is the same bytes however it is reached."""
+        indices = range(block * self.render_batch, (block + 1) * self.render_batch)
+        simulated = [self._simulate(index) for index in indices]
+        labels = [s[1] for s in simulated]
+        if callable(getattr(self.generator, "generate_batch", None)):
+            images = np.asarray(self.generator.generate_batch(labels, [s[2] for s in simulated], [s[3] for s in simulated]))
+            name = self.description["generator"]["name"]
+            if images.shape[:1] != (len(labels),):
+                raise ValueError(f"generator {name!r} generate_batch returned shape {images.shape} for {len(labels)} videos")
+        else:
+            images = [np.asarray(self.generator.generate(s[1], background=s[2], seed=s[3])) for s in simulated]
+        return {index: self._item(index, s[0], s[1], image) for index, s, image in zip(indices, simulated, images)}
 
     def _cached(self, index: int) -> dict[str, Any]:
         assert self.cache_dir is not None
@@ -186,6 +220,15 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
             read back afterwards (a fixed synthetic set; a cache made with another configuration
             raises :class:`tganaug.data.cache.CacheMismatchError`).
         registry: plugin registry (default: installed plugins).
+        render_batch: ``B > 1`` renders videos in fixed blocks ``kB .. kB+B-1``, all ``B`` at once through the
+            generator's ``generate_batch`` (the ``tgan`` plugin has one: fewer, larger operations, faster on CPU for
+            small models), handing out each item once and keeping the rest of its block until asked for. Item ``i``
+            is then the same bytes whatever the access order, workers or batch size (with the same number of torch
+            threads: convolutions round differently with more, as they do with ``render_batch=1``; DataLoader
+            workers run one), and equals its ``render_batch=1`` rendering up to float rounding (labels and lineage
+            exactly). Read the blocks whole:
+            ``DataLoader(..., batch_size=B, shuffle=False)`` gives each worker one block per batch (synthetic videos
+            are independent draws, so there is nothing to shuffle); random access renders a block per miss.
 
     Item ``i`` is a dict (see :mod:`tganaug.data.synthetic`). Use ``collate_fn=collate_videos``.
     """
@@ -205,10 +248,12 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
         background: np.ndarray | Sequence[np.ndarray] | None = None,
         cache_dir: str | Path | None = None,
         registry: PluginRegistry | None = None,
+        render_batch: int = 1,
     ) -> None:
         self.num_videos = check_frames(num_videos, "num_videos")
         self.factory = _VideoFactory(
-            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, cache_dir, registry
+            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, cache_dir, registry,
+            render_batch,
         )
         self.epoch = 0
 
@@ -237,11 +282,12 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
 class SyntheticVideoStream(torch.utils.data.IterableDataset):
     """Fresh synthetic videos forever (``torch.utils.data.IterableDataset``).
 
-    Same arguments as :class:`SyntheticVideoDataset` minus ``num_videos``, plus ``start`` (first
+    Same arguments as :class:`SyntheticVideoDataset` minus ``num_videos`` and ``cache_dir``, plus ``start`` (first
     video index). The stream yields videos ``start, start + 1, ...``; with ``DataLoader(num_workers=W)``
-    worker ``w`` yields indices ``start + w, start + w + W, ...``, so no two workers repeat a video
-    and video ``k`` is the same as ``SyntheticVideoDataset(...)[k]`` with the same seed (order across
-    workers follows the DataLoader). Each new iteration starts again at ``start`` (reproducible);
+    worker ``w`` yields indices ``start + w, start + w + W, ...`` (with ``render_batch=B``: the videos of
+    every ``W``-th block of ``B``, from the block holding ``start``), so no two workers repeat a video
+    and video ``k`` is the same as ``SyntheticVideoDataset(...)[k]`` with the same seed and ``render_batch``
+    (order across workers follows the DataLoader). Each new iteration starts again at ``start`` (reproducible);
     for unseen videos call :meth:`set_epoch` (shifts every index by ``epoch * 2**40``) or change the
     seed. ``max_videos`` optionally ends the stream (per iteration, over all workers).
     """
@@ -261,9 +307,11 @@ class SyntheticVideoStream(torch.utils.data.IterableDataset):
         generator_config: dict[str, Any] | None = None,
         background: np.ndarray | Sequence[np.ndarray] | None = None,
         registry: PluginRegistry | None = None,
+        render_batch: int = 1,
     ) -> None:
         self.factory = _VideoFactory(
-            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, None, registry
+            simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, None, registry,
+            render_batch,
         )
         self.start = check_seed(start, "start")
         self.max_videos = None if max_videos is None else check_frames(max_videos, "max_videos")
@@ -276,7 +324,11 @@ class SyntheticVideoStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, workers = worker_shard()
         first = self.start + self.epoch * 2**40
-        k = worker
-        while self.max_videos is None or k < self.max_videos:
-            yield self.factory.item(first + k, self.epoch)
-            k += workers
+        size = self.factory.render_batch
+        block = first // size + worker
+        while True:  # this worker's blocks of render_batch videos (one video each when it is 1)
+            for index in range(max(block * size, first), (block + 1) * size):
+                if self.max_videos is not None and index - first >= self.max_videos:
+                    return
+                yield self.factory.item(index, self.epoch)
+            block += workers

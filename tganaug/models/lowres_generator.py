@@ -7,7 +7,7 @@ from torch import nn
 
 from tganaug.models.config import TGANConfig
 from tganaug.models.encoder import AttentionFusion, ConvEncoder
-from tganaug.models.style import MappingNetwork, StyleDecoder, StyleGenerator
+from tganaug.models.style import MappingNetwork, NoiseSource, StyleDecoder, StyleGenerator
 
 __all__ = ["LowResGenerator"]
 
@@ -64,7 +64,7 @@ class LowResGenerator(StyleGenerator):
         prev: torch.Tensor,
         background: torch.Tensor,
         styles: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
+        generator: NoiseSource = None,
         *,
         background_features: list[torch.Tensor] | None = None,
         decoder_weights: list[torch.Tensor] | None = None,

@@ -10,7 +10,7 @@ from torch import nn
 
 from tganaug.models.config import TGANConfig
 from tganaug.models.encoder import ConvEncoder
-from tganaug.models.style import MappingNetwork, StyleDecoder, StyleGenerator
+from tganaug.models.style import MappingNetwork, NoiseSource, StyleDecoder, StyleGenerator
 
 __all__ = ["SRGenerator"]
 
@@ -49,7 +49,7 @@ class SRGenerator(StyleGenerator):
         return cls(config.sr_scale, config.sr_channels, config.latent_dim, config.style_dim, config.mapping_layers, config.sr_upsampling,
                    config.sr_mask_input)
 
-    def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: torch.Generator | None = None, *,
+    def forward(self, x: torch.Tensor, styles: torch.Tensor | None = None, generator: NoiseSource = None, *,
                 masks: torch.Tensor | None = None, decoder_weights: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Up-sample ``x``; ``masks`` are the full-resolution masks (needed with ``mask_input``, refused without);
         ``decoder_weights`` (:meth:`StyleDecoder.modulate` of ``styles``, computed once per video at inference) replaces ``styles``."""

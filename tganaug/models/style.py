@@ -6,6 +6,7 @@ MONAI has no modulated convolution or noise injection, hence these small modules
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,8 +14,22 @@ from torch import nn
 
 from tganaug.models.config import UPSAMPLINGS
 
-__all__ = ["CHANNELS_LAST_UPSAMPLING_MAX_PIXELS", "MappingNetwork", "ModulatedConv2d", "NoiseInjection", "StyleConvBlock", "StyleDecoder",
-           "StyleGenerator", "sample_styles", "upsample_bilinear"]
+__all__ = ["CHANNELS_LAST_UPSAMPLING_MAX_PIXELS", "MappingNetwork", "ModulatedConv2d", "NoiseInjection", "NoiseSource", "StyleConvBlock",
+           "StyleDecoder", "StyleGenerator", "noise_like", "sample_styles", "upsample_bilinear"]
+
+#: where noise comes from: one generator for the whole batch, one per sample (``Sequence``, batched rendering of
+#: several videos: each draws its own noise), or ``None`` (the global torch RNG)
+NoiseSource = torch.Generator | Sequence[torch.Generator] | None
+
+
+def noise_like(shape: tuple[int, ...], generator: NoiseSource, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Unit Gaussian noise of ``shape (B, ...)``. With a sequence of ``B`` generators sample ``b`` comes from
+    ``generator[b]`` (a ``(1, ...)`` draw each), so a video rendered in a batch gets the noise it gets alone."""
+    if generator is None or isinstance(generator, torch.Generator):
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    if len(generator) != shape[0]:
+        raise ValueError(f"{len(generator)} noise generators for a batch of {shape[0]}")
+    return torch.cat([torch.randn((1, *shape[1:]), generator=g, device=device, dtype=dtype) for g in generator])
 
 
 class MappingNetwork(nn.Module):
@@ -109,11 +124,11 @@ class NoiseInjection(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(1, channels, 1, 1))
 
-    def sample(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The ``(B, 1, H, W)`` unit Gaussian noise for ``x (B, C, H, W)``."""
-        return torch.randn((x.shape[0], 1, x.shape[2], x.shape[3]), generator=generator, device=x.device, dtype=x.dtype)
+    def sample(self, x: torch.Tensor, generator: NoiseSource = None) -> torch.Tensor:
+        """The ``(B, 1, H, W)`` unit Gaussian noise for ``x (B, C, H, W)`` (see :func:`noise_like`)."""
+        return noise_like((x.shape[0], 1, x.shape[2], x.shape[3]), generator, x.device, x.dtype)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: NoiseSource = None) -> torch.Tensor:
         return x + self.weight * self.sample(x, generator)
 
 
@@ -135,7 +150,7 @@ class StyleConvBlock(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, out_channels, 1, 1))
         self.negative_slope = 0.2
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None, generator: torch.Generator | None = None, *,
+    def forward(self, x: torch.Tensor, w: torch.Tensor | None = None, generator: NoiseSource = None, *,
                 weight: torch.Tensor | None = None, skip: torch.Tensor | None = None) -> torch.Tensor:
         """``weight``: this block's modulated conv weight (:meth:`ModulatedConv2d.modulate`) instead of ``w``;
         ``skip``: channels concatenated to ``x`` (see :meth:`ModulatedConv2d.forward`)."""
@@ -221,7 +236,7 @@ class StyleDecoder(nn.Module):
             raise ValueError(f"expected {self.n_styles} styles per sample, got {styles.shape[1]}")
         return [conv.modulate(styles[:, k]) for k, conv in enumerate(self.convs())]
 
-    def forward(self, skips: list[torch.Tensor], styles: torch.Tensor | None, generator: torch.Generator | None = None, *,
+    def forward(self, skips: list[torch.Tensor], styles: torch.Tensor | None, generator: NoiseSource = None, *,
                 weights: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Decode; ``weights`` from :meth:`modulate` replaces ``styles`` (which may then be ``None``)."""
         if weights is None:
@@ -247,7 +262,7 @@ class StyleDecoder(nn.Module):
                 k += 1
         out = self.to_image(x, weight=weights[k]) + self.to_image_bias
         if self.subpixel_noise is not None:
-            noise = torch.randn(out.shape, generator=generator, device=out.device, dtype=out.dtype)
+            noise = noise_like(tuple(out.shape), generator, out.device, out.dtype)
             out = F.pixel_shuffle(out + self.subpixel_noise * noise, self.shuffle)
         return torch.tanh(out)
 

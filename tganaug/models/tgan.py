@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from tganaug.models.config import TGANConfig, network_config_mismatch
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
+from tganaug.models.style import NoiseSource
 from tganaug.utils import malloc
 from tganaug.utils.weights import resolve_weights
 
@@ -283,50 +284,88 @@ class TGAN:
         ``masks`` may also be any iterable of ``(H, W)`` mask frames (e.g. a simulator stream): each
         frame is checked and consumed only when its image is generated, so memory does not grow with T.
         """
-        if self.keep_freed_memory:
-            malloc.keep_freed_memory()  # per video, not at import: also applies in DataLoader workers, whatever their start method
         frames = _iter_mask_frames(masks)
         first = next(frames, None)
         if first is None:
             raise ValueError("masks hold no frames (T = 0)")
-        height, width = first.shape
         seed = int(seed) if seed is not None else int(torch.seed())
-        lr_bg, pad_h, pad_w = self._prepare(height, width, background, seed)
+        for batch in self._iter_batch([itertools.chain([first], frames)], first.shape, [background], [seed], use_sr):
+            yield batch[0]
+
+    @torch.no_grad()
+    def generate_batch(self, masks: Sequence[object], backgrounds: Sequence[object | None] | None = None, seeds: Sequence[int] | None = None,
+                       *, use_sr: bool = True) -> np.ndarray:
+        """Render ``B`` mask videos of one shape together, batched through the networks: ``(B, T, H, W) float32`` in [0, 1].
+
+        ``masks``: ``B`` videos ``(T, H, W)`` as for :meth:`generate` (or one ``(B, T, H, W)`` array); ``backgrounds``:
+        ``B`` backgrounds or ``None`` each (default: all ``None``); ``seeds``: ``B`` seeds (default ``0 .. B-1``).
+        Video ``b`` draws its styles, noise and default background from its own seeded generator, in the order
+        :meth:`generate` draws them, so it is ``generate(masks[b], backgrounds[b], seeds[b])`` up to float rounding:
+        batched convolutions sum in another order (``tests/test_models.py`` bounds the difference). The same
+        arguments give the same bytes. On CPU small models gain most (fewer, larger operations).
+        """
+        videos = [check_masks(m) for m in masks]
+        if not videos:
+            raise ValueError("generate_batch needs at least one video")
+        if any(v.shape != videos[0].shape for v in videos):
+            raise ValueError(f"all videos must have one shape (T, H, W), got {sorted({v.shape for v in videos})}")
+        count = len(videos)
+        backgrounds = [None] * count if backgrounds is None else list(backgrounds)
+        seeds = list(range(count)) if seeds is None else [int(seed) for seed in seeds]
+        if len(backgrounds) != count or len(seeds) != count:
+            raise ValueError(f"{count} videos need {count} backgrounds and seeds, got {len(backgrounds)} and {len(seeds)}")
+        out = np.empty((count, *videos[0].shape), np.float32)
+        for t, frames in enumerate(self._iter_batch([iter(v) for v in videos], videos[0].shape[1:], backgrounds, seeds, use_sr)):
+            out[:, t] = frames
+        return out
+
+    def _iter_batch(self, videos: list[Iterator[np.ndarray]], size: tuple[int, int], backgrounds: list[object | None], seeds: list[int],
+                    use_sr: bool) -> Iterator[np.ndarray]:
+        """Yield ``(B, H, W) float32`` frames of ``B`` binarised mask videos of frame ``size`` (iterators of ``(H, W)`` bool
+        frames), video ``b`` with ``backgrounds[b]`` and its own generator seeded with ``seeds[b]``; ``B = 1`` runs
+        every operation as before batching existed (same bytes)."""
+        if self.keep_freed_memory:
+            malloc.keep_freed_memory()  # per video, not at import: also applies in DataLoader workers, whatever their start method
+        height, width = size
+        prepared = [self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)]
+        lr_bg = torch.cat([p[0] for p in prepared])
+        _, pad_h, pad_w = prepared[0]
         from tganaug.training.data import downsample_mask
 
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed)
-        styles = self.lowres.styles(1, generator=generator)
+        generators = [torch.Generator(device=self.device).manual_seed(seed) for seed in seeds]
+        noise: NoiseSource = generators[0] if len(generators) == 1 else generators
+        styles = torch.cat([self.lowres.styles(1, generator=g) for g in generators])
         # fixed for the whole video: the reference's encoding and the decoders' modulated weights
         background_features = self.lowres.encode_background(lr_bg)
         lr_weights = self.lowres.decoder.modulate(styles)
-        sr_styles = self.sr.styles(1, generator=generator) if (self.sr is not None and use_sr) else None
+        sr_styles = torch.cat([self.sr.styles(1, generator=g) for g in generators]) if (self.sr is not None and use_sr) else None
         sr_weights = self.sr.decoder.modulate(sr_styles) if sr_styles is not None else None  # type: ignore[union-attr]
         s = self.config.sr_scale
         n = self.config.n_masks
         low: list[torch.Tensor] = []  # the last n low-res masks
         prev = lr_bg
-        for t, mask in enumerate(itertools.chain([first], frames)):
-            if mask.shape != (height, width):
-                raise ValueError(f"mask frame {t} has shape {mask.shape}, the first frame {(height, width)}")
-            m = torch.from_numpy(mask.astype(np.float32))[None, None]
+        for t, masks in enumerate(zip(*videos)):
+            for mask in masks:
+                if mask.shape != (height, width):
+                    raise ValueError(f"mask frame {t} has shape {mask.shape}, the first frame {(height, width)}")
+            m = torch.from_numpy(np.stack(masks).astype(np.float32))[:, None]
             if pad_h or pad_w:
                 m = F.pad(m, (0, pad_w, 0, pad_h))
             low.append(downsample_mask(m, s).to(self.device, self.dtype))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
-            frame = self.lowres(stack, prev, lr_bg, None, generator, background_features=background_features, decoder_weights=lr_weights)
+            frame = self.lowres(stack, prev, lr_bg, None, noise, background_features=background_features, decoder_weights=lr_weights)
             if self.config.use_previous_frame:
                 prev = frame
             if sr_styles is not None:
-                full = self._run_sr(frame, m, generator, sr_weights)  # type: ignore[arg-type]
+                full = self._run_sr(frame, m, noise, sr_weights)  # type: ignore[arg-type]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
-            yield _output_frame(full, height, width)
+            yield _output_frames(full, height, width)
 
-    def _run_sr(self, low: torch.Tensor, masks: torch.Tensor, generator: torch.Generator, weights: list[torch.Tensor]) -> torch.Tensor:
-        """The SR stage on one low-res frame ``(1, 1, h, w)`` on the device; ``masks (1, 1, H, W)`` float {0, 1} (padded,
-        any device; used by an SR stage with ``mask_input``); ``weights`` its decoder's modulated weights for the video."""
+    def _run_sr(self, low: torch.Tensor, masks: torch.Tensor, generator: NoiseSource, weights: list[torch.Tensor]) -> torch.Tensor:
+        """The SR stage on low-res frames ``(B, 1, h, w)`` on the device; ``masks (B, 1, H, W)`` float {0, 1} (padded,
+        any device; used by an SR stage with ``mask_input``); ``weights`` its decoder's modulated weights for the videos."""
         sr_masks = masks.to(self.device, self.dtype) if self.sr.mask_input else None  # type: ignore[union-attr]
         return self.sr(low, None, generator, masks=sr_masks, decoder_weights=weights)  # type: ignore[misc]
 
@@ -360,7 +399,7 @@ class TGAN:
             full = F.pad(torch.from_numpy(frames[t])[None, None] * 2 - 1, (0, pad_w, 0, pad_h), mode="replicate")
             m = F.pad(torch.from_numpy(binary[t].astype(np.float32))[None, None], (0, pad_w, 0, pad_h))
             low = downsample_image(full, self.config.sr_scale).to(self.device, self.dtype)
-            out[t] = _output_frame(self._run_sr(low, m, generator, weights), height, width)
+            out[t] = _output_frames(self._run_sr(low, m, generator, weights), height, width)[0]
         return out
 
     def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
@@ -377,11 +416,11 @@ class TGAN:
         return out
 
 
-def _output_frame(full: torch.Tensor, height: int, width: int) -> np.ndarray:
-    """A network output ``(1, 1, H', W')`` in [-1, 1] (padded) -> the ``(height, width) float32`` frame in [0, 1].
+def _output_frames(full: torch.Tensor, height: int, width: int) -> np.ndarray:
+    """Network outputs ``(B, 1, H', W')`` in [-1, 1] (padded) -> the ``(B, height, width) float32`` frames in [0, 1].
 
     Cast to float32 before the affine map (a no-op in float32: same bytes as before the precision option)."""
-    return ((full[0, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+    return ((full[:, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
 
 #: the numpy random stream of the default-background choice (apart from the torch noise of the same seed)
