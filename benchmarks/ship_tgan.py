@@ -40,10 +40,11 @@ from tganaug.utils.weights import WEIGHTS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-T98G-Usiigaci", "PhC-Ecoli-vanVliet"],
-                     "fluo-nuclei-fast": ["Fluo-N2DH-SIM+"]}
+                     "fluo-nuclei-fast": ["Fluo-N2DH-SIM+"], "fluo-nuclei-x4": ["Fluo-N2DH-SIM+"]}
 #: model -> the reports its card quotes, where they are not the main ones (fidelity, tracking_real_vs_synthetic_unet,
 #: which score the shipped defaults): a model that is not its modality's default has reports of its own
-MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast_subpixel"}}
+MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast_subpixel"},
+                 "fluo-nuclei-x4": {"fidelity": "fidelity_x4s", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_x4s"}}
 
 
 def _log_summary(run: Path) -> dict[str, float]:

@@ -13,6 +13,11 @@ Measures, in one process and one run:
 
     python benchmarks/throughput.py                      # procedural generator
     python benchmarks/throughput.py --generator tgan     # once the tgan plugin exists
+    python benchmarks/throughput.py --generator tgan --render-batch 4 --batch-size 4   # videos rendered 4 at a time
+
+``--batch-size`` is the ``DataLoader`` batch size of both loaders (videos per batch); ``--render-batch``
+is ``SyntheticVideoDataset(render_batch=...)`` (fixed blocks of videos rendered together; with the same
+batch size each worker renders one block per batch).
 """
 
 from __future__ import annotations
@@ -41,37 +46,46 @@ from _common import REPO, command_line, machine  # benchmarks/_common.py
 DEFAULT_REAL = REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+"
 
 
-def loader_rates(dataset: Any, workers: int) -> tuple[float, float]:
-    """(cold, warm) frames/s of iterating ``dataset`` in batches of 1, twice through one ``DataLoader``.
+def loader_rates(dataset: Any, workers: int, batch_size: int = 1) -> tuple[float, float]:
+    """(cold, warm) frames/s of iterating ``dataset`` in batches of ``batch_size`` videos, twice through one ``DataLoader``.
 
     Cold: the first pass, worker start-up and first-call warm-up included. Warm: the second pass,
     with the same workers (``persistent_workers``, as a training loop keeps them from its second
     epoch on); with 0 workers simply the second pass.
     """
-    loader = DataLoader(dataset, batch_size=1, num_workers=workers, collate_fn=collate_videos, persistent_workers=workers > 0)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate_videos, persistent_workers=workers > 0)
     rates = []
     for _ in range(2):
         start = time.perf_counter()
-        frames = sum(int(batch["image"].shape[1]) for batch in loader)
+        frames = sum(int(batch["image"].shape[0] * batch["image"].shape[1]) for batch in loader)
         rates.append(frames / (time.perf_counter() - start))
     return rates[0], rates[1]
 
 
 def breakdown(dataset: SyntheticVideoDataset, videos: int) -> dict[str, float]:
-    """Milliseconds per frame spent simulating, rendering, and in the rest of ``__getitem__``."""
+    """Milliseconds per frame spent simulating, rendering, and in the rest of ``__getitem__`` (blocks of ``render_batch``
+    videos rendered together, as the dataset does; ``videos`` is rounded up to whole blocks)."""
     factory = dataset.factory
+    size = factory.render_batch
     sim_t = gen_t = total_t = 0.0
-    for index in range(videos):
-        seeds = tganaug.data.seeding.video_seeds(factory.seed, index)
+    blocks = -(-videos // size)
+    for block in range(blocks):
+        indices = range(block * size, (block + 1) * size)
+        seeds = [tganaug.data.seeding.video_seeds(factory.seed, index) for index in indices]
         t0 = time.perf_counter()
-        video = factory.simulator.simulate(factory.frames, factory.height, factory.width, seed=seeds.simulator)
+        labels = [factory.simulator.simulate(factory.frames, factory.height, factory.width, seed=s.simulator).labels for s in seeds]
         t1 = time.perf_counter()
-        factory.generator.generate(video.labels, seed=seeds.generator)
+        if size > 1 and callable(getattr(factory.generator, "generate_batch", None)):
+            factory.generator.generate_batch(labels, [None] * size, [s.generator for s in seeds])
+        else:
+            for video, s in zip(labels, seeds):
+                factory.generator.generate(video, seed=s.generator)
         t2 = time.perf_counter()
-        dataset[index]
+        for index in indices:
+            dataset[index]
         t3 = time.perf_counter()
         sim_t, gen_t, total_t = sim_t + t1 - t0, gen_t + t2 - t1, total_t + t3 - t2
-    n = videos * factory.frames
+    n = blocks * size * factory.frames
     return {"simulate": 1e3 * sim_t / n, "render": 1e3 * gen_t / n, "other": 1e3 * max(total_t - sim_t - gen_t, 0.0) / n}
 
 
@@ -85,15 +99,22 @@ def matmul_flops(n: int = 1024, seconds: float = 1.0) -> float:
     return 2.0 * n**3 * reps / (time.perf_counter() - start)
 
 
-def generator_flops(generator: Any, labels: np.ndarray) -> tuple[float, float]:
-    """(FLOPs counted by torch in one ``generate`` call, seconds of the call)."""
+def generator_flops(generator: Any, videos: list[np.ndarray]) -> tuple[float, float]:
+    """(FLOPs counted by torch in rendering ``videos`` (one ``generate`` call for one video, one ``generate_batch``
+    call for several), seconds of the call)."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    def render() -> None:
+        if len(videos) == 1:
+            generator.generate(videos[0], seed=0)
+        else:
+            generator.generate_batch(videos, [None] * len(videos), list(range(len(videos))))
+
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        generator.generate(labels, seed=0)
+        render()
     start = time.perf_counter()
     with torch.no_grad():
-        generator.generate(labels, seed=0)
+        render()
     return float(counter.get_total_flops()), time.perf_counter() - start
 
 
@@ -127,14 +148,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames per video")
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    parser.add_argument("--batch-size", type=int, default=1, help="DataLoader batch size of both loaders (videos)")
+    parser.add_argument("--render-batch", type=int, default=1, help="SyntheticVideoDataset(render_batch=...): videos rendered together")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="CTC folder for the real-data loader")
     parser.add_argument("--memory-frames", type=int, nargs=2, default=[1000, 10], metavar=("LONG", "SHORT"))
     parser.add_argument("--memory-size", type=int, default=128)
     parser.add_argument("--memory-simulator", default="random-walk", help="steady population over long videos")
     parser.add_argument("--memory-run", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    for option in ("repeats", "batch_size", "render_batch"):
+        if getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be >= 1, got {getattr(args, option)}")
     if args.memory_run is not None:
         memory_run(args)
         return
@@ -142,7 +166,8 @@ def main() -> None:
     config = json.loads(args.generator_config)
     print(f"machine: {machine()}")
     print(f"command: {command_line()}")
-    print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames\n")
+    print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames, "
+          f"DataLoader batches of {args.batch_size} video(s), render_batch {args.render_batch}\n")
     print(f"frames/s of one pass (cold: worker start-up included) and of a second pass with the same workers (warm); "
           f"median of {args.repeats} repeats, synthetic and real interleaved (this VM's speed varies by tens of % within minutes), "
           "ratio = median real / median synthetic")
@@ -150,7 +175,8 @@ def main() -> None:
           f" {'synthetic warm':>15} {'real TIFF warm':>15} {'ratio':>6}   range synthetic warm, real warm")
     for size in args.sizes:
         synthetic = SyntheticVideoDataset(
-            args.simulator, args.generator, num_videos=args.videos, frames=args.frames, size=size, generator_config=config
+            args.simulator, args.generator, num_videos=args.videos, frames=args.frames, size=size, generator_config=config,
+            render_batch=args.render_batch,
         )
         real = None
         if args.real.is_dir():
@@ -159,8 +185,8 @@ def main() -> None:
         for workers in args.workers:
             syn, rea = [], []
             for _ in range(args.repeats):
-                syn.append(loader_rates(synthetic, workers))
-                rea.append(loader_rates(real, workers) if real is not None else (float("nan"), float("nan")))
+                syn.append(loader_rates(synthetic, workers, args.batch_size))
+                rea.append(loader_rates(real, workers, args.batch_size) if real is not None else (float("nan"), float("nan")))
             (syn_cold, syn_warm), (real_cold, real_warm) = np.median(syn, axis=0), np.median(rea, axis=0)
             spread = (f"{min(r[1] for r in syn):.1f}-{max(r[1] for r in syn):.1f}, "
                       f"{min(r[1] for r in rea):.1f}-{max(r[1] for r in rea):.1f}")
@@ -172,16 +198,19 @@ def main() -> None:
     print()
 
     generator = tganaug.get_generator(args.generator, **config)
-    video = tganaug.get_simulator(args.simulator).simulate(args.frames, args.sizes[-1], args.sizes[-1], seed=0)
-    flops, seconds = generator_flops(generator, video.labels)
+    batched = args.render_batch > 1 and callable(getattr(generator, "generate_batch", None))
+    simulator = tganaug.get_simulator(args.simulator)
+    videos = [simulator.simulate(args.frames, args.sizes[-1], args.sizes[-1], seed=seed).labels for seed in range(args.render_batch if batched else 1)]
+    flops, seconds = generator_flops(generator, videos)
     peak = matmul_flops()
     print(f"matmul FLOP rate (1024² float32, this process): {peak / 1e9:.1f} GFLOP/s")
     if flops > 0:
         rate = flops / seconds
-        print(f"generator forward: {flops / 1e9:.2f} GFLOP in {seconds:.2f} s = {rate / 1e9:.1f} GFLOP/s = {100 * rate / peak:.0f} % of matmul")
+        print(f"generator forward ({len(videos)} video(s) of {args.frames} frames at {args.sizes[-1]}², rendered together): "
+              f"{flops / 1e9:.2f} GFLOP in {seconds:.2f} s = {rate / 1e9:.1f} GFLOP/s = {100 * rate / peak:.0f} % of matmul")
     else:
         print(f"generator forward: no torch FLOPs counted ({args.generator!r} is not a torch model; "
-              f"{seconds * 1e3 / args.frames:.2f} ms/frame at {args.sizes[-1]}²)")
+              f"{seconds * 1e3 / (args.frames * len(videos)):.2f} ms/frame at {args.sizes[-1]}²)")
     print()
 
     results = {}

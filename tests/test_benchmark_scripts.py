@@ -183,6 +183,12 @@ def test_throughput_loader_rates_time_a_cold_and_a_warm_pass(monkeypatch: pytest
         cold, warm = throughput.loader_rates(Videos(), workers)
         assert cold > 0 and warm > 0 and batches == [5] * 6  # 3 videos x 5 frames, twice
         assert loaders[0] is loaders[1] and loaders[0].persistent_workers == (workers > 0)
+    # batches of 2 videos: every frame of every video counted (3 x 5 per pass), here one second per pass
+    clock = iter(range(100))
+    monkeypatch.setattr(throughput.time, "perf_counter", lambda: float(next(clock)))
+    loaders.clear(), batches.clear()
+    assert throughput.loader_rates(Videos(), 0, batch_size=2) == (15.0, 15.0)
+    assert batches == [5, 5] * 2 and loaders[0].batch_size == 2
 
 
 def test_render_cost_parses_variants_and_names_a_bad_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -49,7 +49,8 @@ __all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "TGAN", "backg
            "check_masks", "check_precision", "load_lowres_generator", "reference_crop", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
-SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast"}
+SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast",
+                  "fluo-nuclei-x4": "tgan-fluo-nuclei-x4"}
 
 #: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
 PRECISIONS = ("float32", "bfloat16", "float16")
