@@ -340,7 +340,7 @@ def test_render_batch_renders_fixed_blocks_the_same_however_they_are_read():
         for item in streamed:
             if item["meta"]["index"] < 5:
                 assert torch.equal(item["image"], items[item["meta"]["index"]]["image"])
-        # a generator without generate_batch renders a block one video at a time: the render_batch=1 bytes
+        # a generator without generate_batch renders one video at a time: the render_batch=1 bytes
         unbatched = small(generator=_TinyTGAN(batched=False), num_videos=5, render_batch=3)
         assert torch.equal(unbatched[4]["image"], plain[4]["image"]) and torch.equal(unbatched[1]["image"], plain[1]["image"])
     finally:

@@ -26,7 +26,7 @@ import torch.utils.data
 from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
 from tganaug.data.plugins import describe, resolve
-from tganaug.data.seeding import check_seed, transform_seed, video_seeds, worker_shard
+from tganaug.data.seeding import VideoSeeds, check_seed, transform_seed, video_seeds, worker_shard
 from tganaug.data.transforms import apply_video_transform
 from tganaug.registry import PluginRegistry
 from tganaug.simulation.base import check_video_size
@@ -120,8 +120,8 @@ class _VideoFactory:
             checked.append(bg)
         return checked
 
-    def _simulate(self, index: int) -> tuple[Any, np.ndarray, np.ndarray | None, int]:
-        """Video ``index``'s simulation, labels ``(T, H, W)``, background (or None) and generator seed."""
+    def _simulate(self, index: int) -> tuple[Any, np.ndarray, np.ndarray | None, VideoSeeds]:
+        """Video ``index``'s simulation, labels ``(T, H, W)``, background (or None) and seeds."""
         seeds = video_seeds(self.seed, index)
         video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
         labels = np.asarray(video.labels)
@@ -131,10 +131,10 @@ class _VideoFactory:
                 f"expected {(self.frames, self.height, self.width)}"
             )
         background = self.backgrounds[seeds.background % len(self.backgrounds)] if self.backgrounds else None
-        return video, labels, background, seeds.generator
+        return video, labels, background, seeds
 
-    def _item(self, index: int, video: Any, labels: np.ndarray, image: np.ndarray) -> dict[str, Any]:
-        """The checked numpy item of video ``index`` from its simulation and rendered ``image (T, H, W)``."""
+    def _item(self, index: int, seeds: VideoSeeds, video: Any, labels: np.ndarray, image: np.ndarray) -> dict[str, Any]:
+        """The checked numpy item of video ``index`` from its seeds, simulation and rendered ``image (T, H, W)``."""
         name = self.description["generator"]["name"]
         if image.shape != labels.shape:
             raise ValueError(f"generator {name!r} returned shape {image.shape} for labels {labels.shape}")
@@ -142,7 +142,6 @@ class _VideoFactory:
             raise ValueError(f"generator {name!r} returned NaN or Inf values")
         if image.size and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
             raise ValueError(f"generator {name!r} returned values in [{image.min()}, {image.max()}], outside [0, 1]")
-        seeds = video_seeds(self.seed, index)
         meta = {
             "source": "synthetic",
             "index": int(index),
@@ -158,28 +157,26 @@ class _VideoFactory:
         }
 
     def _render(self, index: int) -> dict[str, Any]:
-        if self.render_batch == 1:
-            video, labels, background, seed = self._simulate(index)
-            return self._item(index, video, labels, np.asarray(self.generator.generate(labels, background=background, seed=seed)))
+        if self.render_batch == 1 or not callable(getattr(self.generator, "generate_batch", None)):
+            # one video at a time (a generator without generate_batch: the same items as render_batch=1)
+            video, labels, background, seeds = self._simulate(index)
+            image = np.asarray(self.generator.generate(labels, background=background, seed=seeds.generator))
+            return self._item(index, seeds, video, labels, image)
         if index not in self._block_items:
             self._block_items = self._render_block(index // self.render_batch)
         return self._block_items.pop(index)  # handed out once: no later caller sees what this one's consumer changed
 
     def _render_block(self, block: int) -> dict[int, dict[str, Any]]:
         """The items of videos ``block * B .. block * B + B - 1`` (``B = render_batch``), rendered together through the
-        generator's ``generate_batch`` when it has one (else one by one: same items as ``render_batch=1``). The block
-        is fixed by ``B`` alone, so an item is the same bytes however it is reached."""
+        generator's ``generate_batch``. The block is fixed by ``B`` alone, so an item is the same bytes however it is reached."""
         indices = range(block * self.render_batch, (block + 1) * self.render_batch)
         simulated = [self._simulate(index) for index in indices]
         labels = [s[1] for s in simulated]
-        if callable(getattr(self.generator, "generate_batch", None)):
-            images = np.asarray(self.generator.generate_batch(labels, [s[2] for s in simulated], [s[3] for s in simulated]))
+        images = np.asarray(self.generator.generate_batch(labels, [s[2] for s in simulated], [s[3].generator for s in simulated]))
+        if images.shape[:1] != (len(labels),):
             name = self.description["generator"]["name"]
-            if images.shape[:1] != (len(labels),):
-                raise ValueError(f"generator {name!r} generate_batch returned shape {images.shape} for {len(labels)} videos")
-        else:
-            images = [np.asarray(self.generator.generate(s[1], background=s[2], seed=s[3])) for s in simulated]
-        return {index: self._item(index, s[0], s[1], image) for index, s, image in zip(indices, simulated, images)}
+            raise ValueError(f"generator {name!r} generate_batch returned shape {images.shape} for {len(labels)} videos")
+        return {index: self._item(index, s[3], s[0], s[1], image) for index, s, image in zip(indices, simulated, images)}
 
     def _cached(self, index: int) -> dict[str, Any]:
         assert self.cache_dir is not None
@@ -229,6 +226,7 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
             exactly). Read the blocks whole:
             ``DataLoader(..., batch_size=B, shuffle=False)`` gives each worker one block per batch (synthetic videos
             are independent draws, so there is nothing to shuffle); random access renders a block per miss.
+            A generator without ``generate_batch`` renders one video at a time: the ``render_batch=1`` items.
 
     Item ``i`` is a dict (see :mod:`tganaug.data.synthetic`). Use ``collate_fn=collate_videos``.
     """

@@ -232,7 +232,7 @@ class ClipSampler:
                 background = _pad_to(video.background[region].unsqueeze(0), crop)
                 previous = _pad_to(video.images[t - 1][region].unsqueeze(0), crop) if t > 0 else background
                 images = torch.cat([previous, _pad_to(video.images[t][region].unsqueeze(0), crop)])
-                stack = _pad_to(video.masks[times][(slice(None),) + region], crop)
+                stack = _pad_to(video.masks[(times,) + region], crop)  # only the crop of each mask frame is gathered
                 images, stack, background = video_augment(images, stack, background, self.config.p_video_aug, self.generator)
                 patch, masks = images[1:], stack[-1:]
                 lr_masks.append(downsample_mask(stack, s))
