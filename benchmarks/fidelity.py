@@ -9,9 +9,10 @@ For each shared dataset with dense masks, on its **eval** frames only:
 * **procedural** (baseline a): the procedural renderer fitted on the *train* frames, same masks,
   same background; its output is mapped into the same intensity space.
 * **per-frame model** (baseline b): the same low-res generator trained with the same budget but
-  without previous-frame input and without flow / temporal losses (``--per-frame NAME=RUN_DIR``,
-  config ``benchmarks/configs/tgan-cpu-perframe.json``), sharing the tGAN model's SR stage;
-  reported as missing for a modality without such a run.
+  without previous-frame input and without flow / temporal losses (config
+  ``benchmarks/configs/tgan-cpu-ship-residual-perframe.json``), sharing the tGAN model's SR stage: the
+  one kept in ``benchmarks/baselines/perframe-<model>/`` for each shipped model, or ``--per-frame
+  NAME=RUN_DIR``; reported as missing for a modality without one (e.g. a model replaced by ``--model``).
 
 Measures (see :mod:`tganaug.fidelity`): SSIM and PSNR (torchmetrics, data range 1; PSNR also over
 the GT cell pixels and the background pixels separately), an LPIPS-like
@@ -19,12 +20,20 @@ feature distance and an FVD-like clip distance, both computed with **our** featu
 VGG / I3D: not comparable with the paper's LPIPS/FVD), and the warping error of consecutive
 frames under the real video's flow (shipped FlowNet; the real video's own value is the reference).
 
+Seeds (``--seeds 0,1,2``): every generator renders each eval video once per seed (styles, injected
+noise; the procedural renderer's texture and noise). The report gives the mean and standard deviation
+over seeds, ``SSIM_first_half`` / ``SSIM_second_half`` (does a video model drift from the real frames
+as it feeds on its own output?), and a verdict per measure, tGAN against each baseline: better / worse
+only when a Welch t-test over the per-seed scores says so (``tganaug.fidelity.compare_scores``), else
+tie. The seeds vary generation only: each model is one training run. ``REPORT.csv`` holds the means
+(``*_sd``: standard deviations), ``REPORT_per_seed.csv`` every seed's row.
+
 Figures (``benchmarks/results/figures/``): real | tGAN | procedural montages per dataset; the
 background swap of the paper's Fig. 3; FVD-like vs video length 10/20/30 for every method (Fig. 4);
 a ``colony`` simulation rendered by the phase-contrast model (Fig. 5; the E. coli eval frames,
 denser than any train frame, are the real high-density test in the table).
 
-    python benchmarks/fidelity.py [--datasets ...] [--seed 0] [--model NAME=RUN] [--per-frame NAME=RUN] [--report NAME]
+    python benchmarks/fidelity.py [--datasets ...] [--seeds 0,1,2] [--model NAME=RUN] [--per-frame NAME=RUN] [--report NAME]
 """
 
 from __future__ import annotations
@@ -57,13 +66,18 @@ from tganaug.visualize import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine  # benchmarks/_common.py
+from ship_tgan import BASELINES_DIR, PER_FRAME_BASELINES  # benchmarks/ship_tgan.py
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 FIGURES = RESULTS / "figures"
 DATASETS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-T98G-Usiigaci": "phase-contrast", "PhC-Ecoli-vanVliet": "phase-contrast"}
-COLUMNS = ("dataset", "method", "SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like",
-           "warp_error", "warp_error_real", "seconds")
+MEASURES = ("SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like", "warp_error",
+            "SSIM_first_half", "SSIM_second_half")
+COLUMNS = ("dataset", "method", *MEASURES, "warp_error_real", "seconds")
+#: how a measure ranks methods: +1 higher is better, -1 lower is better, or the name of the target it should be close to
+DIRECTIONS = {"SSIM": 1, "PSNR": 1, "PSNR_cells": 1, "PSNR_background": 1, "brightness_far": "zero", "feature_dist": -1,
+              "FVD_like": -1, "warp_error": "warp_error_real", "SSIM_first_half": 1, "SSIM_second_half": 1}
 FAR = 15  # px from any cell: background pixels for the brightness column
 PERCENTILES = (1.0, 99.8)  # the tGAN training normalisation (TGANConfig.norm_percentiles)
 FVD_LENGTHS = (10, 20, 30)  # video lengths of the FVD-like curve (paper Fig. 4)
@@ -91,7 +105,11 @@ def procedural_video(path: Path, labels: np.ndarray, background01: np.ndarray, s
 def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: np.ndarray, clip_len: int) -> dict[str, float]:
     ssim, psnr = fidelity.ssim_psnr(real, video)
     psnr_cells, psnr_background = fidelity.psnr_by_region(real, video, labels)
+    ssim_frames = fidelity.ssim_by_frame(real, video)
+    half = max(1, len(ssim_frames) // 2)
     return {
+        "SSIM_first_half": float(ssim_frames[:half].mean()),
+        "SSIM_second_half": float(ssim_frames[half:].mean()) if len(ssim_frames) > 1 else float("nan"),
         "SSIM": ssim,
         "PSNR": psnr,
         "PSNR_cells": psnr_cells,
@@ -103,11 +121,83 @@ def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: n
     }
 
 
+def seed_list(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]`` (distinct integers, at least one)."""
+    try:
+        seeds = [int(item) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be one or more distinct integers, got {text!r}")
+    return seeds
+
+
+def summarize(per_seed: list[dict]) -> list[dict]:
+    """One row per (dataset, method): the mean of every measure over its seeds, ``<measure>_sd`` the sample standard
+    deviation (NaN for one seed), ``seeds`` their number; a method that did not run keeps its NaN row."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in per_seed:
+        groups.setdefault((row["dataset"], row["method"]), []).append(row)
+    summary = []
+    for (dataset, method), rows in groups.items():
+        out: dict = {"dataset": dataset, "method": method, "seeds": len([r for r in rows if "seed" in r])}
+        for column in (*MEASURES, "warp_error_real", "seconds"):
+            values = np.array([r[column] for r in rows], dtype=np.float64)
+            out[column] = float(values.mean())
+            if column in MEASURES:
+                out[f"{column}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        summary.append(out)
+    return summary
+
+
+def verdicts(per_seed: list[dict], candidate: str = "tGAN") -> list[dict]:
+    """Per dataset and baseline: ``better`` / ``worse`` / ``tie`` of ``candidate`` on every measure (Welch t-test over the
+    per-seed scores, :func:`tganaug.fidelity.compare_scores`); target measures compare distances to their target."""
+    table = []
+    for dataset in dict.fromkeys(r["dataset"] for r in per_seed):
+        rows = [r for r in per_seed if r["dataset"] == dataset and "seed" in r]
+        ours = [r for r in rows if r["method"] == candidate]
+        for baseline in dict.fromkeys(r["method"] for r in rows if r["method"] != candidate):
+            theirs = [r for r in rows if r["method"] == baseline]
+            if not ours or not theirs:
+                continue
+            verdict = {"dataset": dataset, "baseline": baseline}
+            for measure, direction in DIRECTIONS.items():
+                def values(group: list[dict]) -> list[float]:
+                    if direction == "zero":
+                        return [abs(r[measure]) for r in group]
+                    if isinstance(direction, str):
+                        return [abs(r[measure] - r[direction]) for r in group]
+                    return [r[measure] for r in group]
+                a, b = values(ours), values(theirs)
+                verdict[measure] = (fidelity.compare_scores(a, b, higher_is_better=direction == 1)
+                                    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) else "n/a")
+            table.append(verdict)
+    return table
+
+
+def mean_sd_table(summary: list[dict], columns: tuple[str, ...], digits: int = 4) -> str:
+    """A markdown table of the summary rows, each measure as ``mean ± sd`` (just the mean for one seed)."""
+    cells = []
+    for row in summary:
+        cell = {}
+        for column in columns:
+            value = row.get(column, "")
+            sd = row.get(f"{column}_sd", float("nan"))
+            if isinstance(value, float) and not np.isnan(value) and isinstance(sd, float) and not np.isnan(sd):
+                cell[column] = f"{value:.{digits}f} ± {sd:.{digits}f}"
+            else:
+                cell[column] = value
+        cells.append(cell)
+    return format_table(cells, columns, digits=digits)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=seed_list, default=[0], help="generation seeds, comma-separated (default 0); "
+                        "figures use the first")
     parser.add_argument("--clip-len", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
@@ -116,10 +206,13 @@ def main() -> None:
     parser.add_argument("--gif-max-side", type=int, default=600, help="longer side of the GIF frames, px (scaled down)")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
-                        help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres)")
+                        help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres); "
+                        f"default: the one in {BASELINES_DIR.relative_to(REPO)}/ for each shipped model not replaced by --model")
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.model)
-    per_frame_runs = dict(item.split("=", 1) for item in args.per_frame)
+    per_frame_runs = {name: str(BASELINES_DIR / folder) for name, folder in PER_FRAME_BASELINES.items()
+                      if name not in overrides and (BASELINES_DIR / folder / "checkpoint.pt").is_file()}
+    per_frame_runs.update(dict(item.split("=", 1) for item in args.per_frame))
     per_frame_models: dict[str, TGAN] = {}
     torch.set_num_threads(args.threads)
     figures = FIGURES if args.report == "fidelity" else FIGURES / args.report  # another report keeps its own figures
@@ -142,20 +235,22 @@ def main() -> None:
         warp_real = fidelity.warp_error(real, real)
         if model_name in per_frame_runs and model_name not in per_frame_models:
             per_frame_models[model_name] = TGAN.from_pretrained(per_frame_runs[model_name], sr_path=models[model_name].model_path / "sr")
-        videos = {}
+        videos = {}  # the first seed's video of each method, for the figures
         methods = ["tGAN", "procedural"] + (["per-frame model"] if model_name in per_frame_models else [])
         for method in methods:
-            started = time.perf_counter()
-            if method == "tGAN":
-                videos[method] = models[model_name].generate(evaluation.labels, background=background, seed=args.seed)
-            elif method == "per-frame model":
-                videos[method] = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=args.seed)
-            else:
-                videos[method] = procedural_video(path, evaluation.labels, background, space, args.seed)
-            row = {"dataset": name, "method": method, **score(real, videos[method], evaluation.labels, real_clips, clip_len),
-                   "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
-            rows.append(row)
-            print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in COLUMNS), flush=True)
+            for seed in args.seeds:
+                started = time.perf_counter()
+                if method == "tGAN":
+                    video = models[model_name].generate(evaluation.labels, background=background, seed=seed)
+                elif method == "per-frame model":
+                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed)
+                else:
+                    video = procedural_video(path, evaluation.labels, background, space, seed)
+                videos.setdefault(method, video)
+                row = {"dataset": name, "method": method, "seed": seed, **score(real, video, evaluation.labels, real_clips, clip_len),
+                       "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
+                rows.append(row)
+                print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in ("seed", *COLUMNS)), flush=True)
         if "per-frame model" not in videos:
             rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
         shown = frame_indices(len(real), 4)
@@ -174,13 +269,14 @@ def main() -> None:
         other = background_from_video(gowt1.images[:, :height, :width], gowt1.labels[:, :height, :width])
         panels = [[colorize_labels(f) for f in evaluation.labels]]
         for reference in (own, other):
-            video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seed)
+            video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seeds[0])
             panels.append([to_uint8(f, 0, 1) for f in video])
         save_png(figures / "background_swap.png", montage(panels), max_side=args.figure_max_side)
 
     # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method, rendered from
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
     fvd_rows: dict[int, dict[str, float]] = {}
+    fvd_sd: dict[int, dict[str, float]] = {}
     if "fluo-nuclei" in models and sim.is_dir():
         evaluation = tganaug.read_ctc(sim, frames="eval")
         train = tganaug.read_ctc(sim, frames="train")
@@ -188,36 +284,47 @@ def main() -> None:
         real_clips = fidelity.clip_features(to_space(evaluation.images, space), args.clip_len)
         simulator = tganaug.default_registry().info("simulator", "division").factory.from_ctc(sim, frames="train")
         height, width = evaluation.labels.shape[1:]
-        masks = simulator.simulate(max(FVD_LENGTHS), height, width, seed=args.seed)
         background = background_from_video(train.images, train.labels)
-        long_videos = {"tGAN": models["fluo-nuclei"].generate(masks.labels, background=background, seed=args.seed),
-                       "procedural": procedural_video(sim, masks.labels, background, space, args.seed)}
+        generators = {"tGAN": lambda labels, seed: models["fluo-nuclei"].generate(labels, background=background, seed=seed),
+                      "procedural": lambda labels, seed: procedural_video(sim, labels, background, space, seed)}
         if "fluo-nuclei" in per_frame_models:
-            long_videos["per-frame model"] = per_frame_models["fluo-nuclei"].generate(masks.labels, background=background, seed=args.seed)
+            generators["per-frame model"] = lambda labels, seed: per_frame_models["fluo-nuclei"].generate(labels, background=background, seed=seed)
+        by_seed: dict[str, dict[int, list[float]]] = {m: {n: [] for n in FVD_LENGTHS} for m in generators}
+        for seed in args.seeds:  # each seed: a new simulated video, rendered by every method
+            masks = simulator.simulate(max(FVD_LENGTHS), height, width, seed=seed)
+            long_videos = {method: generate(masks.labels, seed) for method, generate in generators.items()}
+            if seed == args.seeds[0]:
+                first_masks, first_tgan = masks, long_videos["tGAN"]
+            for method, video in long_videos.items():
+                for length in FVD_LENGTHS:
+                    by_seed[method][length].append(fidelity.frechet_distance(real_clips, fidelity.clip_features(video[:length], args.clip_len)))
         for length in FVD_LENGTHS:
-            fvd_rows[length] = {method: fidelity.frechet_distance(real_clips, fidelity.clip_features(video[:length], args.clip_len))
-                                for method, video in long_videos.items()}
+            fvd_rows[length] = {method: float(np.mean(by_seed[method][length])) for method in generators}
+            fvd_sd[length] = {method: float(np.std(by_seed[method][length], ddof=1)) if len(args.seeds) > 1 else float("nan")
+                              for method in generators}
             print(f"FVD-like, first {length} frames: " + ", ".join(f"{m} {v:.4g}" for m, v in fvd_rows[length].items()), flush=True)
-        save_png(figures / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in long_videos},
+        save_png(figures / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in generators},
                                                          title="FVD-like (our feature net) vs video length, SIM+", x_label="video length (frames)"))
         save_gif(figures / "simulated_division_fluo.gif",
-                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(masks.labels, long_videos["tGAN"])],
+                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(first_masks.labels, first_tgan)],
                  max_side=args.gif_max_side)
 
     # Fig. 5: a dense colony rendered by the phase-contrast model.
     if "phase-contrast" in models:
-        colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seed)
-        video = models["phase-contrast"].generate(colony.labels, seed=args.seed)
+        colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seeds[0])
+        video = models["phase-contrast"].generate(colony.labels, seed=args.seeds[0])
         shown = frame_indices(len(video), 4)
         save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]),
                  max_side=args.figure_max_side)
         save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)],
                  max_side=args.gif_max_side)
 
+    summary = summarize(rows)
+    seeds_text = ", ".join(str(seed) for seed in args.seeds)
     lines = [
         "# Fidelity: generated vs real videos of the same GT masks (eval frames)",
         "",
-        f"Machine: {machine()}; {time.perf_counter() - started_all:.0f} s. `{command_line()}` (seed {args.seed}).",
+        f"Machine: {machine()}; {time.perf_counter() - started_all:.0f} s. `{command_line()}` (generation seeds {seeds_text}).",
         "Split: **eval** frames (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040; E. coli eval frames are denser than any",
         "train frame). Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
         "from train frames. `feature_dist` (LPIPS-like) and `FVD_like` use **our** feature network (mask-predicting UNet",
@@ -227,24 +334,39 @@ def main() -> None:
         f"generated - real over background pixels >= {FAR} px from any cell (a brightness the masks do not determine;",
         "how far the eval frames drift from the train-frame reference: `ref_offset_far` in noise_ceiling.md). The best SSIM/PSNR any",
         "mask-conditioned generator can reach against these noisy frames: [noise_ceiling.md](noise_ceiling.md).",
+        "`SSIM_first_half` / `SSIM_second_half`: mean SSIM over the first / the other half of the eval frames (a video model",
+        "that drifts as it feeds on its own output loses more in the second half than a per-frame one).",
         "",
-        format_table(rows, COLUMNS, digits=4),
+        f"Mean ± standard deviation over the generation seeds (each model is one training run; `seconds` per seed):" if len(args.seeds) > 1 else
+        "One generation seed:",
+        "",
+        mean_sd_table(summary, COLUMNS),
     ]
+    verdict_rows = verdicts(rows)
+    if verdict_rows:
+        rule = ("better / worse: a two-sided Welch t-test over the per-seed scores gives p < 0.05; tie: it does not"
+                if len(args.seeds) > 1 else "one seed: the sign of the difference, no test")
+        lines += ["", f"tGAN against each baseline, measure by measure ({rule}; `brightness_far` by its distance to 0, `warp_error` by its",
+                  "distance to the real video's):", "", format_table(verdict_rows, ["dataset", "baseline", *DIRECTIONS])]
     if fvd_rows:
         methods = list(next(iter(fvd_rows.values())))
-        title = (f"FVD-like vs video length (paper Fig. 4): the first L frames of one video per method, rendered from a "
-                 f"{max(FVD_LENGTHS)}-frame `division` simulation fitted on SIM+ train, vs the real SIM+ eval clips "
-                 f"({args.clip_len}-frame clips; lower is better):")
-        lines += ["", title, "", format_table([{"frames": length, **values} for length, values in fvd_rows.items()], ["frames", *methods], digits=4)]
+        title = (f"FVD-like vs video length (paper Fig. 4): the first L frames of one video per method and seed, rendered from a "
+                 f"{max(FVD_LENGTHS)}-frame `division` simulation (seeded like the generator) fitted on SIM+ train, vs the real "
+                 f"SIM+ eval clips ({args.clip_len}-frame clips; lower is better" + ("; mean ± sd over seeds):" if len(args.seeds) > 1 else "):"))
+        table = [{"frames": length, **values, **{f"{m}_sd": fvd_sd[length][m] for m in methods}} for length, values in fvd_rows.items()]
+        lines += ["", title, "", mean_sd_table(table, ("frames", *methods))]
     where = figures.relative_to(RESULTS).as_posix()
-    lines += ["", f"Figures: `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), `{where}/background_swap.png`",
+    lines += ["", f"Figures (seed {args.seeds[0]}): `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), "
+              f"`{where}/background_swap.png`",
               f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",
-              f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run)."]
+              f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run).",
+              f"Per-seed rows: `{args.report}_per_seed.csv`."]
     report = "\n".join(lines) + "\n"
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
-    atomic_write_csv(RESULTS / f"{args.report}.csv", rows, COLUMNS)
-
+    summary_columns = ("dataset", "method", "seeds", *MEASURES, "warp_error_real", "seconds", *(f"{m}_sd" for m in MEASURES))
+    atomic_write_csv(RESULTS / f"{args.report}.csv", summary, summary_columns)
+    atomic_write_csv(RESULTS / f"{args.report}_per_seed.csv", [r for r in rows if "seed" in r], ("seed", *COLUMNS))
 
 if __name__ == "__main__":
     main()

@@ -4,8 +4,12 @@
     python benchmarks/ship_tgan.py --name fluo-nuclei-fast --run runs/x --stages sr   # replace one stage only
     python benchmarks/ship_tgan.py --cards-only      # refresh MODEL_CARD.md / model_cards.json
     python benchmarks/ship_tgan.py --add-backgrounds  # put reference backgrounds into weights shipped without them
+    python benchmarks/ship_tgan.py --name fluo-nuclei --run runs/perframe-res/lowres --per-frame-baseline
 
-A run folder holds ``lowres/`` and ``sr/`` training runs (``tganaug train lowres|sr``). Only the
+``--per-frame-baseline`` exports the low-res run of a model's per-frame baseline (the fidelity benchmark's baseline b,
+rendered through the model's own SR stage) into ``benchmarks/baselines/perframe-<model>/``, with a card, so that
+``benchmarks/fidelity.py`` compares against the same weights on any machine. A run folder holds ``lowres/`` and
+``sr/`` training runs (``tganaug train lowres|sr``). Only the
 generators are exported (no discriminator, FlowNet, optimiser or RNG state), so the shipped
 files stay small. The cards collect, per model: data and split, citation, config, steps,
 CPU time (from the runs' CSV logs) and the fidelity figures measured by
@@ -47,6 +51,11 @@ MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tra
                  "fluo-nuclei-x4": {"fidelity": "fidelity_x4s", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_x4s"}}
 
 
+BASELINES_DIR = REPO / "benchmarks" / "baselines"
+#: shipped model -> folder (in BASELINES_DIR) of its per-frame baseline's low-res generator
+PER_FRAME_BASELINES = {"fluo-nuclei": "perframe-fluo-nuclei", "phase-contrast": "perframe-phase-contrast"}
+
+
 def _log_summary(run: Path) -> dict[str, float]:
     """Steps, an estimate of the CPU time (mean logged step time x steps) and the last logged L1."""
     with open(run / "log.csv") as handle:
@@ -72,6 +81,22 @@ def export(name: str, run: Path, stages: tuple[str, ...] = ("lowres", "sr")) -> 
     card["data"] = sorted({d for s in card["stages"].values() for d in (s["data"] or [])})
     card["split"] = "train"
     return card
+
+
+def export_per_frame_baseline(name: str, run: Path) -> Path:
+    """Export the generator of ``run`` (a low-res run without previous-frame input) as the per-frame baseline of the
+    shipped model ``name``, with a ``card.json`` (data, split, seed, steps, config, CPU time); returns its folder."""
+    if name not in PER_FRAME_BASELINES:
+        raise SystemExit(f"no per-frame baseline is kept for {name!r}; models with one: {sorted(PER_FRAME_BASELINES)}")
+    data = load_checkpoint(run)
+    if data["config"].get("use_previous_frame", True) or data.get("mode") != "lowres":
+        raise SystemExit(f"{run} is not a per-frame low-res run (use_previous_frame must be false)")
+    target = BASELINES_DIR / PER_FRAME_BASELINES[name]
+    card = {"name": PER_FRAME_BASELINES[name], "baseline_of": name, "stage": "lowres", "split": "train", "data": data.get("data"),
+            "seed": data.get("seed"), "steps": int(data["step"]), "machine": f"{platform.machine()} CPU, no GPU",
+            "config": data["config"], **_log_summary(run)}
+    export_generator(run, target, card=card)
+    return target
 
 
 def add_backgrounds(name: str, data_root: Path) -> None:
@@ -201,7 +226,16 @@ def main() -> None:
     parser.add_argument("--cards-only", action="store_true")
     parser.add_argument("--add-backgrounds", action="store_true", help="add reference backgrounds to shipped weights without them")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data", help="the shared CTC folders")
+    parser.add_argument("--per-frame-baseline", action="store_true",
+                        help=f"--run is the low-res run of --name's per-frame baseline: export it to {BASELINES_DIR.relative_to(REPO)}/")
     args = parser.parse_args()
+    if args.per_frame_baseline:
+        if not args.name or not args.run:
+            parser.error("--per-frame-baseline needs --name and --run")
+        target = export_per_frame_baseline(args.name, Path(args.run))
+        print(f"exported the per-frame baseline of {args.name} from {args.run} to {target}: "
+              f"{(target / 'checkpoint.pt').stat().st_size / 1e6:.1f} MB")
+        return
     if args.add_backgrounds:
         for name in [args.name] if args.name else SHIPPED_MODELS:
             add_backgrounds(name, args.data_root)

@@ -222,3 +222,76 @@ def test_tracking_sr_on_real_row_renders_the_real_frames_through_the_sr_stage(sh
     assert abs(video.mean() - real.mean()) < 0.1 * real.std()
     assert np.corrcoef(video.ravel(), real.ravel())[0, 1] > 0.9
     assert np.array_equal(video, tracking.synthetic_images(tracking.SR_ON_REAL, sim, gt, seed=0, tgan_models={"fluo-nuclei": "fluo-nuclei-fast"}))
+
+
+def test_fidelity_report_summarizes_seeds_and_judges_each_measure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks/fidelity.py``: ``--seeds`` parsing, mean / sd over seeds, and the verdict table that calls tGAN better
+    or worse than a baseline only beyond the seed spread (targets: brightness 0, the real video's warp error)."""
+    import argparse
+    import math
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import fidelity as script
+
+    assert script.seed_list("0,1, 2") == [0, 1, 2]
+    for bad in ("", "0,0", "a,1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="seeds"):
+            script.seed_list(bad)
+
+    def row(method: str, seed: int, ssim: float, warp: float, brightness: float) -> dict:
+        values = {m: 0.5 for m in script.MEASURES}
+        values.update(SSIM=ssim, warp_error=warp, brightness_far=brightness)
+        return {"dataset": "D", "method": method, "seed": seed, **values, "warp_error_real": 0.03, "seconds": 1.0}
+
+    rows = [row("tGAN", s, ssim, warp, b) for s, ssim, warp, b in ((0, 0.40, 0.031, 0.001), (1, 0.41, 0.030, -0.001), (2, 0.42, 0.032, 0.0))]
+    rows += [row("per-frame model", s, ssim, warp, b) for s, ssim, warp, b in ((0, 0.30, 0.020, 0.05), (1, 0.31, 0.021, 0.06), (2, 0.32, 0.019, 0.04))]
+    rows.append({"dataset": "D", "method": "procedural", **{c: float("nan") for c in script.COLUMNS[2:]}})  # did not run
+    summary = {r["method"]: r for r in script.summarize(rows)}
+    assert summary["tGAN"]["seeds"] == 3 and summary["tGAN"]["SSIM"] == pytest.approx(0.41)
+    assert summary["tGAN"]["SSIM_sd"] == pytest.approx(0.01) and summary["tGAN"]["FVD_like_sd"] == 0.0
+    assert summary["procedural"]["seeds"] == 0 and math.isnan(summary["procedural"]["SSIM"])
+    (verdict,) = script.verdicts(rows)  # the baseline that did not run gets no row
+    assert verdict["baseline"] == "per-frame model"
+    assert verdict["SSIM"] == "better"
+    assert verdict["warp_error"] == "better"  # larger, but closer to the real video's 0.03
+    assert verdict["brightness_far"] == "better"  # closer to 0
+    assert verdict["FVD_like"] == "tie"  # identical scores
+    table = script.mean_sd_table(script.summarize(rows), ("method", "SSIM"))
+    assert "| tGAN | 0.4100 ± 0.0100 |" in table and "| procedural | n/a |" in table
+
+
+def test_ship_tgan_keeps_a_per_frame_baseline_that_fidelity_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ship_tgan.py --per-frame-baseline`` exports a per-frame low-res run (generator only, card with steps and seed)
+    into the baselines folder and refuses a video model's run; the exported weights render like the run's own."""
+    import json
+
+    import numpy as np
+    import torch
+    from test_training import TINY, _video
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ship_tgan
+
+    from tganaug.models.tgan import TGAN
+    from tganaug.training.checkpoint import load_checkpoint
+    from tganaug.training.trainer import LowResTrainer
+
+    monkeypatch.setattr(ship_tgan, "BASELINES_DIR", tmp_path / "baselines")
+    torch.set_num_threads(1)
+    LowResTrainer(TINY.replace(total_steps=2, use_previous_frame=False), tmp_path / "pf", data=[_video()], progress=False).train()
+    target = ship_tgan.export_per_frame_baseline("fluo-nuclei", tmp_path / "pf")
+    assert target == tmp_path / "baselines" / "perframe-fluo-nuclei"
+    card = json.loads((target / "card.json").read_text())
+    run = load_checkpoint(tmp_path / "pf")
+    assert card["baseline_of"] == "fluo-nuclei" and card["steps"] == 2 and card["seed"] == run["seed"] and card["data"] == run["data"] == ["synthetic"]
+    assert card["config"]["use_previous_frame"] is False and card["split"] == "train"
+    assert set(torch.load(target / "checkpoint.pt", weights_only=True)["models"]) == {"generator"}
+    masks = np.zeros((3, 64, 64), np.uint16)
+    masks[:, 20:30, 20:34] = 1
+    exported = TGAN.from_pretrained(target).generate(masks, seed=0)
+    assert np.array_equal(exported, TGAN.from_pretrained(tmp_path / "pf").generate(masks, seed=0))
+    LowResTrainer(TINY.replace(total_steps=1), tmp_path / "video", data=[_video()], progress=False).train()
+    with pytest.raises(SystemExit, match="not a per-frame"):
+        ship_tgan.export_per_frame_baseline("fluo-nuclei", tmp_path / "video")
+    with pytest.raises(SystemExit, match="no per-frame baseline"):
+        ship_tgan.export_per_frame_baseline("fluo-nuclei-x4", tmp_path / "pf")

@@ -178,3 +178,36 @@ def test_reference_background_error_measures_drift_and_structure():
         fidelity.reference_background_error(clean, np.full_like(reference, np.nan), labels)
     with pytest.raises(ValueError, match="no background pixels"):
         fidelity.reference_background_error(clean, reference, np.ones_like(labels))
+
+
+def test_ssim_by_frame_locates_the_damaged_frame():
+    """Per-frame SSIM averages to ``ssim_psnr``'s SSIM; damage to one frame lowers that frame only."""
+    video = _video()
+    damaged = video.copy()
+    damaged[5] = np.clip(damaged[5] + np.random.default_rng(3).normal(0, 0.2, damaged[5].shape), 0, 1)
+    per_frame = fidelity.ssim_by_frame(video, damaged)
+    assert per_frame.shape == (len(video),) and per_frame.dtype == np.float64
+    assert per_frame.mean() == pytest.approx(fidelity.ssim_psnr(video, damaged)[0], abs=1e-6)
+    assert np.allclose(np.delete(per_frame, 5), 1.0) and per_frame[5] < 0.5
+    with pytest.raises(ValueError, match="of one shape"):
+        fidelity.ssim_by_frame(video, video[:-1])
+
+
+def test_compare_scores_needs_a_difference_beyond_the_seed_spread():
+    ours, close, far = [0.390, 0.392, 0.388], [0.389, 0.393, 0.387], [0.370, 0.371, 0.369]
+    assert fidelity.compare_scores(ours, far, higher_is_better=True) == "better"
+    assert fidelity.compare_scores(far, ours, higher_is_better=True) == "worse"
+    assert fidelity.compare_scores(ours, close, higher_is_better=True) == "tie"  # means differ by 0.0003, spread 0.002
+    # lower is better flips the verdict; distances to a target are passed as such
+    assert fidelity.compare_scores(ours, far, higher_is_better=False) == "worse"
+    # one seed on a side: no spread to test, the sign decides; equal means tie
+    assert fidelity.compare_scores([0.39], [0.3899], higher_is_better=True) == "better"
+    assert fidelity.compare_scores([0.5, 0.5], [0.5, 0.5], higher_is_better=True) == "tie"
+    # no spread at all on either side: the difference is exact
+    assert fidelity.compare_scores([0.5, 0.5], [0.4, 0.4], higher_is_better=True) == "better"
+    with pytest.raises(ValueError, match="non-empty"):
+        fidelity.compare_scores([], [0.1], higher_is_better=True)
+    with pytest.raises(ValueError, match="finite"):
+        fidelity.compare_scores([0.1, float("nan")], [0.1], higher_is_better=True)
+    with pytest.raises(ValueError, match="alpha"):
+        fidelity.compare_scores([0.1], [0.2], higher_is_better=True, alpha=1.5)

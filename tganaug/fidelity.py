@@ -17,6 +17,12 @@ maps real and generated videos into it). Measures:
 * ``warp_error``: temporal coherence: the shipped FlowNet estimates the flow between consecutive
   *real* frames; the generated frame ``t-1`` warped by it is compared with generated frame ``t``
   (mean absolute difference). The same measure on the real video is the reference.
+* ``ssim_by_frame``: SSIM of each frame, to see whether a video model drifts away from the real
+  frames as it feeds on its own output (compare the first and the last frames).
+
+Comparing methods: a generator's scores change with its seed (styles, injected noise), so
+``compare_scores`` calls one method better than another on a measure only when a Welch t-test over
+per-seed scores says the means differ (two-sided, ``alpha``).
 
 Noise ceiling: a real frame is ``clean + noise``, and a generator that sees only the masks cannot
 know the noise realisation, so SSIM and PSNR against the real frame are bounded below 1 / infinity.
@@ -27,12 +33,13 @@ that adds its own noise of the same level would reach against it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import linalg, ndimage
+from scipy import linalg, ndimage, stats
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from tganaug.models.feature_net import MaskFeatureNet
@@ -60,6 +67,40 @@ def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     ssim = structural_similarity_index_measure(f, r, data_range=1.0, reduction="elementwise_mean")
     psnr = peak_signal_noise_ratio(f, r, data_range=1.0, reduction="none", dim=(1, 2, 3))
     return float(ssim), float(psnr.mean())
+
+
+def ssim_by_frame(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
+    """``(T,) float64``: the SSIM of each frame (``data_range = 1``); their mean is :func:`ssim_psnr`'s SSIM."""
+    r, f = check_pair(real, fake)
+    return structural_similarity_index_measure(f, r, data_range=1.0, reduction="none").double().numpy()
+
+
+def compare_scores(candidate: Sequence[float], baseline: Sequence[float], *, higher_is_better: bool, alpha: float = 0.05) -> str:
+    """``"better"``, ``"worse"`` or ``"tie"``: a candidate method against a baseline on one measure.
+
+    ``candidate`` / ``baseline``: the measure's value for each generation seed (at least one each,
+    finite). With two or more seeds on each side the verdict is ``"tie"`` unless a two-sided Welch
+    t-test (``scipy.stats.ttest_ind``, unequal variances) gives ``p < alpha``; with one seed on
+    either side there is no spread to test against and the sign of the difference decides.
+    Exactly equal means are a ``"tie"``. For a measure with a target value (warp error of the real
+    video, brightness offset 0) pass the distances ``|value - target|`` with ``higher_is_better=False``.
+    """
+    a, b = np.asarray(candidate, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
+    if a.ndim != 1 or b.ndim != 1 or a.size == 0 or b.size == 0:
+        raise ValueError(f"compare_scores needs a non-empty list of per-seed scores on each side, got {a.shape} and {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError("compare_scores: scores must be finite")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    difference = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
+    if difference == 0:
+        return "tie"
+    if a.size >= 2 and b.size >= 2:
+        if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+            return "better" if difference > 0 else "worse"  # no spread at all: the difference is exact
+        if stats.ttest_ind(a, b, equal_var=False).pvalue >= alpha:
+            return "tie"
+    return "better" if difference > 0 else "worse"
 
 
 def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
