@@ -78,6 +78,7 @@ COLUMNS = ("dataset", "method", *MEASURES, "warp_error_real", "seconds")
 #: how a measure ranks methods: +1 higher is better, -1 lower is better, or the name of the target it should be close to
 DIRECTIONS = {"SSIM": 1, "PSNR": 1, "PSNR_cells": 1, "PSNR_background": 1, "brightness_far": "zero", "feature_dist": -1,
               "FVD_like": -1, "warp_error": "warp_error_real", "SSIM_first_half": 1, "SSIM_second_half": 1}
+METHODS = ("tGAN", "procedural", "per-frame")
 FAR = 15  # px from any cell: background pixels for the brightness column
 PERCENTILES = (1.0, 99.8)  # the tGAN training normalisation (TGANConfig.norm_percentiles)
 FVD_LENGTHS = (10, 20, 30)  # video lengths of the FVD-like curve (paper Fig. 4)
@@ -204,11 +205,18 @@ def main() -> None:
                         help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
     parser.add_argument("--figure-max-side", type=int, default=1200, help="longer side of the PNG montages, px (scaled down)")
     parser.add_argument("--gif-max-side", type=int, default=600, help="longer side of the GIF frames, px (scaled down)")
+    parser.add_argument("--methods", default=",".join(METHODS), help=f"methods to run, comma-separated (default {','.join(METHODS)})")
+    parser.add_argument("--table-only", action="store_true",
+                        help="the eval-frame table only: no figures, no background swap, no FVD-vs-length, no colony video")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres); "
                         f"default: the one in {BASELINES_DIR.relative_to(REPO)}/ for each shipped model not replaced by --model")
     args = parser.parse_args()
+    chosen = [m for m in args.methods.split(",") if m]
+    if not chosen or set(chosen) - set(METHODS):
+        parser.error(f"--methods: choose from {', '.join(METHODS)}, got {args.methods!r}")
+    extras = not args.table_only and "tGAN" in chosen  # background swap, FVD-vs-length, colony: tGAN figures
     overrides = dict(item.split("=", 1) for item in args.model)
     per_frame_runs = {name: str(BASELINES_DIR / folder) for name, folder in PER_FRAME_BASELINES.items()
                       if name not in overrides and (BASELINES_DIR / folder / "checkpoint.pt").is_file()}
@@ -216,7 +224,8 @@ def main() -> None:
     per_frame_models: dict[str, TGAN] = {}
     torch.set_num_threads(args.threads)
     figures = FIGURES if args.report == "fidelity" else FIGURES / args.report  # another report keeps its own figures
-    figures.mkdir(parents=True, exist_ok=True)
+    if not args.table_only:
+        figures.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     started_all = time.perf_counter()
     models: dict[str, TGANGenerator] = {}
@@ -236,7 +245,7 @@ def main() -> None:
         if model_name in per_frame_runs and model_name not in per_frame_models:
             per_frame_models[model_name] = TGAN.from_pretrained(per_frame_runs[model_name], sr_path=models[model_name].model_path / "sr")
         videos = {}  # the first seed's video of each method, for the figures
-        methods = ["tGAN", "procedural"] + (["per-frame model"] if model_name in per_frame_models else [])
+        methods = [m for m in ("tGAN", "procedural") if m in chosen] + (["per-frame model"] if model_name in per_frame_models and "per-frame" in chosen else [])
         for method in methods:
             for seed in args.seeds:
                 started = time.perf_counter()
@@ -251,16 +260,17 @@ def main() -> None:
                        "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
                 rows.append(row)
                 print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in ("seed", *COLUMNS)), flush=True)
-        if "per-frame model" not in videos:
+        if "per-frame model" not in videos and "per-frame" in chosen:
             rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
         shown = frame_indices(len(real), 4)
         panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
         panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
-        save_png(figures / f"fidelity_{name}.png", montage(panels), max_side=args.figure_max_side)
+        if not args.table_only:
+            save_png(figures / f"fidelity_{name}.png", montage(panels), max_side=args.figure_max_side)
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
     sim = Path(args.data) / "Fluo-N2DH-SIM+"
-    if "fluo-nuclei" in models and sim.is_dir():
+    if "fluo-nuclei" in models and sim.is_dir() and extras:
         train = tganaug.read_ctc(sim, frames="train")
         evaluation = tganaug.read_ctc(sim, frames=range(45, 49))
         height, width = evaluation.labels.shape[1:]
@@ -277,7 +287,7 @@ def main() -> None:
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
     fvd_rows: dict[int, dict[str, float]] = {}
     fvd_sd: dict[int, dict[str, float]] = {}
-    if "fluo-nuclei" in models and sim.is_dir():
+    if "fluo-nuclei" in models and sim.is_dir() and extras:
         evaluation = tganaug.read_ctc(sim, frames="eval")
         train = tganaug.read_ctc(sim, frames="train")
         space = intensity_space(train.images)
@@ -285,9 +295,10 @@ def main() -> None:
         simulator = tganaug.default_registry().info("simulator", "division").factory.from_ctc(sim, frames="train")
         height, width = evaluation.labels.shape[1:]
         background = background_from_video(train.images, train.labels)
-        generators = {"tGAN": lambda labels, seed: models["fluo-nuclei"].generate(labels, background=background, seed=seed),
-                      "procedural": lambda labels, seed: procedural_video(sim, labels, background, space, seed)}
-        if "fluo-nuclei" in per_frame_models:
+        generators = {"tGAN": lambda labels, seed: models["fluo-nuclei"].generate(labels, background=background, seed=seed)}
+        if "procedural" in chosen:
+            generators["procedural"] = lambda labels, seed: procedural_video(sim, labels, background, space, seed)
+        if "fluo-nuclei" in per_frame_models and "per-frame" in chosen:
             generators["per-frame model"] = lambda labels, seed: per_frame_models["fluo-nuclei"].generate(labels, background=background, seed=seed)
         by_seed: dict[str, dict[int, list[float]]] = {m: {n: [] for n in FVD_LENGTHS} for m in generators}
         for seed in args.seeds:  # each seed: a new simulated video, rendered by every method
@@ -310,7 +321,7 @@ def main() -> None:
                  max_side=args.gif_max_side)
 
     # Fig. 5: a dense colony rendered by the phase-contrast model.
-    if "phase-contrast" in models:
+    if "phase-contrast" in models and extras:
         colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seeds[0])
         video = models["phase-contrast"].generate(colony.labels, seed=args.seeds[0])
         shown = frame_indices(len(video), 4)
@@ -356,11 +367,11 @@ def main() -> None:
         table = [{"frames": length, **values, **{f"{m}_sd": fvd_sd[length][m] for m in methods}} for length, values in fvd_rows.items()]
         lines += ["", title, "", mean_sd_table(table, ("frames", *methods))]
     where = figures.relative_to(RESULTS).as_posix()
-    lines += ["", f"Figures (seed {args.seeds[0]}): `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), "
+    lines += [] if args.table_only else ["", f"Figures (seed {args.seeds[0]}): `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), "
               f"`{where}/background_swap.png`",
               f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",
-              f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run).",
-              f"Per-seed rows: `{args.report}_per_seed.csv`."]
+              f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run)."]
+    lines += ["", f"Per-seed rows: `{args.report}_per_seed.csv`."]
     report = "\n".join(lines) + "\n"
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())

@@ -195,7 +195,8 @@ def write_cards() -> None:
                 def f(key: str) -> str:
                     value = float(r[key]) if r.get(key) not in (None, "", "nan") else float("nan")
                     return "n/a" if np.isnan(value) else f"{value:.3g}"
-                lines.append(f"| {r['dataset']} | {r['method']} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | "
+                seeds = f" (mean of {r['seeds']} seeds)" if r.get("seeds") not in (None, "", "1") else ""
+                lines.append(f"| {r['dataset']} | {r['method']}{seeds} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | "
                              f"{f('warp_error')} ({f('warp_error_real')}) | {f('brightness_far')} |")
             for r in card.get("noise_ceiling_eval", []):
                 lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | | |")
