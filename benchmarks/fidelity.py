@@ -283,7 +283,7 @@ def main() -> None:
             panels.append([to_uint8(f, 0, 1) for f in video])
         save_png(figures / "background_swap.png", montage(panels), max_side=args.figure_max_side)
 
-    # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method, rendered from
+    # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method and seed, rendered from
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
     fvd_rows: dict[int, dict[str, float]] = {}
     fvd_sd: dict[int, dict[str, float]] = {}
