@@ -164,17 +164,21 @@ def verdicts(per_seed: list[dict], candidate: str = "tGAN") -> list[dict]:
                 continue
             verdict = {"dataset": dataset, "baseline": baseline}
             for measure, direction in DIRECTIONS.items():
-                def values(group: list[dict]) -> list[float]:
-                    if direction == "zero":
-                        return [abs(r[measure]) for r in group]
-                    if isinstance(direction, str):
-                        return [abs(r[measure] - r[direction]) for r in group]
-                    return [r[measure] for r in group]
-                a, b = values(ours), values(theirs)
+                a, b = _ranked_values(ours, measure), _ranked_values(theirs, measure)
                 verdict[measure] = (fidelity.compare_scores(a, b, higher_is_better=direction == 1)
                                     if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) else "n/a")
             table.append(verdict)
     return table
+
+
+def _ranked_values(rows: list[dict], measure: str) -> list[float]:
+    """A measure's per-seed values as ranked by :data:`DIRECTIONS`: the value itself, or its distance to its target."""
+    direction = DIRECTIONS[measure]
+    if direction == "zero":
+        return [abs(r[measure]) for r in rows]
+    if isinstance(direction, str):
+        return [abs(r[measure] - r[direction]) for r in rows]
+    return [r[measure] for r in rows]
 
 
 def mean_sd_table(summary: list[dict], columns: tuple[str, ...], digits: int = 4) -> str:
