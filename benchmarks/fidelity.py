@@ -16,8 +16,9 @@ For each shared dataset with dense masks, on its **eval** frames only:
 
 Measures (see :mod:`tganaug.fidelity`): SSIM and PSNR (torchmetrics, data range 1; PSNR also over
 the GT cell pixels and the background pixels separately), an LPIPS-like
-feature distance and an FVD-like clip distance, both computed with **our** feature network (not
-VGG / I3D: not comparable with the paper's LPIPS/FVD), and the warping error of consecutive
+feature distance and an FVD-like clip distance (also split into its appearance and temporal parts),
+both computed with **our** feature network (not VGG / I3D: not comparable with the paper's
+LPIPS/FVD), and the warping error of consecutive
 frames under the real video's flow (shipped FlowNet; the real video's own value is the reference).
 
 Seeds (``--seeds 0,1,2``): every generator renders each eval video once per seed (styles, injected
@@ -72,12 +73,13 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 FIGURES = RESULTS / "figures"
 DATASETS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-T98G-Usiigaci": "phase-contrast", "PhC-Ecoli-vanVliet": "phase-contrast"}
-MEASURES = ("SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like", "warp_error",
-            "SSIM_first_half", "SSIM_second_half")
+MEASURES = ("SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like", "FVD_appearance",
+            "FVD_temporal", "warp_error", "SSIM_first_half", "SSIM_second_half")
 COLUMNS = ("dataset", "method", *MEASURES, "warp_error_real", "seconds")
 #: how a measure ranks methods: +1 higher is better, -1 lower is better, or the name of the target it should be close to
 DIRECTIONS = {"SSIM": 1, "PSNR": 1, "PSNR_cells": 1, "PSNR_background": 1, "brightness_far": "zero", "feature_dist": -1,
-              "FVD_like": -1, "warp_error": "warp_error_real", "SSIM_first_half": 1, "SSIM_second_half": 1}
+              "FVD_like": -1, "FVD_appearance": -1, "FVD_temporal": -1, "warp_error": "warp_error_real", "SSIM_first_half": 1,
+              "SSIM_second_half": 1}
 METHODS = ("tGAN", "procedural", "per-frame")
 FAR = 15  # px from any cell: background pixels for the brightness column
 PERCENTILES = (1.0, 99.8)  # the tGAN training normalisation (TGANConfig.norm_percentiles)
@@ -108,7 +110,11 @@ def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: n
     psnr_cells, psnr_background = fidelity.psnr_by_region(real, video, labels)
     ssim_frames = fidelity.ssim_by_frame(real, video)
     half = max(1, len(ssim_frames) // 2)
+    clips = fidelity.clip_features(video, clip_len)
+    parts = fidelity.frechet_distance_parts(real_clips, clips)
     return {
+        "FVD_appearance": parts["appearance"],
+        "FVD_temporal": parts["temporal"],
         "SSIM_first_half": float(ssim_frames[:half].mean()),
         "SSIM_second_half": float(ssim_frames[half:].mean()) if len(ssim_frames) > 1 else float("nan"),
         "SSIM": ssim,
@@ -117,7 +123,7 @@ def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: n
         "PSNR_background": psnr_background,
         "brightness_far": -fidelity.reference_background_error(real, video, labels, FAR)["offset"],
         "feature_dist": fidelity.feature_distance(real, video),
-        "FVD_like": fidelity.frechet_distance(real_clips, fidelity.clip_features(video, clip_len)),
+        "FVD_like": fidelity.frechet_distance(real_clips, clips),
         "warp_error": fidelity.warp_error(real, video),
     }
 
@@ -349,6 +355,8 @@ def main() -> None:
         f"generated - real over background pixels >= {FAR} px from any cell (a brightness the masks do not determine;",
         "how far the eval frames drift from the train-frame reference: `ref_offset_far` in noise_ceiling.md). The best SSIM/PSNR any",
         "mask-conditioned generator can reach against these noisy frames: [noise_ceiling.md](noise_ceiling.md).",
+        "`FVD_appearance` / `FVD_temporal`: the same Fréchet distance on the clips' mean features only (how the frames look) /",
+        "on their spread and frame-to-frame change only (how they move; `tganaug.fidelity.frechet_distance_parts`).",
         "`SSIM_first_half` / `SSIM_second_half`: mean SSIM over the first / the other half of the eval frames (a video model",
         "that drifts as it feeds on its own output loses more in the second half than a per-frame one).",
         "",

@@ -211,3 +211,27 @@ def test_compare_scores_needs_a_difference_beyond_the_seed_spread():
         fidelity.compare_scores([0.1, float("nan")], [0.1], higher_is_better=True)
     with pytest.raises(ValueError, match="alpha"):
         fidelity.compare_scores([0.1], [0.2], higher_is_better=True, alpha=1.5)
+
+
+def test_frechet_distance_parts_split_appearance_from_motion():
+    """The appearance part is the Fréchet distance of the clip-mean block, the temporal part that of the other two;
+    shifting only the mean block moves only the appearance part (by the squared shift summed over its channels)."""
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 12))
+    fake = rng.normal(size=(200, 12))
+    parts = fidelity.frechet_distance_parts(real, fake)
+    assert parts["appearance"] == pytest.approx(fidelity.frechet_distance(real[:, :4], fake[:, :4]))
+    assert parts["temporal"] == pytest.approx(fidelity.frechet_distance(real[:, 4:], fake[:, 4:]))
+    shifted = fake.copy()
+    shifted[:, :4] += 0.5
+    moved = fidelity.frechet_distance_parts(real, shifted)
+    assert moved["appearance"] == pytest.approx(parts["appearance"] + 4 * 0.25 + 2 * 0.5 * (fake[:, :4].mean(0) - real[:, :4].mean(0)).sum())
+    assert moved["temporal"] == pytest.approx(parts["temporal"])
+    # on videos: a frozen copy of a moving video is far in the temporal part, its own frames keep the appearance close
+    video = _video()
+    frozen = np.repeat(video[:1], len(video), axis=0)
+    clips = fidelity.clip_features(video, 4, 32)
+    own, still = (fidelity.frechet_distance_parts(clips, fidelity.clip_features(v, 4, 32)) for v in (video, frozen))
+    assert abs(own["appearance"]) < 1e-6 and abs(own["temporal"]) < 1e-6 and still["temporal"] > 0
+    with pytest.raises(ValueError, match="3C"):
+        fidelity.frechet_distance_parts(real[:, :10], fake[:, :10])

@@ -13,7 +13,8 @@ maps real and generated videos into it). Measures:
   clip (``clip_len`` frames of a ``tile``-pixel square, all positions and windows) is described
   by the mean, standard deviation and mean absolute temporal difference over its frames of the
   feature network's pooled deepest features. A video-level measure with our feature network,
-  not the I3D-based FVD of the paper.
+  not the I3D-based FVD of the paper. ``frechet_distance_parts`` splits it into the distance of the
+  clips' mean features (appearance) and of their spread and frame-to-frame change (temporal).
 * ``warp_error``: temporal coherence: the shipped FlowNet estimates the flow between consecutive
   *real* frames; the generated frame ``t-1`` warped by it is compared with generated frame ``t``
   (mean absolute difference). The same measure on the real video is the reference.
@@ -233,6 +234,18 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean = np.real(linalg.sqrtm(cov_a @ cov_b))
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * covmean))
+
+
+def frechet_distance_parts(real_clips: np.ndarray, fake_clips: np.ndarray) -> dict[str, float]:
+    """The FVD-like distance split by what the clip features describe (``(N, 3C)`` from :func:`clip_features`):
+    ``appearance``: the Fréchet distance of the clips' mean features (how the frames look); ``temporal``: that of
+    their standard deviations and mean frame-to-frame changes over the clip (how the features move)."""
+    real_clips, fake_clips = np.asarray(real_clips, dtype=np.float64), np.asarray(fake_clips, dtype=np.float64)
+    if real_clips.ndim != 2 or real_clips.shape[1] != fake_clips.shape[1] or real_clips.shape[1] % 3:
+        raise ValueError(f"clip features must be (N, 3C) arrays with one C, got {real_clips.shape} and {fake_clips.shape}")
+    channels = real_clips.shape[1] // 3
+    return {"appearance": frechet_distance(real_clips[:, :channels], fake_clips[:, :channels]),
+            "temporal": frechet_distance(real_clips[:, channels:], fake_clips[:, channels:])}
 
 
 def fvd_like(real: np.ndarray, fake: np.ndarray, clip_len: int = 8, tile: int = 128) -> float:
