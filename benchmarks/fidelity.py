@@ -272,10 +272,10 @@ def main() -> None:
                 print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in ("seed", *COLUMNS)), flush=True)
         if "per-frame model" not in videos and "per-frame" in chosen:
             rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
-        shown = frame_indices(len(real), 4)
-        panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
-        panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
         if not args.table_only:
+            shown = frame_indices(len(real), 4)
+            panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
+            panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
             save_png(figures / f"fidelity_{name}.png", montage(panels), max_side=args.figure_max_side)
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).

@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, Subset
 
 import tganaug
 from tganaug.data import CTCVideoDataset, SyntheticVideoDataset, collate_videos
+from tganaug.data.synthetic import renders_in_batches
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, command_line, machine  # benchmarks/_common.py
@@ -75,7 +76,7 @@ def breakdown(dataset: SyntheticVideoDataset, videos: int) -> dict[str, float]:
         t0 = time.perf_counter()
         labels = [factory.simulator.simulate(factory.frames, factory.height, factory.width, seed=s.simulator).labels for s in seeds]
         t1 = time.perf_counter()
-        if size > 1 and callable(getattr(factory.generator, "generate_batch", None)):
+        if renders_in_batches(factory.generator, size):
             factory.generator.generate_batch(labels, [None] * size, [s.generator for s in seeds])
         else:
             for video, s in zip(labels, seeds):
@@ -198,7 +199,7 @@ def main() -> None:
     print()
 
     generator = tganaug.get_generator(args.generator, **config)
-    batched = args.render_batch > 1 and callable(getattr(generator, "generate_batch", None))
+    batched = renders_in_batches(generator, args.render_batch)
     simulator = tganaug.get_simulator(args.simulator)
     videos = [simulator.simulate(args.frames, args.sizes[-1], args.sizes[-1], seed=seed).labels for seed in range(args.render_batch if batched else 1)]
     flops, seconds = generator_flops(generator, videos)

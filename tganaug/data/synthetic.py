@@ -31,7 +31,7 @@ from tganaug.data.transforms import apply_video_transform
 from tganaug.registry import PluginRegistry
 from tganaug.simulation.base import check_video_size
 
-__all__ = ["SyntheticVideoDataset", "SyntheticVideoStream", "check_size", "to_tensors"]
+__all__ = ["SyntheticVideoDataset", "SyntheticVideoStream", "check_size", "renders_in_batches", "to_tensors"]
 
 Transform = Callable[[dict[str, Any]], Any]
 
@@ -60,6 +60,12 @@ def to_tensors(item: dict[str, Any]) -> dict[str, Any]:
     out["label"] = torch.from_numpy(np.ascontiguousarray(item["label"], dtype=np.int64))
     out["lineage"] = torch.from_numpy(np.ascontiguousarray(item["lineage"], dtype=np.int64).reshape(-1, 4))
     return out
+
+
+def renders_in_batches(generator: Any, render_batch: int) -> bool:
+    """Whether ``render_batch`` videos go through ``generator.generate_batch`` together (``render_batch > 1`` and the
+    generator has one); otherwise each video is rendered alone with ``generate``."""
+    return render_batch > 1 and callable(getattr(generator, "generate_batch", None))
 
 
 class _VideoFactory:
@@ -157,7 +163,7 @@ class _VideoFactory:
         }
 
     def _render(self, index: int) -> dict[str, Any]:
-        if self.render_batch == 1 or not callable(getattr(self.generator, "generate_batch", None)):
+        if not renders_in_batches(self.generator, self.render_batch):
             # one video at a time (a generator without generate_batch: the same items as render_batch=1)
             video, labels, background, seeds = self._simulate(index)
             image = np.asarray(self.generator.generate(labels, background=background, seed=seeds.generator))
