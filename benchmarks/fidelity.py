@@ -12,7 +12,8 @@ For each shared dataset with dense masks, on its **eval** frames only:
   without previous-frame input and without flow / temporal losses (config
   ``benchmarks/configs/tgan-cpu-ship-residual-perframe.json``), sharing the tGAN model's SR stage: the
   one kept in ``benchmarks/baselines/perframe-<model>/`` for each shipped model, or ``--per-frame
-  NAME=RUN_DIR``; reported as missing for a modality without one (e.g. a model replaced by ``--model``).
+  NAME=RUN_DIR`` (a low-res run; or a folder holding ``lowres/`` and its own ``sr/``, used instead of
+  the tGAN model's); reported as missing for a modality without one (e.g. a model replaced by ``--model``).
 
 Measures (see :mod:`tganaug.fidelity`): SSIM and PSNR (torchmetrics, data range 1; PSNR also over
 the GT cell pixels and the background pixels separately), an LPIPS-like
@@ -128,6 +129,14 @@ def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: n
     }
 
 
+def load_per_frame(run: str | Path, tgan_sr: Path) -> TGAN:
+    """The per-frame baseline of ``run``: a low-res run rendered through the tGAN model's SR stage ``tgan_sr``, or,
+    for a folder holding ``lowres/`` and ``sr/``, through its own SR stage."""
+    run = Path(run)
+    own_sr = (run / "lowres").is_dir() and (run / "sr").is_dir()
+    return TGAN.from_pretrained(run, sr_path=None if own_sr else tgan_sr)
+
+
 def seed_list(text: str) -> list[int]:
     """``"0,1,2"`` -> ``[0, 1, 2]`` (distinct integers, at least one)."""
     try:
@@ -220,7 +229,8 @@ def main() -> None:
                         help="the eval-frame table only: no figures, no background swap, no FVD-vs-length, no colony video")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
-                        help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres); "
+                        help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres), "
+                        "or a folder with lowres/ and its own sr/; "
                         f"default: the one in {BASELINES_DIR.relative_to(REPO)}/ for each shipped model not replaced by --model")
     args = parser.parse_args()
     chosen = [m for m in args.methods.split(",") if m]
@@ -253,7 +263,7 @@ def main() -> None:
         real_clips = fidelity.clip_features(real, clip_len)
         warp_real = fidelity.warp_error(real, real)
         if model_name in per_frame_runs and model_name not in per_frame_models:
-            per_frame_models[model_name] = TGAN.from_pretrained(per_frame_runs[model_name], sr_path=models[model_name].model_path / "sr")
+            per_frame_models[model_name] = load_per_frame(per_frame_runs[model_name], models[model_name].model_path / "sr")
         videos = {}  # the first seed's video of each method, for the figures
         methods = [m for m in ("tGAN", "procedural") if m in chosen] + (["per-frame model"] if model_name in per_frame_models and "per-frame" in chosen else [])
         for method in methods:

@@ -295,3 +295,29 @@ def test_ship_tgan_keeps_a_per_frame_baseline_that_fidelity_uses(tmp_path: Path,
         ship_tgan.export_per_frame_baseline("fluo-nuclei", tmp_path / "video")
     with pytest.raises(SystemExit, match="no per-frame baseline"):
         ship_tgan.export_per_frame_baseline("fluo-nuclei-x4", tmp_path / "pf")
+
+
+def test_fidelity_per_frame_baseline_uses_its_own_sr_stage_when_it_has_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fidelity.load_per_frame``: a bare low-res run borrows the tGAN model's SR stage; a folder with ``lowres/`` and
+    ``sr/`` renders through its own."""
+    import numpy as np
+    import torch
+    from test_training import TINY, _video
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import fidelity as script
+
+    from tganaug.models.tgan import TGAN
+    from tganaug.training.trainer import LowResTrainer, SRTrainer
+
+    torch.set_num_threads(1)
+    LowResTrainer(TINY.replace(total_steps=1, use_previous_frame=False), tmp_path / "pf" / "lowres", data=[_video()], progress=False).train()
+    SRTrainer(TINY.replace(total_steps=1), tmp_path / "tgan_sr", data=[_video()], progress=False).train()
+    SRTrainer(TINY.replace(total_steps=1), tmp_path / "pf" / "sr", data=[_video()], progress=False, seed=1).train()
+    masks = np.zeros((2, 64, 64), np.uint16)
+    masks[:, 20:30, 20:34] = 1
+    borrowed = script.load_per_frame(tmp_path / "pf" / "lowres", tmp_path / "tgan_sr").generate(masks, seed=0)
+    own = script.load_per_frame(tmp_path / "pf", tmp_path / "tgan_sr").generate(masks, seed=0)
+    assert np.array_equal(borrowed, TGAN.from_pretrained(tmp_path / "pf" / "lowres", sr_path=tmp_path / "tgan_sr").generate(masks, seed=0))
+    assert np.array_equal(own, TGAN.from_pretrained(tmp_path / "pf" / "lowres", sr_path=tmp_path / "pf" / "sr").generate(masks, seed=0))
+    assert not np.array_equal(own, borrowed)

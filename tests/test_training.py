@@ -175,15 +175,26 @@ def test_sr_stage_trains_on_a_low_res_runs_renderings(tmp_path) -> None:
     assert json.loads((tmp_path / "sr" / "config.json").read_text())["sr_lowres_input"] == str(tmp_path / "lowres")
     resumed = SRTrainer(None, tmp_path / "sr", data=[_video(config)], progress=False, resume=True)
     assert resumed.lowres_input is not None
-    # refused: a missing run, another sr_scale, a per-frame model
+    # refused: a missing run, another sr_scale
     with pytest.raises(FileNotFoundError, match="sr_lowres_input: low-res run .*nowhere.* not found"):
         SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "nowhere")), tmp_path / "x", data=[_video(config)], progress=False)
     LowResTrainer(TINY.replace(total_steps=1), tmp_path / "lowres2", data=[_video()], progress=False).train()
     with pytest.raises(ValueError, match="trained with sr_scale 2, this SR config has 4"):
         SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "lowres2")), tmp_path / "y", data=[_video(config)], progress=False)
+    # a per-frame model renders with the reference background as its previous frame, as it does at inference
     LowResTrainer(config.replace(total_steps=1, use_previous_frame=False), tmp_path / "pf", data=[_video(config)], progress=False).train()
-    with pytest.raises(ValueError, match="per-frame model"):
-        SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "pf")), tmp_path / "z", data=[_video(config)], progress=False)
+    per_frame = SRTrainer(config.replace(sr_lowres_input=str(tmp_path / "pf"), total_steps=1), tmp_path / "z", data=[_video(config)], progress=False)
+    seen.clear()
+    per_frame.lowres_input.register_forward_hook(lambda module, args, out: seen.append((args, out)))
+    per_frame.train()
+    masks, prev, background = seen[0][0][:3]
+    assert len(seen) == 1 and torch.equal(prev, background) and not torch.equal(background, torch.zeros_like(background))
+    # the video model above got the real previous frame instead
+    trainer = SRTrainer(with_input.replace(total_steps=1), tmp_path / "v", data=[_video(config)], progress=False)
+    seen.clear()
+    trainer.lowres_input.register_forward_hook(lambda module, args, out: seen.append((args, out)))
+    trainer.train()
+    assert not torch.equal(seen[0][0][1], seen[0][0][2])
 
 
 def test_mask_conditioned_x4_sr_trains_and_renders_mask_detail(tmp_path) -> None:

@@ -479,7 +479,8 @@ class SRTrainer(_Trainer):
     """Super-resolution training on real frames: area-downsampled crop -> original crop.
 
     With ``sr_lowres_input`` (a trained low-res run) the input is instead that low-res generator's rendering
-    of the crop (frozen, no gradient; real masks t-n+1..t, real frame t-1, reference background; fresh
+    of the crop (frozen, no gradient; real masks t-n+1..t, real frame t-1 (the reference background for a
+    per-frame model, as at inference), reference background; fresh
     styles and noise from the trainer's noise generator), so the SR stage trains on the kind of frame it
     gets at inference.
 
@@ -500,13 +501,13 @@ class SRTrainer(_Trainer):
         self.opt_d = make_optimizer(self.discriminator.parameters(), c, c.lr_d)
         self.sched_g = make_scheduler(self.opt_g, c, c.lr_g)
         self.sched_d = make_scheduler(self.opt_d, c, c.lr_d)
-        self.lowres_input = self._lowres_input_generator()
+        self.lowres_input, self.lowres_input_config = self._lowres_input_generator()
 
-    def _lowres_input_generator(self) -> LowResGenerator | None:
-        """The frozen low-res generator of ``sr_lowres_input``, or None (input = real frames down-sampled)."""
+    def _lowres_input_generator(self) -> tuple[LowResGenerator | None, TGANConfig | None]:
+        """The frozen low-res generator of ``sr_lowres_input`` and its config, or Nones (input = real frames down-sampled)."""
         path = self.config.sr_lowres_input
         if not path:
-            return None
+            return None, None
         if not Path(path).exists():
             raise FileNotFoundError(f"sr_lowres_input: low-res run {path!r} not found")
         from tganaug.models.tgan import load_lowres_generator
@@ -514,12 +515,10 @@ class SRTrainer(_Trainer):
         lowres, lowres_config = load_lowres_generator(path)
         if lowres_config.sr_scale != self.config.sr_scale:
             raise ValueError(f"sr_lowres_input {path!r} was trained with sr_scale {lowres_config.sr_scale}, this SR config has {self.config.sr_scale}")
-        if not lowres_config.use_previous_frame:
-            raise ValueError(f"sr_lowres_input {path!r} is a per-frame model (use_previous_frame false); give a video model")
         grid = self.config.sr_crop_size // self.config.sr_scale
         if grid % lowres.divisor:
             raise ValueError(f"sr_crop_size / sr_scale = {grid} must be a multiple of {lowres.divisor} for the low-res run {path!r}")
-        return lowres.to(self.device).requires_grad_(False)
+        return lowres.to(self.device).requires_grad_(False), lowres_config
 
     def networks(self) -> dict[str, nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
@@ -538,8 +537,10 @@ class SRTrainer(_Trainer):
         batch = {k: v[mine].to(self.device) for k, v in sampled.items()}
         hr, lr = batch["hr"], batch["lr"]
         if self.lowres_input is not None:
+            # a per-frame model (use_previous_frame false) gets the reference background as its previous frame, as at inference
+            prev = batch["lr_prev"] if self.lowres_input_config.use_previous_frame else batch["lr_background"]
             with torch.no_grad():
-                lr = self.lowres_input(batch["lr_masks"], batch["lr_prev"], batch["lr_background"], None, self.noise_gen)
+                lr = self.lowres_input(batch["lr_masks"], prev, batch["lr_background"], None, self.noise_gen)
         masks = batch["masks"] if c.sr_mask_input else None
         up = F.interpolate(lr, scale_factor=c.sr_scale, mode="bilinear", align_corners=False)
         styles = self.generator.styles(hr.shape[0] * self.dist.world, mixing_prob=c.style_mixing_prob, generator=self.noise_gen)[mine]
