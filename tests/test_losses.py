@@ -154,6 +154,30 @@ def test_temporal_warp_loss_rewards_motion_that_follows_the_real_flow() -> None:
     assert float(temporal_warp_loss(flow, prev, moved, prev, prev)) > 0.01  # a static fake is penalised
 
 
+def test_temporal_warp_loss_against_the_real_residual_charges_a_frozen_fake_for_the_real_change() -> None:
+    """``target="real"``: the generated residual is compared with the real one, so a fake that copies its previous
+    frame where the real video changes (a ghost) pays exactly the real change, and copying the real change costs 0;
+    ``"still"`` (vid2vid) rewards the frozen fake instead."""
+    still = ConstantFlow(0.0, 0.0)
+    prev = _texture(1, 24, 0)
+    real = prev.clone()
+    real[..., 8:16, 8:16] += 0.5  # a cell brightens in place: change the motion does not explain
+    assert float(temporal_warp_loss(still, prev, real, prev, prev, "still")) == pytest.approx(0.0, abs=1e-7)
+    frozen = float(temporal_warp_loss(still, prev, real, prev, prev, "real"))
+    assert frozen == pytest.approx(0.5 * 64 / 24**2, rel=1e-5)
+    fake_prev = _texture(1, 24, 1)  # another texture making the same change
+    fake = fake_prev.clone()
+    fake[..., 8:16, 8:16] += 0.5
+    assert float(temporal_warp_loss(still, prev, real, fake_prev, fake, "real")) == pytest.approx(0.0, abs=1e-6)
+    assert float(temporal_warp_loss(still, prev, real, fake_prev, fake, "still")) == pytest.approx(frozen, rel=1e-5)
+    # with motion: the real residual under the flow is what counts
+    moving = ConstantFlow(2.0, 0.0)
+    moved = warp(prev, torch.zeros(1, 2, 24, 24).index_fill_(1, torch.tensor([0]), 2.0))
+    assert float(temporal_warp_loss(moving, prev, moved, prev, moved, "real")) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="temporal target must be 'still' or 'real', got 'zero'"):
+        temporal_warp_loss(still, prev, real, prev, prev, "zero")
+
+
 def test_photometric_and_smoothness() -> None:
     b = _texture(2, 20)
     truth = torch.zeros(2, 2, 20, 20)

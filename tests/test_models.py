@@ -442,6 +442,11 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
     assert network_config_mismatch(TINY, TINY.replace(sr_content_sigma=2.0), "sr") == []
     with pytest.raises(ValueError, match="sr_content_sigma must be >= 0, got -1.0"):
         TINY.replace(sr_content_sigma=-1.0)
+    # the temporal-loss target likewise: a loss setting, old configs read as "still", an unknown one refused
+    assert network_config_mismatch(TINY, TINY.replace(temporal_target="real"), "lowres") == []
+    assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "temporal_target"}).temporal_target == "still"
+    with pytest.raises(ValueError, match="temporal_target must be 'still' or 'real', got 'zero'"):
+        TINY.replace(temporal_target="zero")
 
 
 def test_preset_sizes() -> None:

@@ -97,6 +97,23 @@ def test_one_step_updates_every_parameter_of_g_d_and_flownet(tmp_path) -> None:
         assert unchanged == [], f"{name}: parameters never updated: {unchanged}"
 
 
+def test_temporal_target_reaches_the_temporal_loss(tmp_path, monkeypatch) -> None:
+    """``temporal_target`` is passed to the temporal-warp loss on clips of two or more frames, and changes the logged value."""
+    import tganaug.training.trainer as trainer_module
+
+    targets = []
+    real_loss = trainer_module.temporal_warp_loss
+    monkeypatch.setattr(trainer_module, "temporal_warp_loss", lambda *args: targets.append(args[-1]) or real_loss(*args))
+    logged = {}
+    for target in ("still", "real"):
+        config = TINY.replace(total_steps=2, max_clip_len=2, curriculum_steps=1, temporal_target=target)
+        LowResTrainer(config, tmp_path / target, data=[_video()], progress=False).train()
+        logged[target] = (tmp_path / target / "log.csv").read_text().splitlines()[-1].split(",")
+    assert targets == ["still", "real"]  # step 0 has clips of one frame: no temporal term
+    column = (tmp_path / "real" / "log.csv").read_text().splitlines()[0].split(",").index("temporal")
+    assert float(logged["still"][column]) > 0 and float(logged["real"][column]) > 0 and logged["still"][column] != logged["real"][column]
+
+
 def test_sr_trainer_updates_every_parameter(tmp_path) -> None:
     trainer = SRTrainer(TINY.replace(total_steps=4), tmp_path / "sr", data=[_video()], progress=False)
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}

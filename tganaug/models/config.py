@@ -97,6 +97,9 @@ class TGANConfig(ConfigMixin):
     w_perceptual: float = 10.0
     w_flow: float = 10.0
     w_temporal: float = 5.0
+    #: what the temporal-warp loss compares the generated warp residual with (training/losses.temporal_warp_loss):
+    #: "still" = zero (vid2vid; configs saved before the option) or "real" = the real frames' residual
+    temporal_target: str = "still"
     sr_w_adv: float = 1.0
     sr_w_perceptual: float = 10.0
     sr_w_l1: float = 25.0
@@ -195,6 +198,8 @@ class TGANConfig(ConfigMixin):
             raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
         if self.sr_content_sigma < 0:
             raise ValueError(f"sr_content_sigma must be >= 0, got {self.sr_content_sigma}")
+        if self.temporal_target not in ("still", "real"):
+            raise ValueError(f"temporal_target must be 'still' or 'real', got {self.temporal_target!r}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}

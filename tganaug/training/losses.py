@@ -128,16 +128,24 @@ def flow_loss(flownet: FlowNet, real_prev: torch.Tensor, real: torch.Tensor, fak
     return F.l1_loss(flownet(real_prev, fake), target)
 
 
-def temporal_warp_loss(flownet: FlowNet, real_prev: torch.Tensor, real: torch.Tensor, fake_prev: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """L1 between ``fake t`` and ``fake t-1`` warped by the real motion ``flow(real t, real t-1)``.
+def temporal_warp_loss(flownet: FlowNet, real_prev: torch.Tensor, real: torch.Tensor, fake_prev: torch.Tensor, fake: torch.Tensor,
+                       target: str = "still") -> torch.Tensor:
+    """L1 on the warp residual ``fake t - warp(fake t-1)`` under the real motion ``flow(real t, real t-1)``.
 
+    ``target="still"``: the residual against zero (vid2vid's loss: all change beyond the motion is charged, so
+    it rewards copying the previous frame: too static a video, ghosts where cells change shape);
+    ``"real"``: against the real frames' own residual ``real t - warp(real t-1)`` under the same flow (the
+    generated video should change, beyond the motion, where and as much as the real one does).
     Only pixels whose source position falls inside the frame count. Shapes: ``(B, 1, H, W)`` -> scalar.
     """
+    if target not in ("still", "real"):
+        raise ValueError(f"temporal target must be 'still' or 'real', got {target!r}")
     with torch.no_grad():
         flow = flownet(real, real_prev)
         valid = _inside(flow)
-    warped = warp(fake_prev, flow)
-    return (valid * (fake - warped).abs()).sum() / valid.sum().clamp_min(1.0)
+        goal = real - warp(real_prev, flow) if target == "real" else torch.zeros_like(real)
+    residual = fake - warp(fake_prev, flow)
+    return (valid * (residual - goal).abs()).sum() / valid.sum().clamp_min(1.0)
 
 
 def _inside(flow: torch.Tensor) -> torch.Tensor:

@@ -461,7 +461,8 @@ class LowResTrainer(_Trainer):
             perc = self.perceptual(flat(fake), flat(real)) if c.w_perceptual > 0 else fake.new_zeros(())
             flw = flow_loss(self.flownet, flat(real_prev), flat(real), flat(fake)) if c.w_flow > 0 else fake.new_zeros(())
             if length > 1 and c.w_temporal > 0:
-                temporal = temporal_warp_loss(self.flownet, flat(real_prev[:, 1:]), flat(real[:, 1:]), flat(fake[:, :-1]), flat(fake[:, 1:]))
+                temporal = temporal_warp_loss(self.flownet, flat(real_prev[:, 1:]), flat(real[:, 1:]), flat(fake[:, :-1]), flat(fake[:, 1:]),
+                                              c.temporal_target)
             else:
                 temporal = fake.new_zeros(())
             g_loss = c.w_adv * g_adv + c.w_l1 * l1 + c.w_perceptual * perc + c.w_flow * flw + c.w_temporal * temporal
