@@ -174,7 +174,7 @@ def test_temporal_warp_loss_against_the_real_residual_charges_a_frozen_fake_for_
     moving = ConstantFlow(2.0, 0.0)
     moved = warp(prev, torch.zeros(1, 2, 24, 24).index_fill_(1, torch.tensor([0]), 2.0))
     assert float(temporal_warp_loss(moving, prev, moved, prev, moved, "real")) == pytest.approx(0.0, abs=1e-6)
-    with pytest.raises(ValueError, match="temporal target must be 'still' or 'real', got 'zero'"):
+    with pytest.raises(ValueError, match="temporal target must be one of 'still', 'real', got 'zero'"):
         temporal_warp_loss(still, prev, real, prev, prev, "zero")
 
 

@@ -445,7 +445,7 @@ def test_config_json_roundtrip_and_errors(tmp_path) -> None:
     # the temporal-loss target likewise: a loss setting, old configs read as "still", an unknown one refused
     assert network_config_mismatch(TINY, TINY.replace(temporal_target="real"), "lowres") == []
     assert TGANConfig.from_dict({k: v for k, v in TINY.to_dict().items() if k != "temporal_target"}).temporal_target == "still"
-    with pytest.raises(ValueError, match="temporal_target must be 'still' or 'real', got 'zero'"):
+    with pytest.raises(ValueError, match="temporal_target must be one of 'still', 'real', got 'zero'"):
         TINY.replace(temporal_target="zero")
 
 

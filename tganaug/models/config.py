@@ -24,6 +24,8 @@ from tganaug.utils.config import ConfigMixin
 
 #: how the SR decoder does its extra up-samplings (``sr_upsampling``; see :class:`~tganaug.models.style.StyleDecoder`)
 UPSAMPLINGS = ("bilinear", "pixel_shuffle")
+#: what the temporal-warp loss compares the generated warp residual with (training/losses.temporal_warp_loss)
+TEMPORAL_TARGETS = ("still", "real")
 
 __all__ = ["NETWORK_KEYS", "PRESETS", "UPSAMPLINGS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
 
@@ -198,8 +200,8 @@ class TGANConfig(ConfigMixin):
             raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
         if self.sr_content_sigma < 0:
             raise ValueError(f"sr_content_sigma must be >= 0, got {self.sr_content_sigma}")
-        if self.temporal_target not in ("still", "real"):
-            raise ValueError(f"temporal_target must be 'still' or 'real', got {self.temporal_target!r}")
+        if self.temporal_target not in TEMPORAL_TARGETS:
+            raise ValueError(f"temporal_target must be one of {', '.join(map(repr, TEMPORAL_TARGETS))}, got {self.temporal_target!r}")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {self.optimizer!r}")
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from monai.losses import PatchAdversarialLoss
 from torch import nn
 
+from tganaug.models.config import TEMPORAL_TARGETS
 from tganaug.models.feature_net import MaskFeatureNet, VGG19Features
 from tganaug.models.flownet import FlowNet, warp
 
@@ -138,8 +139,8 @@ def temporal_warp_loss(flownet: FlowNet, real_prev: torch.Tensor, real: torch.Te
     generated video should change, beyond the motion, where and as much as the real one does).
     Only pixels whose source position falls inside the frame count. Shapes: ``(B, 1, H, W)`` -> scalar.
     """
-    if target not in ("still", "real"):
-        raise ValueError(f"temporal target must be 'still' or 'real', got {target!r}")
+    if target not in TEMPORAL_TARGETS:
+        raise ValueError(f"temporal target must be one of {', '.join(map(repr, TEMPORAL_TARGETS))}, got {target!r}")
     with torch.no_grad():
         flow = flownet(real, real_prev)
         valid = _inside(flow)
