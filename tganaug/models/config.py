@@ -27,7 +27,7 @@ UPSAMPLINGS = ("bilinear", "pixel_shuffle")
 #: what the temporal-warp loss compares the generated warp residual with (training/losses.temporal_warp_loss)
 TEMPORAL_TARGETS = ("still", "real")
 
-__all__ = ["NETWORK_KEYS", "PRESETS", "UPSAMPLINGS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
+__all__ = ["NETWORK_KEYS", "PRESETS", "TEMPORAL_TARGETS", "UPSAMPLINGS", "TGANConfig", "get_config", "load_config", "network_config_mismatch"]
 
 
 @dataclass
