@@ -23,6 +23,16 @@ def test_identical_videos_score_perfectly():
     assert abs(fidelity.fvd_like(video, video, clip_len=4, tile=32)) < 1e-6
 
 
+def test_psnr_is_the_mean_of_each_frames_psnr():
+    """A uniform error of 0.1 is 20 dB; 0.01 on a second frame is 40 dB: the mean over frames is 30 dB."""
+    real = np.full((2, 16, 16), 0.5, np.float32)
+    fake = real.copy()
+    fake[0] += 0.1
+    fake[1] += 0.01
+    assert fidelity.psnr(real, fake) == pytest.approx(30.0, abs=1e-3)
+    assert fidelity.ssim_psnr(real, fake)[1] == fidelity.psnr(real, fake)
+
+
 def test_worse_videos_score_worse():
     video = _video()
     rng = np.random.default_rng(1)

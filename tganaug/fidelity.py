@@ -48,8 +48,8 @@ from tganaug.models.flownet import FlowNet, warp
 from tganaug.training.losses import shipped_weights_path
 
 __all__ = [
-    "ssim_psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like", "warp_error", "check_pair",
-    "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
+    "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",
+    "warp_error", "check_pair", "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
     "reference_background_error",
 ]
 
@@ -64,10 +64,13 @@ def check_pair(real: np.ndarray, fake: np.ndarray) -> tuple[torch.Tensor, torch.
 
 def ssim_psnr(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     """Mean SSIM and PSNR (dB) over frames, ``data_range = 1``."""
+    return float(ssim_by_frame(real, fake).mean()), psnr(real, fake)
+
+
+def psnr(real: np.ndarray, fake: np.ndarray) -> float:
+    """Mean over frames of each frame's PSNR (dB), ``data_range = 1``."""
     r, f = check_pair(real, fake)
-    ssim = structural_similarity_index_measure(f, r, data_range=1.0, reduction="elementwise_mean")
-    psnr = peak_signal_noise_ratio(f, r, data_range=1.0, reduction="none", dim=(1, 2, 3))
-    return float(ssim), float(psnr.mean())
+    return float(peak_signal_noise_ratio(f, r, data_range=1.0, reduction="none", dim=(1, 2, 3)).mean())
 
 
 def ssim_by_frame(real: np.ndarray, fake: np.ndarray) -> np.ndarray:
