@@ -36,11 +36,17 @@ a ``colony`` simulation rendered by the phase-contrast model (Fig. 5; the E. col
 denser than any train frame, are the real high-density test in the table).
 
     python benchmarks/fidelity.py [--datasets ...] [--seeds 0,1,2] [--model NAME=RUN] [--per-frame NAME=RUN] [--report NAME]
+        [--compare-with benchmarks/results/fidelity_per_seed.csv]
+
+``--compare-with`` adds an earlier report's per-seed rows (labelled ``"<method> (<report>)"``) to the tables and
+verdicts: a probe of one retrained model is then judged against the shipped model and both baselines without
+rendering them again.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 import time
 from pathlib import Path
@@ -134,6 +140,35 @@ def load_per_frame(run: str | Path, tgan_sr: Path) -> TGAN:
     run = Path(run)
     own_sr = (run / "lowres").is_dir() and (run / "sr").is_dir()
     return TGAN.from_pretrained(run, sr_path=None if own_sr else tgan_sr)
+
+
+def earlier_rows(path: str | Path, datasets: list[str], seeds: list[int]) -> list[dict]:
+    """The per-seed rows of an earlier report (``REPORT_per_seed.csv``) for ``datasets`` and ``seeds``, each method
+    renamed ``"<method> (<REPORT>)"``, so that this run's tGAN can be judged against them (the same seeds render the
+    same videos with the same models, so the rows stand for models this run did not load).
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file without the report's columns or
+    without a row for every (dataset, method, seed) it names.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--compare-with: no such per-seed report {path}")
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"seed", *COLUMNS} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"--compare-with: {path} is not a per-seed fidelity report (missing columns {sorted(missing)})")
+        found = [r for r in reader if r["dataset"] in datasets and int(r["seed"]) in seeds]
+    label = path.stem.removesuffix("_per_seed")
+    rows = [{"dataset": r["dataset"], "method": f"{r['method']} ({label})", "seed": int(r["seed"]),
+             **{c: float(r[c]) for c in COLUMNS[2:]}} for r in found]
+    for dataset, method in dict.fromkeys((r["dataset"], r["method"]) for r in rows):
+        have = {r["seed"] for r in rows if r["dataset"] == dataset and r["method"] == method}
+        if have != set(seeds):
+            raise ValueError(f"--compare-with: {path} has {method} on {dataset} for seeds {sorted(have)}, not {sorted(seeds)}")
+    if not rows:
+        raise ValueError(f"--compare-with: {path} has no rows for datasets {datasets} and seeds {seeds}")
+    return rows
 
 
 def seed_list(text: str) -> list[int]:
@@ -231,10 +266,18 @@ def main() -> None:
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres), "
                         "or a folder with lowres/ and its own sr/; "
                         f"default: the one in {BASELINES_DIR.relative_to(REPO)}/ for each shipped model not replaced by --model")
+    parser.add_argument("--compare-with", action="append", default=[], metavar="PER_SEED_CSV",
+                        help="also judge tGAN against the methods of an earlier report's per-seed rows (same datasets and "
+                        "seeds; e.g. benchmarks/results/fidelity_per_seed.csv), labelled '<method> (<report>)'")
     args = parser.parse_args()
     chosen = [m for m in args.methods.split(",") if m]
     if not chosen or set(chosen) - set(METHODS):
         parser.error(f"--methods: choose from {', '.join(METHODS)}, got {args.methods!r}")
+    dataset_names = [d for d in args.datasets.split(",") if d]
+    try:
+        earlier = [row for report in args.compare_with for row in earlier_rows(report, dataset_names, args.seeds)]
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
     extras = not args.table_only and "tGAN" in chosen  # background swap, FVD-vs-length, colony: tGAN figures
     overrides = dict(item.split("=", 1) for item in args.model)
     per_frame_runs = {name: str(BASELINES_DIR / folder) for name, folder in PER_FRAME_BASELINES.items()
@@ -248,7 +291,7 @@ def main() -> None:
     rows: list[dict] = []
     started_all = time.perf_counter()
     models: dict[str, TGANGenerator] = {}
-    for name in [d for d in args.datasets.split(",") if d]:
+    for name in dataset_names:
         path = Path(args.data) / name
         train = tganaug.read_ctc(path, frames="train")
         evaluation = tganaug.read_ctc(path, frames="eval")
@@ -349,6 +392,7 @@ def main() -> None:
         save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)],
                  max_side=args.gif_max_side)
 
+    own_rows, rows = rows, rows + earlier
     summary = summarize(rows)
     seeds_text = ", ".join(str(seed) for seed in args.seeds)
     lines = [
@@ -392,13 +436,15 @@ def main() -> None:
               f"`{where}/background_swap.png`",
               f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",
               f"`{where}/colony_phase_contrast.{{png,gif}}` (the last two when the models they need were run)."]
-    lines += ["", f"Per-seed rows: `{args.report}_per_seed.csv`."]
+    lines += ["", f"Per-seed rows: `{args.report}_per_seed.csv`" + (
+        "; rows labelled `(REPORT)` were not rendered by this run: they are the same seeds' rows of "
+        + ", ".join(f"`{Path(report).name}`" for report in args.compare_with) + " (`--compare-with`)." if earlier else ".")]
     report = "\n".join(lines) + "\n"
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
     summary_columns = ("dataset", "method", "seeds", *MEASURES, "warp_error_real", "seconds", *(f"{m}_sd" for m in MEASURES))
     atomic_write_csv(RESULTS / f"{args.report}.csv", summary, summary_columns)
-    atomic_write_csv(RESULTS / f"{args.report}_per_seed.csv", [r for r in rows if "seed" in r], ("seed", *COLUMNS))
+    atomic_write_csv(RESULTS / f"{args.report}_per_seed.csv", [r for r in own_rows if "seed" in r], ("seed", *COLUMNS))
 
 if __name__ == "__main__":
     main()

@@ -260,6 +260,43 @@ def test_fidelity_report_summarizes_seeds_and_judges_each_measure(monkeypatch: p
     assert "| tGAN | 0.4100 ± 0.0100 |" in table and "| procedural | n/a |" in table
 
 
+def test_fidelity_compare_with_reads_an_earlier_reports_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fidelity.earlier_rows``: an earlier per-seed CSV comes back for the asked datasets and seeds, every value a float,
+    each method labelled with its report; the verdicts then judge this run's tGAN against it; bad files are refused."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import fidelity as script
+    from tganaug.utils.fsutil import atomic_write_csv
+
+    def row(dataset: str, method: str, seed: int, ssim: float) -> dict:
+        return {"dataset": dataset, "method": method, "seed": seed, **{m: 0.5 for m in script.MEASURES}, "SSIM": ssim,
+                "warp_error_real": 0.03, "seconds": 1.0}
+
+    earlier = [row(d, m, s, 0.30 + 0.01 * s) for d in ("D", "E") for m in ("tGAN", "per-frame model") for s in (0, 1, 2, 3)]
+    path = tmp_path / "old_per_seed.csv"
+    atomic_write_csv(path, earlier, ("seed", *script.COLUMNS))
+    rows = script.earlier_rows(path, ["D"], [0, 1, 2])
+    assert sorted({r["method"] for r in rows}) == ["per-frame model (old)", "tGAN (old)"]
+    assert {r["dataset"] for r in rows} == {"D"} and sorted(r["seed"] for r in rows) == [0, 0, 1, 1, 2, 2]
+    assert [r["SSIM"] for r in rows if r["method"] == "tGAN (old)"] == pytest.approx([0.30, 0.31, 0.32])
+    assert all(isinstance(r[c], float) for r in rows for c in script.COLUMNS[2:])
+
+    probe = [row("D", "tGAN", s, 0.40 + 0.01 * s) for s in (0, 1, 2)]
+    verdict = {v["baseline"]: v for v in script.verdicts(probe + rows)}
+    assert set(verdict) == {"tGAN (old)", "per-frame model (old)"} and verdict["tGAN (old)"]["SSIM"] == "better"
+    assert verdict["tGAN (old)"]["FVD_like"] == "tie"
+
+    with pytest.raises(FileNotFoundError, match="no such per-seed report"):
+        script.earlier_rows(tmp_path / "missing.csv", ["D"], [0])
+    with pytest.raises(ValueError, match="seeds"):
+        script.earlier_rows(path, ["D"], [0, 4])  # seed 4 was not run
+    with pytest.raises(ValueError, match="no rows"):
+        script.earlier_rows(path, ["F"], [0])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("seed,dataset,method,SSIM\n0,D,tGAN,0.3\n")
+    with pytest.raises(ValueError, match="missing columns"):
+        script.earlier_rows(bad, ["D"], [0])
+
+
 def test_ship_tgan_keeps_a_per_frame_baseline_that_fidelity_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``ship_tgan.py --per-frame-baseline`` exports a per-frame low-res run (generator only, card with steps and seed)
     into the baselines folder and refuses a video model's run; the exported weights render like the run's own."""
