@@ -57,11 +57,13 @@ PER_FRAME_BASELINES = {"fluo-nuclei": "perframe-fluo-nuclei", "phase-contrast": 
 
 
 def _log_summary(run: Path) -> dict[str, float]:
-    """Steps, an estimate of the CPU time (mean logged step time x steps) and the last logged L1."""
+    """Steps, an estimate of the CPU time (mean logged step time x steps) and the last logged L1. A logged step time
+    above 10x the median is a pause (a run stopped and resumed, or suspended while CI ran) and is left out."""
     with open(run / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
     steps = int(rows[-1]["step"])
-    mean_step = float(np.mean([float(r["seconds"]) for r in rows]))
+    step_seconds = np.array([float(r["seconds"]) for r in rows])
+    mean_step = float(step_seconds[step_seconds <= 10 * np.median(step_seconds)].mean())
     return {"cpu_hours_estimate": round(mean_step * steps / 3600, 2), "final_l1": float(rows[-1].get("l1", "nan"))}
 
 

@@ -154,6 +154,19 @@ def test_ship_tgan_exports_one_stage_and_keeps_the_other(tmp_path: Path, monkeyp
     assert set(torch.load(shipped / "sr" / "checkpoint.pt", weights_only=True)["models"]) == {"generator"}
 
 
+def test_ship_tgan_cpu_time_leaves_out_pauses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A logged step time above 10x the median (a run stopped and resumed) does not count in the card's CPU time."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ship_tgan
+
+    rows = [(10, 2.0, 0.5), (20, 4.0, 0.4), (30, 1235.0, 0.3), (40, 3.0, 0.25)]  # step, seconds, l1
+    (tmp_path / "log.csv").write_text("step,lr_g,seconds,l1\n" + "".join(f"{s},0.1,{sec},{l1}\n" for s, sec, l1 in rows))
+    summary = ship_tgan._log_summary(tmp_path)
+    assert summary == {"cpu_hours_estimate": round(3.0 * 40 / 3600, 2), "final_l1": 0.25}
+    (tmp_path / "log.csv").write_text("step,lr_g,seconds,l1\n10,0.1,2.0,0.5\n20,0.1,4.0,0.4\n3600,0.1,3.0,0.25\n")
+    assert ship_tgan._log_summary(tmp_path)["cpu_hours_estimate"] == 3.0  # no pause: the plain mean, 3 s x 3,600 steps
+
+
 def test_throughput_loader_rates_time_a_cold_and_a_warm_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Both passes read every item; with workers the second pass reuses them (persistent), so no new worker starts."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
