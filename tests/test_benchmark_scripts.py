@@ -159,12 +159,14 @@ def test_ship_tgan_cpu_time_leaves_out_pauses(tmp_path: Path, monkeypatch: pytes
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import ship_tgan
 
-    rows = [(10, 2.0, 0.5), (20, 4.0, 0.4), (30, 1235.0, 0.3), (40, 3.0, 0.25)]  # step, seconds, l1
-    (tmp_path / "log.csv").write_text("step,lr_g,seconds,l1\n" + "".join(f"{s},0.1,{sec},{l1}\n" for s, sec, l1 in rows))
-    summary = ship_tgan._log_summary(tmp_path)
-    assert summary == {"cpu_hours_estimate": round(3.0 * 40 / 3600, 2), "final_l1": 0.25}
-    (tmp_path / "log.csv").write_text("step,lr_g,seconds,l1\n10,0.1,2.0,0.5\n20,0.1,4.0,0.4\n3600,0.1,3.0,0.25\n")
-    assert ship_tgan._log_summary(tmp_path)["cpu_hours_estimate"] == 3.0  # no pause: the plain mean, 3 s x 3,600 steps
+    def summary_of(rows: list[tuple[int, float, float]]) -> dict[str, float]:  # rows: step, seconds, l1
+        (tmp_path / "log.csv").write_text("step,lr_g,seconds,l1\n" + "".join(f"{s},0.1,{sec},{l1}\n" for s, sec, l1 in rows))
+        return ship_tgan._log_summary(tmp_path)
+
+    paused = summary_of([(10, 2.0, 0.5), (20, 4.0, 0.4), (30, 1235.0, 0.3), (40, 3.0, 0.25)])
+    assert paused == {"cpu_hours_estimate": round(3.0 * 40 / 3600, 2), "final_l1": 0.25}
+    # no pause: the plain mean, 3 s x 3,600 steps
+    assert summary_of([(10, 2.0, 0.5), (20, 4.0, 0.4), (3600, 3.0, 0.25)])["cpu_hours_estimate"] == 3.0
 
 
 def test_throughput_loader_rates_time_a_cold_and_a_warm_pass(monkeypatch: pytest.MonkeyPatch) -> None:
