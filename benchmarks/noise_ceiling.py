@@ -15,6 +15,11 @@ SSIM < 1 and finite PSNR. For each shared dataset's **eval** frames, in the inte
 * :func:`tganaug.fidelity.reference_background_error`: how far the reference background that every
   method is given (estimated from the train frames) is from the eval frames away from the cells,
   including a brightness drift between train and eval frames, which no mask-conditioned generator can know;
+* :func:`tganaug.fidelity.previous_frame_reference`: a real-vs-real reference, each eval frame's own
+  predecessor (the last train frame for the first) as a guess of it, as imaged and moved into place by the
+  flow of the real pair: a real image of the same cells one frame earlier, which no mask-conditioned
+  generator can beat by much (it does not know the texture, the noise realisation or, for the aligned one,
+  the motion any better);
 * next to them, the measured rows of ``benchmarks/results/fidelity.csv`` (read, not recomputed) and the
   issue's goals.
 
@@ -41,7 +46,8 @@ from fidelity import DATASETS, RESULTS, intensity_space, to_space  # benchmarks/
 
 GOALS = {"Fluo-N2DH-SIM+": (0.90, 28.0), "PhC-T98G-Usiigaci": (0.85, 24.0), "PhC-Ecoli-vanVliet": (0.85, 24.0)}
 COLUMNS = ("dataset", "sigma_laplacian", "sigma_temporal", "sigma", "SSIM_clean", "PSNR_clean", "SSIM_noisy", "PSNR_noisy",
-           "ref_PSNR_background", "ref_PSNR_far", "ref_offset_far", "ref_PSNR_far_no_offset")
+           "ref_PSNR_background", "ref_PSNR_far", "ref_offset_far", "ref_PSNR_far_no_offset", "SSIM_previous", "PSNR_previous",
+           "SSIM_previous_aligned", "PSNR_previous_aligned")
 MARGIN = 15  # px from any cell: "far" background for the reference-background check
 
 
@@ -69,7 +75,11 @@ def main() -> None:
         path = Path(args.data) / name
         train = tganaug.read_ctc(path, frames="train")
         evaluation = tganaug.read_ctc(path, frames="eval")
-        real = to_space(evaluation.images, intensity_space(train.images))
+        space = intensity_space(train.images)
+        real = to_space(evaluation.images, space)
+        if train.frames[-1] + 1 != evaluation.frames[0]:
+            raise ValueError(f"{name}: the last train frame ({train.frames[-1]}) does not come just before the first eval frame "
+                             f"({evaluation.frames[0]}): no previous frame for the real-vs-real reference")
         sigma_laplacian = fidelity.noise_sigma_laplacian(real)
         sigma_temporal = fidelity.noise_sigma_temporal(real, evaluation.labels)
         sigma = min(sigma_laplacian, sigma_temporal)
@@ -79,7 +89,8 @@ def main() -> None:
         near_too = fidelity.reference_background_error(real, background, evaluation.labels, 0)
         row = {"dataset": name, "sigma_laplacian": sigma_laplacian, "sigma_temporal": sigma_temporal, "sigma": sigma,
                **fidelity.noise_ceiling(real, sigma, seed=args.seed), "ref_PSNR_background": near_too["PSNR"], "ref_PSNR_far": reference["PSNR"],
-               "ref_offset_far": reference["offset"], "ref_PSNR_far_no_offset": reference["PSNR_offset_removed"]}
+               "ref_offset_far": reference["offset"], "ref_PSNR_far_no_offset": reference["PSNR_offset_removed"],
+               **fidelity.previous_frame_reference(real, to_space(train.images[-1], space))}
         rows.append(row)
         print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else row[c] for c in COLUMNS), flush=True)
 
@@ -101,17 +112,24 @@ def main() -> None:
         "PSNR, `ref_offset_far` the mean of real - reference (a brightness drift between the",
         "train and eval frames, which masks do not tell a generator), `ref_PSNR_far_no_offset` the PSNR after removing",
         "each frame's own mean offset.",
+        "`*_previous`: each eval frame's own predecessor (the last train frame for the first eval frame) scored against",
+        "it, a real-vs-real reference: a real image of the same cells one frame earlier, with their real texture and",
+        "noise; `*_previous_aligned`: the predecessor moved into place by the shipped FlowNet's flow estimated from the",
+        "real pair itself (motion undone with knowledge of the frame being scored; its bilinear warp also smooths some",
+        "noise away). A generator that sees only masks knows neither that texture nor that motion better.",
         "",
         format_table(rows, COLUMNS, digits=4),
     ]
     lines += ["", f"Against the goals of issue 8 and the measured methods (SSIM / PSNR from `{Path(args.fidelity_csv).name}`):", "",
-              "| dataset | goal | ceiling, clean output | ceiling, realistic noise | " + " | ".join(
+              "| dataset | goal | ceiling, clean output | ceiling, realistic noise | real previous frame | "
+              "real previous frame, aligned | " + " | ".join(
                   methods := sorted({m for d in measured.values() for m in d})) + " |",
-              "| --- | --- | --- | --- | " + " | ".join("---" for _ in methods) + " |"]
+              "| --- | --- | --- | --- | --- | --- | " + " | ".join("---" for _ in methods) + " |"]
     for row in rows:
         goal = GOALS.get(row["dataset"], (math.nan, math.nan))
         cells = [f"{goal[0]:.2f} / {goal[1]:.0f}", f"{row['SSIM_clean']:.3f} / {row['PSNR_clean']:.1f}",
-                 f"{row['SSIM_noisy']:.3f} / {row['PSNR_noisy']:.1f}"]
+                 f"{row['SSIM_noisy']:.3f} / {row['PSNR_noisy']:.1f}", f"{row['SSIM_previous']:.3f} / {row['PSNR_previous']:.1f}",
+                 f"{row['SSIM_previous_aligned']:.3f} / {row['PSNR_previous_aligned']:.1f}"]
         for method in methods:
             value = measured.get(row["dataset"], {}).get(method)
             cells.append("n/a" if value is None or math.isnan(value[0]) else f"{value[0]:.3f} / {value[1]:.1f}")

@@ -174,7 +174,10 @@ def write_cards() -> None:
              "`tganaug generate --generator tgan --model NAME`. Output: (T, H, W) float32 in [0, 1] = 1st..99.8th",
              "percentile of the training videos' intensities. Figures measured on **eval** frames by",
              "`benchmarks/fidelity.py` (see benchmarks/results/fidelity.md); LPIPS-like and FVD-like use our feature network.",
-             "Noise-ceiling rows (`benchmarks/noise_ceiling.py`): the best SSIM/PSNR any mask-conditioned generator can reach", "against the noisy real frames.",
+             "Noise-ceiling rows (`benchmarks/noise_ceiling.py`): the best SSIM/PSNR any mask-conditioned generator can reach",
+             "against the noisy real frames. Real-previous-frame rows (same script): each eval frame's own predecessor scored",
+             "against it, as imaged and moved into place by the flow of the real pair (a real image of the same cells one",
+             "frame earlier, with the motion undone by an oracle).",
              "Brightness far from cells: mean of generated - real over background pixels >= 15 px from any cell (the masks do",
              "not determine it; `ref_offset_far` in benchmarks/results/noise_ceiling.md: how far the eval frames drift from",
              "the train-frame reference background there).", ""]
@@ -203,6 +206,11 @@ def write_cards() -> None:
             for r in card.get("noise_ceiling_eval", []):
                 lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | | |")
                 lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | | |")
+                if r.get("SSIM_previous"):  # real-vs-real reference rows (noise_ceiling.py since session 18)
+                    lines.append(f"| {r['dataset']} | real previous frame (real vs real) | {float(r['SSIM_previous']):.3g} | "
+                                 f"{float(r['PSNR_previous']):.3g} | | | | |")
+                    lines.append(f"| {r['dataset']} | real previous frame moved into place by the real flow | "
+                                 f"{float(r['SSIM_previous_aligned']):.3g} | {float(r['PSNR_previous_aligned']):.3g} | | | | |")
         if card.get("tracking_eval"):
             lines += ["", "Segment-then-track on the real eval video and on this model's rendering of its GT masks (shipped `unet`",
                       "segmenter + laptrack; `benchmarks/tracking_real_vs_synthetic.py --segmenter unet`):", "",

@@ -245,3 +245,34 @@ def test_frechet_distance_parts_split_appearance_from_motion():
     assert abs(own["appearance"]) < 1e-6 and abs(own["temporal"]) < 1e-6 and still["temporal"] > 0
     with pytest.raises(ValueError, match="3C"):
         fidelity.frechet_distance_parts(real[:, :10], fake[:, :10])
+
+
+def test_previous_frame_reference_of_a_static_noisy_video_is_the_two_copy_ceiling():
+    """Frames = one clean image + fresh noise: each frame's predecessor is another noisy copy of it, so the reference
+    equals the noise ceiling's "realistic noise" column (-10 log10(2 sigma^2) dB). Aligning it warps it by the small
+    flow the FlowNet reads into the noise, and the bilinear interpolation smooths some noise away: a little higher."""
+    clean, _ = _clean_video_and_labels()
+    sigma = 0.03
+    frames = np.repeat(clean[:1], 6, axis=0)
+    noisy = np.clip(frames + np.random.default_rng(4).normal(0, sigma, frames.shape), 0, 1).astype(np.float32)
+    before = np.clip(clean[0] + np.random.default_rng(5).normal(0, sigma, clean[0].shape), 0, 1).astype(np.float32)
+    reference = fidelity.previous_frame_reference(noisy, before)
+    ceiling = fidelity.noise_ceiling(frames, sigma, seed=1)
+    assert reference["PSNR_previous"] == pytest.approx(-10 * np.log10(2 * sigma**2), abs=0.2)
+    assert reference["SSIM_previous"] == pytest.approx(ceiling["SSIM_noisy"], abs=0.02)
+    assert reference["PSNR_previous"] < reference["PSNR_previous_aligned"] < reference["PSNR_previous"] + 2
+    assert reference["SSIM_previous"] < reference["SSIM_previous_aligned"] < reference["SSIM_previous"] + 0.1
+
+
+def test_previous_frame_reference_undoes_the_real_motion():
+    """A textured image drifting 2 px per frame: the predecessor as imaged is off by the motion, the aligned one
+    is moved back into place by the flow of the real pair and scores much closer to 1."""
+    rng = np.random.default_rng(6)
+    texture = ndimage.gaussian_filter(rng.random((80, 120)), 3)
+    texture = (texture - texture.min()) / np.ptp(texture)
+    video = np.stack([texture[8:72, 2 * t + 8 : 2 * t + 72] for t in range(6)]).astype(np.float32)
+    reference = fidelity.previous_frame_reference(video[1:], video[0])
+    assert reference["SSIM_previous_aligned"] > 0.9 > reference["SSIM_previous"]
+    assert reference["PSNR_previous_aligned"] > reference["PSNR_previous"] + 5
+    with pytest.raises(ValueError, match=r"the frame before the video must have the frames' shape \(64, 64\), got \(64, 63\)"):
+        fidelity.previous_frame_reference(video[1:], video[0][:, :63])

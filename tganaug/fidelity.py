@@ -29,7 +29,9 @@ Noise ceiling: a real frame is ``clean + noise``, and a generator that sees only
 know the noise realisation, so SSIM and PSNR against the real frame are bounded below 1 / infinity.
 ``noise_sigma_laplacian`` and ``noise_sigma_temporal`` estimate the noise level of a real video,
 ``noise_ceiling`` the SSIM / PSNR that (a) a predictor of the exact clean image and (b) a generator
-that adds its own noise of the same level would reach against it.
+that adds its own noise of the same level would reach against it. ``previous_frame_reference``: a
+real-vs-real reference, the SSIM / PSNR of each real frame's own predecessor (as imaged, and moved into
+place by the flow of the real pair), i.e. a real image of the same cells one frame earlier.
 """
 
 from __future__ import annotations
@@ -334,6 +336,35 @@ def noise_ceiling(real: np.ndarray, sigma: float, seed: int = 0) -> dict[str, fl
     ssim_clean, psnr_clean = ssim_psnr(observed, video)
     ssim_noisy, psnr_noisy = ssim_psnr(observed, other)
     return {"SSIM_clean": ssim_clean, "PSNR_clean": psnr_clean, "SSIM_noisy": ssim_noisy, "PSNR_noisy": psnr_noisy}
+
+
+def previous_frame_reference(real: np.ndarray, before: np.ndarray) -> dict[str, float]:
+    """SSIM / PSNR of a real video's own previous frames as guesses of its frames (a real-vs-real reference).
+
+    ``real``: ``(T, H, W)`` float video in [0, 1]; ``before``: ``(H, W)``, the real frame just before ``real[0]``
+    (e.g. the last train frame before the eval frames), so that every frame of ``real`` is scored. Returns:
+
+    * ``SSIM_previous`` / ``PSNR_previous``: frame ``t-1`` as imaged against frame ``t``: a real image of the
+      same cells one frame earlier (its own noise realisation, the cells' real texture, their motion not undone);
+    * ``SSIM_previous_aligned`` / ``PSNR_previous_aligned``: frame ``t-1`` warped onto frame ``t`` by the shipped
+      FlowNet's flow estimated from the real pair itself (as in :func:`warp_error`): the motion undone with
+      knowledge of frame ``t`` that no generator has; what is left is noise and change of shape and texture.
+      The bilinear warp by a fractional flow also smooths some of frame ``t-1``'s noise away, which raises these
+      scores a little (a static noisy video: about +1.5 dB, ``tests/test_fidelity.py``).
+    """
+    video = _check_video(real)
+    before = np.asarray(before, dtype=np.float32)
+    if before.shape != video.shape[1:]:
+        raise ValueError(f"the frame before the video must have the frames' shape {video.shape[1:]}, got {before.shape}")
+    previous = np.concatenate([_check_video(before[None]), video[:-1]])
+    r, p = check_pair(video, previous)
+    with torch.no_grad():
+        flow = _flow_net()(r * 2 - 1, p * 2 - 1)  # warp(previous, flow) ~= real
+        aligned = warp(p, flow)[:, 0].numpy()
+    ssim_previous, psnr_previous = ssim_psnr(video, previous)
+    ssim_aligned, psnr_aligned = ssim_psnr(video, aligned)
+    return {"SSIM_previous": ssim_previous, "PSNR_previous": psnr_previous, "SSIM_previous_aligned": ssim_aligned,
+            "PSNR_previous_aligned": psnr_aligned}
 
 
 def _check_video(video: np.ndarray) -> np.ndarray:
