@@ -114,6 +114,31 @@ def test_temporal_target_reaches_the_temporal_loss(tmp_path, monkeypatch) -> Non
     assert float(logged["still"][column]) > 0 and float(logged["real"][column]) > 0 and logged["still"][column] != logged["real"][column]
 
 
+def test_ssim_weight_adds_the_structural_term(tmp_path) -> None:
+    """``w_ssim`` > 0 logs 1 - SSIM of the generated vs real low-res frames (in (0, 2]) and adds it to the G loss;
+    0 (the default) logs 0 and leaves the loss as before."""
+    logged = {}
+    for weight in (0.0, 5.0):
+        config = TINY.replace(total_steps=1, w_ssim=weight)
+        LowResTrainer(config, tmp_path / str(weight), data=[_video()], progress=False).train()
+        with (tmp_path / str(weight) / "log.csv").open(newline="") as handle:
+            logged[weight] = {k: float(v) for k, v in next(csv.DictReader(handle)).items()}
+    assert logged[0.0]["ssim"] == 0.0
+    assert 0.0 < logged[5.0]["ssim"] <= 2.0
+    terms = ("g_adv", "l1", "perceptual", "flow", "temporal", "ssim")
+    weights = {"g_adv": TINY.w_adv, "l1": TINY.w_l1, "perceptual": TINY.w_perceptual, "flow": TINY.w_flow, "temporal": TINY.w_temporal}
+    for weight, row in logged.items():
+        expected = sum(weights.get(k, weight) * row[k] for k in terms)
+        assert row["g_total"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_negative_or_nan_loss_weights_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"loss weights must be finite and >= 0, got \{'w_ssim': -1.0\}"):
+        TINY.replace(w_ssim=-1.0)
+    with pytest.raises(ValueError, match="'sr_w_l1': nan"):
+        TINY.replace(sr_w_l1=float("nan"))
+
+
 def test_sr_trainer_updates_every_parameter(tmp_path) -> None:
     trainer = SRTrainer(TINY.replace(total_steps=4), tmp_path / "sr", data=[_video()], progress=False)
     before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,9 @@ class TGANConfig(ConfigMixin):
     #: what the temporal-warp loss compares the generated warp residual with (training/losses.temporal_warp_loss):
     #: "still" = zero (vid2vid; configs saved before the option) or "real" = the real frames' residual
     temporal_target: str = "still"
+    #: weight of the structural term ``1 - SSIM(fake, real)`` on the low-res frames (MONAI ``SSIMLoss``, 11 px
+    #: Gaussian window as in the fidelity benchmark's SSIM); 0 (the default, and every shipped model) leaves it out
+    w_ssim: float = 0.0
     sr_w_adv: float = 1.0
     sr_w_perceptual: float = 10.0
     sr_w_l1: float = 25.0
@@ -198,6 +202,11 @@ class TGANConfig(ConfigMixin):
             raise ValueError("n_masks, max_clip_len, batch_size and total_steps must be >= 1")
         if self.sr_upsampling not in UPSAMPLINGS:
             raise ValueError(f"sr_upsampling must be one of {', '.join(map(repr, UPSAMPLINGS))}, got {self.sr_upsampling!r}")
+        weights = {name: getattr(self, name) for name in ("w_adv", "w_l1", "w_perceptual", "w_flow", "w_temporal", "w_ssim",
+                                                           "sr_w_adv", "sr_w_perceptual", "sr_w_l1")}
+        bad = {name: value for name, value in weights.items() if not (math.isfinite(value) and value >= 0)}
+        if bad:
+            raise ValueError(f"loss weights must be finite and >= 0, got {bad}")
         if self.sr_content_sigma < 0:
             raise ValueError(f"sr_content_sigma must be >= 0, got {self.sr_content_sigma}")
         if self.temporal_target not in TEMPORAL_TARGETS:

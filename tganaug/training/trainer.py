@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from monai.losses import SSIMLoss
 from torch import nn
 
 from tganaug.models.config import TGANConfig
@@ -351,11 +352,12 @@ class LowResTrainer(_Trainer):
        or the real previous frame; later frames get the previous generated frame.
     3. D step on ``[mask t-1, mask t, frame t-1, frame t]`` (DiffAugment on real and fake alike).
     4. G step: ``w_adv`` LSGAN + ``w_l1`` L1 + ``w_perceptual`` perceptual + ``w_flow`` flow +
-       ``w_temporal`` temporal-warp loss.
+       ``w_temporal`` temporal-warp loss (+ ``w_ssim`` (1 - SSIM) when it is > 0).
     """
 
     mode = "lowres"
-    log_fields = ("g_total", "g_adv", "l1", "perceptual", "flow", "temporal", "d", "flow_photo", "flow_smooth", "flow_sup")
+    # "ssim" last: logs of runs started before it keep their column order
+    log_fields = ("g_total", "g_adv", "l1", "perceptual", "flow", "temporal", "d", "flow_photo", "flow_smooth", "flow_sup", "ssim")
 
     def build(self) -> None:
         c = self.config
@@ -374,6 +376,7 @@ class LowResTrainer(_Trainer):
             elif c.flow_init != "shipped":
                 raise FileNotFoundError(f"FlowNet weights not found: {path}")
         self.perceptual = PerceptualLoss(c.perceptual, c.feature_channels).to(self.device)
+        self.ssim_loss = SSIMLoss(spatial_dims=2, data_range=2.0)  # frames in [-1, 1]
         self.opt_g = make_optimizer(self.generator.parameters(), c, c.lr_g)
         self.opt_d = make_optimizer(self.discriminator.parameters(), c, c.lr_d)
         self.opt_f = make_optimizer(self.flownet.parameters(), c, c.lr_flow)
@@ -465,14 +468,16 @@ class LowResTrainer(_Trainer):
                                               c.temporal_target)
             else:
                 temporal = fake.new_zeros(())
-            g_loss = c.w_adv * g_adv + c.w_l1 * l1 + c.w_perceptual * perc + c.w_flow * flw + c.w_temporal * temporal
+            structural = self.ssim_loss(flat(fake), flat(real)) if c.w_ssim > 0 else fake.new_zeros(())
+            g_loss = c.w_adv * g_adv + c.w_l1 * l1 + c.w_perceptual * perc + c.w_flow * flw + c.w_temporal * temporal + c.w_ssim * structural
             self._backward_step(g_loss, self.opt_g, self.generator.parameters())
         finally:
             self.discriminator.requires_grad_(True)
             self.flownet.requires_grad_(True)
         for sched in (self.sched_f, self.sched_d, self.sched_g):
             sched.step()
-        logs.update({k: float(v.detach()) for k, v in dict(g_total=g_loss, g_adv=g_adv, l1=l1, perceptual=perc, flow=flw, temporal=temporal).items()})
+        logs.update({k: float(v.detach()) for k, v in dict(g_total=g_loss, g_adv=g_adv, l1=l1, perceptual=perc, flow=flw, temporal=temporal,
+                                                                  ssim=structural).items()})
         return logs, [masks[0, ctx:], real[0], fake[0].detach()]
 
 
