@@ -17,9 +17,10 @@ SSIM < 1 and finite PSNR. For each shared dataset's **eval** frames, in the inte
   including a brightness drift between train and eval frames, which no mask-conditioned generator can know;
 * :func:`tganaug.fidelity.previous_frame_reference`: a real-vs-real reference, each eval frame's own
   predecessor (the last train frame for the first) as a guess of it, as imaged and moved into place by the
-  flow of the real pair: a real image of the same cells one frame earlier, which no mask-conditioned
-  generator can beat by much (it does not know the texture, the noise realisation or, for the aligned one,
-  the motion any better);
+  flow of the real pair: a real image of the same cells one frame earlier. A generator knows the cells'
+  outlines in the frame it renders from the masks, which the predecessor as imaged does not, but neither
+  their texture nor the noise; the aligned predecessor has the motion undone by an oracle. A reference, not
+  a bound;
 * next to them, the measured rows of ``benchmarks/results/fidelity.csv`` (read, not recomputed) and the
   issue's goals.
 
@@ -116,7 +117,8 @@ def main() -> None:
         "it, a real-vs-real reference: a real image of the same cells one frame earlier, with their real texture and",
         "noise; `*_previous_aligned`: the predecessor moved into place by the shipped FlowNet's flow estimated from the",
         "real pair itself (motion undone with knowledge of the frame being scored; its bilinear warp also smooths some",
-        "noise away). A generator that sees only masks knows neither that texture nor that motion better.",
+        "noise away). A mask-conditioned generator knows the cells' outlines in the frame it renders, but not their",
+        "texture or the noise realisation: a reference, not a bound.",
         "",
         format_table(rows, COLUMNS, digits=4),
     ]
