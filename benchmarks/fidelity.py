@@ -36,7 +36,7 @@ a ``colony`` simulation rendered by the phase-contrast model (Fig. 5; the E. col
 denser than any train frame, are the real high-density test in the table).
 
     python benchmarks/fidelity.py [--datasets ...] [--seeds 0,1,2] [--model NAME=RUN] [--per-frame NAME=RUN] [--report NAME]
-        [--compare-with benchmarks/results/fidelity_per_seed.csv]
+        [--compare-with benchmarks/results/fidelity_per_seed.csv] [--no-sr]
 
 ``--compare-with`` adds an earlier report's per-seed rows (labelled ``"<method> (<report>)"``) to the tables and
 verdicts: a probe of one retrained model is then judged against the shipped model and both baselines without
@@ -261,6 +261,9 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help=f"methods to run, comma-separated (default {','.join(METHODS)})")
     parser.add_argument("--table-only", action="store_true",
                         help="the eval-frame table only: no figures, no background swap, no FVD-vs-length, no colony video")
+    parser.add_argument("--no-sr", action="store_true",
+                        help="tGAN and the per-frame model without their SR stage: the low-res frames bilinearly up-sampled "
+                        "(how much of their SSIM/PSNR the SR stage's texture and noise cost)")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
     parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres), "
@@ -300,7 +303,7 @@ def main() -> None:
         background = background_from_video(train.images, train.labels)  # [0, 1] in the same space
         model_name = DATASETS[name]
         if model_name not in models:
-            models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name))
+            models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name), use_sr=not args.no_sr)
         clip_len = min(args.clip_len, len(real))
         real_clips = fidelity.clip_features(real, clip_len)
         warp_real = fidelity.warp_error(real, real)
@@ -314,7 +317,7 @@ def main() -> None:
                 if method == "tGAN":
                     video = models[model_name].generate(evaluation.labels, background=background, seed=seed)
                 elif method == "per-frame model":
-                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed)
+                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed, use_sr=not args.no_sr)
                 else:
                     video = procedural_video(path, evaluation.labels, background, space, seed)
                 videos.setdefault(method, video)
@@ -361,7 +364,8 @@ def main() -> None:
         if "procedural" in chosen:
             generators["procedural"] = lambda labels, seed: procedural_video(sim, labels, background, space, seed)
         if "fluo-nuclei" in per_frame_models and "per-frame" in chosen:
-            generators["per-frame model"] = lambda labels, seed: per_frame_models["fluo-nuclei"].generate(labels, background=background, seed=seed)
+            generators["per-frame model"] = lambda labels, seed: per_frame_models["fluo-nuclei"].generate(labels, background=background, seed=seed,
+                                                                                                   use_sr=not args.no_sr)
         by_seed: dict[str, dict[int, list[float]]] = {m: {n: [] for n in FVD_LENGTHS} for m in generators}
         for seed in args.seeds:  # each seed: a new simulated video, rendered by every method
             masks = simulator.simulate(max(FVD_LENGTHS), height, width, seed=seed)
@@ -412,6 +416,8 @@ def main() -> None:
         "on their spread and frame-to-frame change only (how they move; `tganaug.fidelity.frechet_distance_parts`).",
         "`SSIM_first_half` / `SSIM_second_half`: mean SSIM over the first / the other half of the eval frames (a video model",
         "that drifts as it feeds on its own output loses more in the second half than a per-frame one).",
+        *(["**Without the SR stage** (`--no-sr`): tGAN and the per-frame model render their low-res frames, bilinearly",
+           "up-sampled by the model's SR scale; the procedural renderer is unchanged."] if args.no_sr else []),
         "",
         f"Mean ± standard deviation over the generation seeds (each model is one training run; `seconds` per seed):" if len(args.seeds) > 1 else
         "One generation seed:",

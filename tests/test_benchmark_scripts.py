@@ -373,3 +373,35 @@ def test_fidelity_per_frame_baseline_uses_its_own_sr_stage_when_it_has_one(tmp_p
     assert np.array_equal(borrowed, TGAN.from_pretrained(tmp_path / "pf" / "lowres", sr_path=tmp_path / "tgan_sr").generate(masks, seed=0))
     assert np.array_equal(own, TGAN.from_pretrained(tmp_path / "pf" / "lowres", sr_path=tmp_path / "pf" / "sr").generate(masks, seed=0))
     assert not np.array_equal(own, borrowed)
+
+
+def test_fidelity_no_sr_scores_the_low_res_frames(shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``fidelity.py --no-sr``: tGAN is scored on its low-res frames, bilinearly up-sampled (the report says so), and the
+    score is that of ``generate(..., use_sr=False)``, not of the SR output."""
+    import csv
+    import sys
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import fidelity as script
+
+    import tganaug
+    from tganaug import fidelity
+    from tganaug.models.tgan import TGAN, background_from_video, resolve_model
+
+    monkeypatch.setattr(script, "RESULTS", tmp_path)
+    monkeypatch.setattr(script, "FIGURES", tmp_path / "figures")
+    monkeypatch.setattr(sys, "argv", ["fidelity.py", "--data", str(shared_data), "--datasets", "PhC-T98G-Usiigaci", "--methods", "tGAN",
+                                      "--table-only", "--no-sr", "--threads", "1", "--report", "no_sr"])
+    script.main()
+    assert "**Without the SR stage** (`--no-sr`)" in (tmp_path / "no_sr.md").read_text()
+    with open(tmp_path / "no_sr_per_seed.csv", newline="") as handle:
+        (row,) = [r for r in csv.DictReader(handle) if r["method"] == "tGAN"]
+    path = shared_data / "PhC-T98G-Usiigaci"
+    train, evaluation = tganaug.read_ctc(path, frames="train"), tganaug.read_ctc(path, frames="eval")
+    real = script.to_space(evaluation.images, script.intensity_space(train.images))
+    model = TGAN.from_pretrained(resolve_model("phase-contrast"))
+    background = background_from_video(train.images, train.labels)
+    low = model.generate(evaluation.labels, background=background, seed=0, use_sr=False)
+    assert float(row["SSIM"]) == pytest.approx(fidelity.ssim_by_frame(real, low).mean(), abs=1e-6)
+    with_sr = model.generate(evaluation.labels, background=background, seed=0)
+    assert abs(fidelity.ssim_by_frame(real, with_sr).mean() - float(row["SSIM"])) > 1e-3
