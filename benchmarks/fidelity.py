@@ -287,6 +287,7 @@ def main() -> None:
                       if name not in overrides and (BASELINES_DIR / folder / "checkpoint.pt").is_file()}
     per_frame_runs.update(dict(item.split("=", 1) for item in args.per_frame))
     per_frame_models: dict[str, TGAN] = {}
+    use_sr = not args.no_sr
     torch.set_num_threads(args.threads)
     figures = FIGURES if args.report == "fidelity" else FIGURES / args.report  # another report keeps its own figures
     if not args.table_only:
@@ -303,7 +304,7 @@ def main() -> None:
         background = background_from_video(train.images, train.labels)  # [0, 1] in the same space
         model_name = DATASETS[name]
         if model_name not in models:
-            models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name), use_sr=not args.no_sr)
+            models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name), use_sr=use_sr)
         clip_len = min(args.clip_len, len(real))
         real_clips = fidelity.clip_features(real, clip_len)
         warp_real = fidelity.warp_error(real, real)
@@ -317,7 +318,7 @@ def main() -> None:
                 if method == "tGAN":
                     video = models[model_name].generate(evaluation.labels, background=background, seed=seed)
                 elif method == "per-frame model":
-                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed, use_sr=not args.no_sr)
+                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed, use_sr=use_sr)
                 else:
                     video = procedural_video(path, evaluation.labels, background, space, seed)
                 videos.setdefault(method, video)
@@ -365,7 +366,7 @@ def main() -> None:
             generators["procedural"] = lambda labels, seed: procedural_video(sim, labels, background, space, seed)
         if "fluo-nuclei" in per_frame_models and "per-frame" in chosen:
             generators["per-frame model"] = lambda labels, seed: per_frame_models["fluo-nuclei"].generate(labels, background=background, seed=seed,
-                                                                                                   use_sr=not args.no_sr)
+                                                                                                   use_sr=use_sr)
         by_seed: dict[str, dict[int, list[float]]] = {m: {n: [] for n in FVD_LENGTHS} for m in generators}
         for seed in args.seeds:  # each seed: a new simulated video, rendered by every method
             masks = simulator.simulate(max(FVD_LENGTHS), height, width, seed=seed)

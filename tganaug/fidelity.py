@@ -263,11 +263,15 @@ def warp_error(real: np.ndarray, video: np.ndarray) -> float:
     r, v = check_pair(real, video)
     if len(r) < 2:
         raise ValueError("warp error needs at least 2 frames")
-    net = _flow_net()
-    with torch.no_grad():
-        flow = net(r[1:] * 2 - 1, r[:-1] * 2 - 1)  # warp(real[t-1], flow) ~= real[t]
-        warped = warp(v[:-1], flow)
+    warped = _warp_by_real_flow(r[1:], r[:-1], v[:-1])
     return float((warped - v[1:]).abs().mean())
+
+
+def _warp_by_real_flow(real_next: torch.Tensor, real_previous: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """``frames (N, 1, H, W)`` warped by the shipped FlowNet's flow from ``real_previous`` to ``real_next`` (both
+    ``(N, 1, H, W)`` in [0, 1]), so that ``warp(real_previous) ~= real_next``."""
+    with torch.no_grad():
+        return warp(frames, _flow_net()(real_next * 2 - 1, real_previous * 2 - 1))
 
 
 # Immerkaer (1996), "Fast noise variance estimation": this 3x3 operator cancels locally linear
@@ -358,9 +362,7 @@ def previous_frame_reference(real: np.ndarray, before: np.ndarray) -> dict[str, 
         raise ValueError(f"the frame before the video must have the frames' shape {video.shape[1:]}, got {before.shape}")
     previous = np.concatenate([_check_video(before[None]), video[:-1]])
     r, p = check_pair(video, previous)
-    with torch.no_grad():
-        flow = _flow_net()(r * 2 - 1, p * 2 - 1)  # warp(previous, flow) ~= real
-        aligned = warp(p, flow)[:, 0].numpy()
+    aligned = _warp_by_real_flow(r, p, p)[:, 0].numpy()
     ssim_previous, psnr_previous = ssim_psnr(video, previous)
     ssim_aligned, psnr_aligned = ssim_psnr(video, aligned)
     return {"SSIM_previous": ssim_previous, "PSNR_previous": psnr_previous, "SSIM_previous_aligned": ssim_aligned,
