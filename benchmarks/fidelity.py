@@ -27,7 +27,8 @@ noise; the procedural renderer's texture and noise). The report gives the mean a
 over seeds, ``SSIM_first_half`` / ``SSIM_second_half`` (does a video model drift from the real frames
 as it feeds on its own output?), and a verdict per measure, tGAN against each baseline: better / worse
 only when a Welch t-test over the per-seed scores says so (``tganaug.fidelity.compare_scores``), else
-tie. The seeds vary generation only: each model is one training run. ``REPORT.csv`` holds the means
+tie. The seeds vary generation only: each model is one training run (``benchmarks/training_seeds.py`` judges
+models trained with several seeds from their reports). ``REPORT.csv`` holds the means
 (``*_sd``: standard deviations), ``REPORT_per_seed.csv`` every seed's row.
 
 Figures (``benchmarks/results/figures/``): real | tGAN | procedural montages per dataset; the
@@ -145,29 +146,36 @@ def load_per_frame(run: str | Path, tgan_sr: Path) -> TGAN:
 def earlier_rows(path: str | Path, datasets: list[str], seeds: list[int]) -> list[dict]:
     """The per-seed rows of an earlier report (``REPORT_per_seed.csv``) for ``datasets`` and ``seeds``, each method
     renamed ``"<method> (<REPORT>)"``, so that this run's tGAN can be judged against them (the same seeds render the
-    same videos with the same models, so the rows stand for models this run did not load).
+    same videos with the same models, so the rows stand for models this run did not load). Errors: :func:`read_per_seed`.
+    """
+    label = Path(path).stem.removesuffix("_per_seed")
+    return [{**row, "method": f"{row['method']} ({label})"} for row in read_per_seed(path, datasets, seeds, option="--compare-with")]
+
+
+def read_per_seed(path: str | Path, datasets: list[str], seeds: list[int], option: str) -> list[dict]:
+    """The rows of a per-seed fidelity report (``REPORT_per_seed.csv``) for ``datasets`` and ``seeds``: ``dataset``,
+    ``method``, ``seed`` (int) and every measure (float).
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file without the report's columns or
-    without a row for every (dataset, method, seed) it names.
+    without a row for every (dataset, method, seed) it names; messages start with ``option``, the argument that named it.
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"--compare-with: no such per-seed report {path}")
+        raise FileNotFoundError(f"{option}: no such per-seed report {path}")
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"seed", *COLUMNS} - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"--compare-with: {path} is not a per-seed fidelity report (missing columns {sorted(missing)})")
+            raise ValueError(f"{option}: {path} is not a per-seed fidelity report (missing columns {sorted(missing)})")
         found = [r for r in reader if r["dataset"] in datasets and int(r["seed"]) in seeds]
-    label = path.stem.removesuffix("_per_seed")
-    rows = [{"dataset": r["dataset"], "method": f"{r['method']} ({label})", "seed": int(r["seed"]),
+    rows = [{"dataset": r["dataset"], "method": r["method"], "seed": int(r["seed"]),
              **{c: float(r[c]) for c in COLUMNS[2:]}} for r in found]
     for dataset, method in dict.fromkeys((r["dataset"], r["method"]) for r in rows):
         have = {r["seed"] for r in rows if r["dataset"] == dataset and r["method"] == method}
         if have != set(seeds):
-            raise ValueError(f"--compare-with: {path} has {method} on {dataset} for seeds {sorted(have)}, not {sorted(seeds)}")
+            raise ValueError(f"{option}: {path} has {method} on {dataset} for seeds {sorted(have)}, not {sorted(seeds)}")
     if not rows:
-        raise ValueError(f"--compare-with: {path} has no rows for datasets {datasets} and seeds {seeds}")
+        raise ValueError(f"{option}: {path} has no rows for datasets {datasets} and seeds {seeds}")
     return rows
 
 

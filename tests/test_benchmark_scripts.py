@@ -312,6 +312,54 @@ def test_fidelity_compare_with_reads_an_earlier_reports_rows(tmp_path: Path, mon
         script.earlier_rows(bad, ["D"], [0])
 
 
+def test_training_seeds_judges_tgan_across_training_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks/training_seeds.py``: per-seed reports of two training seeds; a measure on which tGAN beats the
+    per-frame model in one training seed only is a tie across runs, one on which it wins in every pairing is better;
+    the procedural renderer (in one report only) counts as one run; the retrain table flags a run that moved; bad
+    ``--run`` arguments are refused."""
+    import csv
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import fidelity
+    import training_seeds as script
+    from tganaug.utils.fsutil import atomic_write_csv
+
+    def row(method: str, seed: int, ssim: float, psnr: float) -> dict:
+        return {"dataset": "D", "method": method, "seed": seed, **{m: 0.5 for m in fidelity.MEASURES}, "SSIM": ssim + 0.001 * seed,
+                "PSNR": psnr + 0.01 * seed, "warp_error_real": 0.5, "seconds": 1.0}
+
+    # training seed 0: tGAN wins SSIM and PSNR; training seed 1: tGAN still wins PSNR, but the per-frame model wins SSIM
+    run0 = [row("tGAN", s, 0.60, 20.0) for s in range(3)] + [row("per-frame model", s, 0.55, 19.0) for s in range(3)]
+    run0 += [row("procedural", s, 0.40, 15.0) for s in range(3)]
+    run1 = [row("tGAN", s, 0.58, 20.5) for s in range(3)] + [row("per-frame model", s, 0.62, 19.5) for s in range(3)]
+    paths = [tmp_path / "run0_per_seed.csv", tmp_path / "run1_per_seed.csv"]
+    for path, rows in zip(paths, (run0, run1)):
+        atomic_write_csv(path, rows, ("seed", *fidelity.COLUMNS))
+    monkeypatch.setattr(script, "RESULTS", tmp_path)
+    argv = ["training_seeds.py", "--run", f"0={paths[0]}", "--run", f"1={paths[1]}", "--datasets", "D", "--report", "out"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with contextlib.redirect_stdout(io.StringIO()):
+        script.main()
+    verdicts = {r["baseline"]: r for r in csv.DictReader((tmp_path / "out.csv").open())}
+    assert verdicts["per-frame model"]["SSIM"] == "tie" and verdicts["per-frame model"]["SSIM_pairings"] == "2/2/0"
+    assert verdicts["per-frame model"]["PSNR"] == "better" and verdicts["per-frame model"]["PSNR_pairings"] == "4/0/0"
+    assert verdicts["per-frame model"]["FVD_like"] == "tie"  # identical scores everywhere
+    assert verdicts["procedural"]["baseline_runs"] == "1" and verdicts["procedural"]["SSIM"] == "better"
+    report = (tmp_path / "out.md").read_text()
+    assert "| tGAN, trained seed 1 | 0.5810 ± 0.0010 |" in report  # per-run means
+    assert "- tGAN, trained seed 1 vs 0: 2 of 12 measures differ by the generation-seed test (SSIM, PSNR)" in report
+    assert "- against per-frame model: better on 1, worse on 0, tie on 11 of 12 measures." in report
+
+    for bad, message in (([f"0={paths[0]}"], "two or more"), ([f"0={paths[0]}", f"0={paths[1]}"], "given twice"),
+                         ([f"0={paths[0]}", f"x={paths[1]}"], "TRAINING_SEED=PER_SEED_CSV"),
+                         ([f"0={paths[0]}", f"1={tmp_path / 'missing.csv'}"], "no such per-seed report")):
+        monkeypatch.setattr(sys, "argv", ["training_seeds.py", *[a for item in bad for a in ("--run", item)], "--datasets", "D"])
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
+            script.main()
+        assert message in err.getvalue()
+
+
 def test_ship_tgan_keeps_a_per_frame_baseline_that_fidelity_uses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``ship_tgan.py --per-frame-baseline`` exports a per-frame low-res run (generator only, card with steps and seed)
     into the baselines folder and refuses a video model's run; the exported weights render like the run's own."""

@@ -223,6 +223,27 @@ def test_compare_scores_needs_a_difference_beyond_the_seed_spread():
         fidelity.compare_scores([0.1], [0.2], higher_is_better=True, alpha=1.5)
 
 
+def test_compare_training_runs_needs_every_pairing_of_runs_to_agree():
+    """A difference that holds for one training run but not another is a tie; one that holds for every pairing is not."""
+    lucky, typical = [0.400, 0.401, 0.399], [0.380, 0.381, 0.379]
+    baseline_a, baseline_b = [0.390, 0.391, 0.389], [0.370, 0.371, 0.369]
+    # each pairing is significant, but they disagree (lucky beats both, typical loses to baseline_a): tie
+    assert fidelity.compare_scores(typical, baseline_a, higher_is_better=True) == "worse"
+    assert fidelity.compare_training_runs([lucky, typical], [baseline_a, baseline_b], higher_is_better=True) == "tie"
+    # both candidate runs beat both baseline runs: better; the other way round: worse
+    assert fidelity.compare_training_runs([lucky, [0.395, 0.396, 0.394]], [baseline_a, baseline_b], higher_is_better=True) == "better"
+    assert fidelity.compare_training_runs([baseline_a, baseline_b], [lucky, [0.395, 0.396, 0.394]], higher_is_better=True) == "worse"
+    assert fidelity.compare_training_runs([baseline_b], [lucky], higher_is_better=False) == "better"  # lower is better
+    # a single run on each side is compare_scores itself (an untrained baseline is one run)
+    assert fidelity.compare_training_runs([lucky], [baseline_a], higher_is_better=True) == fidelity.compare_scores(lucky, baseline_a, higher_is_better=True)
+    # one pairing a tie: the whole verdict is a tie
+    assert fidelity.compare_training_runs([lucky, [0.390, 0.392, 0.388]], [baseline_a], higher_is_better=True) == "tie"
+    with pytest.raises(ValueError, match="at least one training run"):
+        fidelity.compare_training_runs([], [baseline_a], higher_is_better=True)
+    with pytest.raises(ValueError, match="finite"):
+        fidelity.compare_training_runs([[0.1, float("nan")]], [baseline_a], higher_is_better=True)
+
+
 def test_frechet_distance_parts_split_appearance_from_motion():
     """The appearance part is the Fréchet distance of the clip-mean block, the temporal part that of the other two;
     shifting only the mean block moves only the appearance part (by the squared shift summed over its channels)."""

@@ -23,7 +23,9 @@ maps real and generated videos into it). Measures:
 
 Comparing methods: a generator's scores change with its seed (styles, injected noise), so
 ``compare_scores`` calls one method better than another on a measure only when a Welch t-test over
-per-seed scores says the means differ (two-sided, ``alpha``).
+per-seed scores says the means differ (two-sided, ``alpha``). They also change with the seed it was
+*trained* with: ``compare_training_runs`` calls it better only when every pairing of a candidate
+training run with a baseline training run is.
 
 Noise ceiling: a real frame is ``clean + noise``, and a generator that sees only the masks cannot
 know the noise realisation, so SSIM and PSNR against the real frame are bounded below 1 / infinity.
@@ -52,7 +54,7 @@ from tganaug.training.losses import shipped_weights_path
 __all__ = [
     "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",
     "warp_error", "check_pair", "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
-    "reference_background_error",
+    "reference_background_error", "compare_scores", "compare_training_runs",
 ]
 
 
@@ -107,6 +109,24 @@ def compare_scores(candidate: Sequence[float], baseline: Sequence[float], *, hig
         if stats.ttest_ind(a, b, equal_var=False).pvalue >= alpha:
             return "tie"
     return "better" if difference > 0 else "worse"
+
+
+def compare_training_runs(candidate_runs: Sequence[Sequence[float]], baseline_runs: Sequence[Sequence[float]], *,
+                          higher_is_better: bool, alpha: float = 0.05) -> str:
+    """``"better"``, ``"worse"`` or ``"tie"`` for a candidate method against a baseline when either was trained more
+    than once (another training seed is another run).
+
+    ``candidate_runs`` / ``baseline_runs``: per training run, that model's per-generation-seed scores on one measure
+    (as for :func:`compare_scores`; a method with no training, such as a fitted renderer, is one run). Every pairing
+    of a candidate run with a baseline run is judged by :func:`compare_scores`; the verdict is ``"better"``
+    (``"worse"``) only when every pairing is, else ``"tie"``: a difference that retraining with another seed erases
+    or reverses is not a property of the method.
+    """
+    if len(candidate_runs) == 0 or len(baseline_runs) == 0:
+        raise ValueError(f"compare_training_runs needs at least one training run on each side, got {len(candidate_runs)} and {len(baseline_runs)}")
+    pairings = {compare_scores(ours, theirs, higher_is_better=higher_is_better, alpha=alpha)
+                for ours in candidate_runs for theirs in baseline_runs}
+    return pairings.pop() if len(pairings) == 1 else "tie"
 
 
 def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
