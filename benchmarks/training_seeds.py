@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", default=[], metavar="TRAINING_SEED=PER_SEED_CSV", required=True,
                         help="a fidelity.py per-seed report of the models trained with this seed (repeat, two or more)")
-    parser.add_argument("--datasets", required=True, help="comma-separated; every report must hold them")
+    parser.add_argument("--datasets", required=True, help="comma-separated; every report must hold the candidate's rows on each")
     parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2], help="generation seeds, comma-separated (default 0,1,2)")
     parser.add_argument("--candidate", default="tGAN", help="the method judged against the others (default tGAN)")
     parser.add_argument("--report", default="training_seeds", help="writes benchmarks/results/REPORT.md and .csv")
@@ -104,7 +104,11 @@ def main() -> None:
                 raise ValueError(f"--run takes TRAINING_SEED=PER_SEED_CSV, got {item!r}")
             if int(seed_text) in per_seed_by_run:
                 raise ValueError(f"--run: training seed {int(seed_text)} given twice")
-            per_seed_by_run[int(seed_text)] = read_per_seed(path, datasets, args.seeds, option="--run")
+            rows = read_per_seed(path, datasets, args.seeds, option="--run")
+            lacking = [d for d in datasets if not any(r["dataset"] == d and r["method"] == args.candidate for r in rows)]
+            if lacking:
+                raise ValueError(f"--run: {path} has no {args.candidate!r} rows for {', '.join(lacking)}")
+            per_seed_by_run[int(seed_text)] = rows
             sources[int(seed_text)] = path
         if len(per_seed_by_run) < 2:
             raise ValueError(f"--run: give the reports of two or more training seeds, got {len(per_seed_by_run)}")
@@ -125,10 +129,7 @@ def main() -> None:
         by_run = [{**row, "method": f"{method}, trained seed {seed}" if len(by_seed) > 1 else method}
                   for method, by_seed in runs.items() for seed, rows in sorted(by_seed.items()) for row in rows]
         retrain = retrain_verdicts({m: r for m, r in runs.items() if len(r) > 1}, dataset)
-        try:
-            across = across_runs_verdicts(runs, dataset, args.candidate)
-        except ValueError as error:
-            parser.error(str(error))
+        across = across_runs_verdicts(runs, dataset, args.candidate)
         verdict_rows += across
         lines += [f"## {dataset}", "", "Mean ± sd over generation seeds, per training run:", "",
                   mean_sd_table(summarize(by_run), ("method", *MEASURES, "warp_error_real")), ""]

@@ -350,9 +350,12 @@ def test_training_seeds_judges_tgan_across_training_runs(tmp_path: Path, monkeyp
     assert "- tGAN, trained seed 1 vs 0: 2 of 12 measures differ by the generation-seed test (SSIM, PSNR)" in report
     assert "- against per-frame model: better on 1, worse on 0, tie on 11 of 12 measures." in report
 
+    no_tgan = tmp_path / "no_tgan_per_seed.csv"
+    atomic_write_csv(no_tgan, [r for r in run1 if r["method"] != "tGAN"], ("seed", *fidelity.COLUMNS))
     for bad, message in (([f"0={paths[0]}"], "two or more"), ([f"0={paths[0]}", f"0={paths[1]}"], "given twice"),
                          ([f"0={paths[0]}", f"x={paths[1]}"], "TRAINING_SEED=PER_SEED_CSV"),
-                         ([f"0={paths[0]}", f"1={tmp_path / 'missing.csv'}"], "no such per-seed report")):
+                         ([f"0={paths[0]}", f"1={tmp_path / 'missing.csv'}"], "no such per-seed report"),
+                         ([f"0={paths[0]}", f"1={no_tgan}"], "has no 'tGAN' rows for D")):
         monkeypatch.setattr(sys, "argv", ["training_seeds.py", *[a for item in bad for a in ("--run", item)], "--datasets", "D"])
         err = io.StringIO()
         with contextlib.redirect_stderr(err), pytest.raises(SystemExit):
