@@ -50,6 +50,12 @@ FIDELITY_DATASETS = {"fluo-nuclei": ["Fluo-N2DH-SIM+"], "phase-contrast": ["PhC-
 MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_fast_subpixel"},
                  "fluo-nuclei-x4": {"fidelity": "fidelity_x4s", "tracking_real_vs_synthetic_unet": "tracking_real_vs_synthetic_unet_x4s"}}
 
+#: model -> training seed -> the fidelity report of a replicate trained with that seed (the model's low-res config, data
+#: and steps, and the per-frame baseline's likewise; not shipped): its card shows how much a retrain moves each figure
+TRAINING_SEED_REPORTS = {"phase-contrast": {1: "probe_trainseed1_phase"}}
+#: model -> the report that judges it against the baselines across those training seeds (benchmarks/training_seeds.py)
+ACROSS_SEEDS_REPORTS = {"phase-contrast": "training_seeds_phase"}
+
 
 BASELINES_DIR = REPO / "benchmarks" / "baselines"
 #: shipped model -> folder (in BASELINES_DIR) of its per-frame baseline's low-res generator
@@ -163,6 +169,10 @@ def write_cards() -> None:
             cards[name] = json.loads(card_file.read_text())
             # a method the report did not run (e.g. no per-frame baseline given) has NaN figures: left off the card
             cards[name]["fidelity_eval"] = [r for r in result_rows("fidelity", name) if r["SSIM"] != "nan"]
+            # a replicate's report also holds the rows it was compared with, labelled "<method> (<report>)": left off
+            cards[name]["fidelity_eval"] += [{**r, "method": f"{r['method']}, trained with seed {seed}, not shipped"}
+                                             for seed, report in TRAINING_SEED_REPORTS.get(name, {}).items()
+                                             for r in result_rows(report, name) if "(" not in r["method"] and r["SSIM"] != "nan"]
             cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
             cards[name]["tracking_eval"] = [r for r in result_rows("tracking_real_vs_synthetic_unet", name)
                                             if r["tracker"] == "laptrack" and r["source"] in ("Real", "tgan")]
@@ -200,7 +210,7 @@ def write_cards() -> None:
                 def f(key: str) -> str:
                     value = float(r[key]) if r.get(key) not in (None, "", "nan") else float("nan")
                     return "n/a" if np.isnan(value) else f"{value:.3g}"
-                seeds = f" (mean of {r['seeds']} seeds)" if r.get("seeds") not in (None, "", "1") else ""
+                seeds = f" (mean of {r['seeds']} generation seeds)" if r.get("seeds") not in (None, "", "1") else ""
                 lines.append(f"| {r['dataset']} | {r['method']}{seeds} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | "
                              f"{f('warp_error')} ({f('warp_error_real')}) | {f('brightness_far')} |")
             for r in card.get("noise_ceiling_eval", []):
@@ -211,6 +221,10 @@ def write_cards() -> None:
                                  f"{float(r['PSNR_previous']):.3g} | | | | |")
                     lines.append(f"| {r['dataset']} | real previous frame moved into place by the real flow | "
                                  f"{float(r['SSIM_previous_aligned']):.3g} | {float(r['PSNR_previous_aligned']):.3g} | | | | |")
+            if name in TRAINING_SEED_REPORTS:
+                lines += ["", "Rows \"trained with seed N\": the same configs, data and steps trained with another seed (the shipped stages: seed "
+                          f"{card['stages']['lowres'].get('seed', 0)}), not shipped: how much a retrain alone moves each figure. tGAN against the "
+                          f"baselines across training seeds: `benchmarks/results/{ACROSS_SEEDS_REPORTS[name]}.md`."]
         if card.get("tracking_eval"):
             lines += ["", "Segment-then-track on the real eval video and on this model's rendering of its GT masks (shipped `unet`",
                       "segmenter + laptrack; `benchmarks/tracking_real_vs_synthetic.py --segmenter unet`):", "",
