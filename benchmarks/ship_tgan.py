@@ -222,9 +222,10 @@ def write_cards() -> None:
                     lines.append(f"| {r['dataset']} | real previous frame moved into place by the real flow | "
                                  f"{float(r['SSIM_previous_aligned']):.3g} | {float(r['PSNR_previous_aligned']):.3g} | | | | |")
             if name in TRAINING_SEED_REPORTS:
-                lines += ["", "Rows \"trained with seed N\": the same configs, data and steps trained with another seed (the shipped stages: seed "
-                          f"{card['stages']['lowres'].get('seed', 0)}), not shipped: how much a retrain alone moves each figure. tGAN against the "
-                          f"baselines across training seeds: `benchmarks/results/{ACROSS_SEEDS_REPORTS[name]}.md`."]
+                lines += ["", "Rows \"trained with seed N\": the low-res stage and its per-frame baseline trained again with the same configs, "
+                          f"data and steps but another seed (the shipped ones: seed {card['stages']['lowres'].get('seed', 0)}), rendered through the "
+                          "shipped SR stage; not shipped: how much a retrain alone moves each figure. tGAN against the baselines across "
+                          f"training seeds: `benchmarks/results/{ACROSS_SEEDS_REPORTS[name]}.md`."]
         if card.get("tracking_eval"):
             lines += ["", "Segment-then-track on the real eval video and on this model's rendering of its GT masks (shipped `unet`",
                       "segmenter + laptrack; `benchmarks/tracking_real_vs_synthetic.py --segmenter unet`):", "",
