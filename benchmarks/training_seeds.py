@@ -65,7 +65,7 @@ def retrain_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str) -> li
 
 
 def across_runs_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str, candidate: str) -> list[dict]:
-    """The candidate against every other method across training runs (:func:`tganaug.fidelity.compare_training_runs`),
+    """The candidate against every other method across training runs (:func:`tganaug.fidelity.compare_training_runs`'s rule),
     with ``<measure>_pairings``: how many run pairings were better / worse / tie."""
     if candidate not in runs:
         raise ValueError(f"no {candidate!r} rows for {dataset} in the reports (methods there: {sorted(runs)})")
@@ -78,8 +78,8 @@ def across_runs_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str, c
         for measure, direction in DIRECTIONS.items():
             a = [_ranked_values(rows, measure) for rows in ours.values()]
             b = [_ranked_values(rows, measure) for rows in theirs.values()]
-            pairings = [measures.compare_scores(x, y, higher_is_better=direction == 1) for x in a for y in b]
-            row[measure] = measures.compare_training_runs(a, b, higher_is_better=direction == 1)
+            pairings = measures.training_run_pairings(a, b, higher_is_better=direction == 1)
+            row[measure] = measures.agreed_verdict(pairings)  # = measures.compare_training_runs(a, b, ...), pairings computed once
             row[f"{measure}_pairings"] = "/".join(str(pairings.count(v)) for v in VERDICTS)
         table.append(row)
     return table

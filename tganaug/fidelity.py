@@ -54,7 +54,7 @@ from tganaug.training.losses import shipped_weights_path
 __all__ = [
     "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",
     "warp_error", "check_pair", "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
-    "reference_background_error", "compare_scores", "compare_training_runs",
+    "reference_background_error", "compare_scores", "compare_training_runs", "training_run_pairings", "agreed_verdict",
 ]
 
 
@@ -118,15 +118,25 @@ def compare_training_runs(candidate_runs: Sequence[Sequence[float]], baseline_ru
 
     ``candidate_runs`` / ``baseline_runs``: per training run, that model's per-generation-seed scores on one measure
     (as for :func:`compare_scores`; a method with no training, such as a fitted renderer, is one run). Every pairing
-    of a candidate run with a baseline run is judged by :func:`compare_scores`; the verdict is ``"better"``
-    (``"worse"``) only when every pairing is, else ``"tie"``: a difference that retraining with another seed erases
-    or reverses is not a property of the method.
+    of a candidate run with a baseline run is judged by :func:`compare_scores` (:func:`training_run_pairings`); the
+    verdict is ``"better"`` (``"worse"``) only when every pairing is, else ``"tie"`` (:func:`agreed_verdict`): a
+    difference that retraining with another seed erases or reverses is not a property of the method.
     """
+    return agreed_verdict(training_run_pairings(candidate_runs, baseline_runs, higher_is_better=higher_is_better, alpha=alpha))
+
+
+def training_run_pairings(candidate_runs: Sequence[Sequence[float]], baseline_runs: Sequence[Sequence[float]], *,
+                          higher_is_better: bool, alpha: float = 0.05) -> list[str]:
+    """:func:`compare_scores` of every (candidate run, baseline run) pairing, candidate-major (see
+    :func:`compare_training_runs` for the arguments)."""
     if len(candidate_runs) == 0 or len(baseline_runs) == 0:
         raise ValueError(f"compare_training_runs needs at least one training run on each side, got {len(candidate_runs)} and {len(baseline_runs)}")
-    pairings = {compare_scores(ours, theirs, higher_is_better=higher_is_better, alpha=alpha)
-                for ours in candidate_runs for theirs in baseline_runs}
-    return pairings.pop() if len(pairings) == 1 else "tie"
+    return [compare_scores(ours, theirs, higher_is_better=higher_is_better, alpha=alpha) for ours in candidate_runs for theirs in baseline_runs]
+
+
+def agreed_verdict(pairings: Sequence[str]) -> str:
+    """The verdict every pairing gives (``"better"`` / ``"worse"`` / ``"tie"``), else ``"tie"``."""
+    return pairings[0] if len(set(pairings)) == 1 else "tie"
 
 
 def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
