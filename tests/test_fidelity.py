@@ -231,6 +231,9 @@ def test_compare_training_runs_needs_every_pairing_of_runs_to_agree():
     assert fidelity.compare_scores(typical, baseline_a, higher_is_better=True) == "worse"
     assert fidelity.compare_training_runs([lucky, typical], [baseline_a, baseline_b], higher_is_better=True) == "tie"
     assert fidelity.training_run_pairings([lucky, typical], [baseline_a, baseline_b], higher_is_better=True) == ["better", "better", "worse", "better"]
+    assert fidelity.agreed_verdict(["worse", "worse"]) == "worse" and fidelity.agreed_verdict(["better", "tie"]) == "tie"
+    with pytest.raises(ValueError, match="at least one pairing"):
+        fidelity.agreed_verdict([])
     # both candidate runs beat both baseline runs: better; the other way round: worse
     assert fidelity.compare_training_runs([lucky, [0.395, 0.396, 0.394]], [baseline_a, baseline_b], higher_is_better=True) == "better"
     assert fidelity.compare_training_runs([baseline_a, baseline_b], [lucky, [0.395, 0.396, 0.394]], higher_is_better=True) == "worse"

@@ -136,6 +136,8 @@ def training_run_pairings(candidate_runs: Sequence[Sequence[float]], baseline_ru
 
 def agreed_verdict(pairings: Sequence[str]) -> str:
     """The verdict every pairing gives (``"better"`` / ``"worse"`` / ``"tie"``), else ``"tie"``."""
+    if len(pairings) == 0:
+        raise ValueError("agreed_verdict needs at least one pairing verdict, got none")
     return pairings[0] if len(set(pairings)) == 1 else "tie"
 
 
