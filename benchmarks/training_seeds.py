@@ -12,7 +12,9 @@ script reads the per-seed reports of the same models trained with different seed
 * the candidate (tGAN) against each baseline across training runs (``tganaug.fidelity.compare_training_runs``):
   better / worse only when every pairing of a candidate run with a baseline run is, else tie; with the count of
   pairings better / worse / tie. A method with no training (the procedural renderer) is one run, whichever report
-  holds it.
+  holds it;
+* where both sides have two or more training runs, the same comparison with the runs as the samples
+  (``tganaug.fidelity.compare_run_means``: a Welch t-test over the runs' mean scores, with its p-value).
 
     python benchmarks/training_seeds.py --run 0=benchmarks/results/fidelity_per_seed.csv \\
         --run 1=benchmarks/results/probe_trainseed1_phase_per_seed.csv --datasets PhC-T98G-Usiigaci,PhC-Ecoli-vanVliet \\
@@ -66,7 +68,9 @@ def retrain_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str) -> li
 
 def across_runs_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str, candidate: str) -> list[dict]:
     """The candidate against every other method across training runs (:func:`tganaug.fidelity.compare_training_runs`'s rule),
-    with ``<measure>_pairings``: how many run pairings were better / worse / tie."""
+    with ``<measure>_pairings``: how many run pairings were better / worse / tie; and, where both have two or more runs,
+    ``<measure>_run_means`` / ``<measure>_run_means_p``: :func:`tganaug.fidelity.compare_run_means`'s verdict and p-value
+    (``n/a`` and empty otherwise)."""
     if candidate not in runs:
         raise ValueError(f"no {candidate!r} rows for {dataset} in the reports (methods there: {sorted(runs)})")
     ours = runs[candidate]
@@ -81,6 +85,11 @@ def across_runs_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str, c
             pairings = measures.training_run_pairings(a, b, higher_is_better=direction == 1)
             row[measure] = measures.agreed_verdict(pairings)  # = measures.compare_training_runs(a, b, ...), pairings computed once
             row[f"{measure}_pairings"] = "/".join(str(pairings.count(v)) for v in VERDICTS)
+            if len(a) >= 2 and len(b) >= 2:
+                verdict, p = measures.compare_run_means(a, b, higher_is_better=direction == 1)
+                row[f"{measure}_run_means"], row[f"{measure}_run_means_p"] = verdict, f"{p:.3g}"
+            else:
+                row[f"{measure}_run_means"], row[f"{measure}_run_means_p"] = "n/a", ""
         table.append(row)
     return table
 
@@ -152,10 +161,23 @@ def main() -> None:
             lines.append(f"- against {row['baseline']}: better on {tally['better']}, worse on {tally['worse']}, tie on "
                          f"{tally['tie']} of {len(DIRECTIONS)} measures.")
         lines.append("")
+        by_run_means = [row for row in across if row[f"{next(iter(DIRECTIONS))}_run_means"] != "n/a"]
+        if by_run_means:
+            lines += [f"{args.candidate} against each baseline with two or more training runs, the runs as the samples "
+                      "(`compare_run_means`: Welch t-test over the runs' mean scores, p in brackets):", "",
+                      format_table([{**{k: row[k] for k in ("baseline", "candidate_runs", "baseline_runs")},
+                                     **{m: f"{row[f'{m}_run_means']} (p={row[f'{m}_run_means_p']})" for m in DIRECTIONS}}
+                                    for row in by_run_means], ["baseline", "candidate_runs", "baseline_runs", *DIRECTIONS]), ""]
+            for row in by_run_means:
+                tally = {v: sum(row[f"{m}_run_means"] == v for m in DIRECTIONS) for v in VERDICTS}
+                lines.append(f"- against {row['baseline']}, runs as samples: better on {tally['better']}, worse on "
+                             f"{tally['worse']}, tie on {tally['tie']} of {len(DIRECTIONS)} measures.")
+            lines.append("")
     report = "\n".join(lines)
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
-    columns = ["dataset", "baseline", "candidate_runs", "baseline_runs", *DIRECTIONS, *(f"{m}_pairings" for m in DIRECTIONS)]
+    columns = ["dataset", "baseline", "candidate_runs", "baseline_runs", *DIRECTIONS, *(f"{m}_pairings" for m in DIRECTIONS),
+               *(f"{m}_run_means" for m in DIRECTIONS), *(f"{m}_run_means_p" for m in DIRECTIONS)]
     atomic_write_csv(RESULTS / f"{args.report}.csv", verdict_rows, columns)
 
 

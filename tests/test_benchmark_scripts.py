@@ -345,10 +345,17 @@ def test_training_seeds_judges_tgan_across_training_runs(tmp_path: Path, monkeyp
     assert verdicts["per-frame model"]["PSNR"] == "better" and verdicts["per-frame model"]["PSNR_pairings"] == "4/0/0"
     assert verdicts["per-frame model"]["FVD_like"] == "tie"  # identical scores everywhere
     assert verdicts["procedural"]["baseline_runs"] == "1" and verdicts["procedural"]["SSIM"] == "better"
+    # runs as the samples (two runs each): PSNR run means 20.01, 20.51 vs 19.01, 19.51 give Welch t = 2.83 on 2
+    # degrees of freedom, p = 0.106: a tie, although every pairing of runs is better; one untrained run: n/a
+    assert verdicts["per-frame model"]["PSNR_run_means"] == "tie" and float(verdicts["per-frame model"]["PSNR_run_means_p"]) == pytest.approx(0.106, abs=0.001)
+    assert verdicts["per-frame model"]["FVD_like_run_means"] == "tie" and verdicts["per-frame model"]["FVD_like_run_means_p"] == "1"
+    assert verdicts["procedural"]["SSIM_run_means"] == "n/a" and verdicts["procedural"]["SSIM_run_means_p"] == ""
     report = (tmp_path / "out.md").read_text()
     assert "| tGAN, trained seed 1 | 0.5810 ± 0.0010 |" in report  # per-run means
     assert "- tGAN, trained seed 1 vs 0: 2 of 12 measures differ by the generation-seed test (SSIM, PSNR)" in report
     assert "- against per-frame model: better on 1, worse on 0, tie on 11 of 12 measures." in report
+    assert "- against per-frame model, runs as samples: better on 0, worse on 0, tie on 12 of 12 measures." in report
+    assert "against procedural, runs as samples" not in report
 
     no_tgan = tmp_path / "no_tgan_per_seed.csv"
     atomic_write_csv(no_tgan, [r for r in run1 if r["method"] != "tGAN"], ("seed", *fidelity.COLUMNS))

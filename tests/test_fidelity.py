@@ -248,6 +248,37 @@ def test_compare_training_runs_needs_every_pairing_of_runs_to_agree():
         fidelity.compare_training_runs([[0.1, float("nan")]], [baseline_a], higher_is_better=True)
 
 
+def test_compare_run_means_takes_training_runs_as_the_samples():
+    """Each run is reduced to its mean over generation seeds; a Welch t-test over those means decides, with its p-value."""
+    from scipy import stats
+
+    ours = [[0.600, 0.610], [0.620, 0.612], [0.605]]  # run means 0.605, 0.616, 0.605
+    theirs = [[0.500, 0.505], [0.520], [0.510, 0.512, 0.508]]  # 0.5025, 0.520, 0.510
+    verdict, p = fidelity.compare_run_means(ours, theirs, higher_is_better=True)
+    expected = stats.ttest_ind([0.605, 0.616, 0.605], [0.5025, 0.520, 0.510], equal_var=False).pvalue
+    assert verdict == "better" and p == pytest.approx(expected) and p < 0.05
+    assert fidelity.compare_run_means(theirs, ours, higher_is_better=True) == ("worse", pytest.approx(expected))
+    assert fidelity.compare_run_means(ours, theirs, higher_is_better=False)[0] == "worse"  # lower is better
+    # every pairing of runs is significant and agrees, yet the run means overlap: compare_training_runs says better,
+    # the runs-as-samples test does not
+    lucky, typical = [0.400, 0.401, 0.399], [0.3900, 0.3901, 0.3899]
+    baseline_a, baseline_b = [0.3880, 0.3881, 0.3879], [0.370, 0.371, 0.369]
+    assert fidelity.compare_training_runs([lucky, typical], [baseline_a, baseline_b], higher_is_better=True) == "better"
+    verdict, p = fidelity.compare_run_means([lucky, typical], [baseline_a, baseline_b], higher_is_better=True)
+    assert verdict == "tie" and p == pytest.approx(stats.ttest_ind([0.400, 0.390], [0.388, 0.370], equal_var=False).pvalue) and p > 0.05
+    # no spread among the run means on either side: an exact difference; equal means: a tie
+    assert fidelity.compare_run_means([[1.0], [1.0, 1.0]], [[0.5], [0.5]], higher_is_better=True) == ("better", 0.0)
+    assert fidelity.compare_run_means([[0.5, 0.7], [0.6]], [[0.6], [0.6]], higher_is_better=True) == ("tie", 1.0)
+    with pytest.raises(ValueError, match="two or more training runs on each side, got 1 for the baseline"):
+        fidelity.compare_run_means(ours, [[0.5, 0.6]], higher_is_better=True)
+    with pytest.raises(ValueError, match="non-empty"):
+        fidelity.compare_run_means([[0.5], []], theirs, higher_is_better=True)
+    with pytest.raises(ValueError, match="finite"):
+        fidelity.compare_run_means(ours, [[0.5], [float("inf")]], higher_is_better=True)
+    with pytest.raises(ValueError, match="alpha"):
+        fidelity.compare_run_means(ours, theirs, higher_is_better=True, alpha=0)
+
+
 def test_frechet_distance_parts_split_appearance_from_motion():
     """The appearance part is the Fréchet distance of the clip-mean block, the temporal part that of the other two;
     shifting only the mean block moves only the appearance part (by the squared shift summed over its channels)."""

@@ -25,7 +25,8 @@ Comparing methods: a generator's scores change with its seed (styles, injected n
 ``compare_scores`` calls one method better than another on a measure only when a Welch t-test over
 per-seed scores says the means differ (two-sided, ``alpha``). They also change with the seed it was
 *trained* with: ``compare_training_runs`` calls it better only when every pairing of a candidate
-training run with a baseline training run is.
+training run with a baseline training run is; ``compare_run_means`` takes the training runs themselves as the
+samples (a Welch t-test over the runs' mean scores).
 
 Noise ceiling: a real frame is ``clean + noise``, and a generator that sees only the masks cannot
 know the noise realisation, so SSIM and PSNR against the real frame are bounded below 1 / infinity.
@@ -54,7 +55,7 @@ from tganaug.training.losses import shipped_weights_path
 __all__ = [
     "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",
     "warp_error", "check_pair", "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
-    "reference_background_error", "compare_scores", "compare_training_runs", "training_run_pairings", "agreed_verdict",
+    "reference_background_error", "compare_scores", "compare_training_runs", "training_run_pairings", "agreed_verdict", "compare_run_means",
 ]
 
 
@@ -139,6 +140,41 @@ def agreed_verdict(pairings: Sequence[str]) -> str:
     if len(pairings) == 0:
         raise ValueError("agreed_verdict needs at least one pairing verdict, got none")
     return pairings[0] if len(set(pairings)) == 1 else "tie"
+
+
+def compare_run_means(candidate_runs: Sequence[Sequence[float]], baseline_runs: Sequence[Sequence[float]], *,
+                      higher_is_better: bool, alpha: float = 0.05) -> tuple[str, float]:
+    """``(verdict, p)`` for a candidate method against a baseline with training runs as the samples.
+
+    ``candidate_runs`` / ``baseline_runs``: per training run, that model's per-generation-seed scores on one measure
+    (two or more runs on each side, each a non-empty list of finite scores). Each run is reduced to its mean over
+    generation seeds, and a two-sided Welch t-test (``scipy.stats.ttest_ind``, unequal variances) compares the
+    candidate's run means with the baseline's: ``"better"`` / ``"worse"`` when ``p < alpha``, else ``"tie"``. Unlike
+    :func:`compare_training_runs`, which asks every pairing of runs to agree by the generation-seed test, this asks
+    whether the methods' means differ given how much retraining moves them (with few runs it has little power).
+    Run means with no spread on either side and different means are an exact difference (``p = 0``).
+    """
+    means = []
+    for side, runs in (("candidate", candidate_runs), ("baseline", baseline_runs)):
+        if len(runs) < 2:
+            raise ValueError(f"compare_run_means needs two or more training runs on each side, got {len(runs)} for the {side}")
+        values = [np.asarray(run, dtype=np.float64) for run in runs]
+        if any(v.ndim != 1 or v.size == 0 for v in values):
+            raise ValueError(f"compare_run_means: every {side} run needs a non-empty list of per-seed scores")
+        if not all(np.all(np.isfinite(v)) for v in values):
+            raise ValueError("compare_run_means: scores must be finite")
+        means.append(np.array([v.mean() for v in values]))
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    a, b = means
+    difference = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
+    if difference == 0:
+        return "tie", 1.0
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        p = 0.0  # no spread at all: the difference is exact
+    else:
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return ("tie" if p >= alpha else "better" if difference > 0 else "worse"), p
 
 
 def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
