@@ -52,7 +52,7 @@ MODEL_REPORTS = {"fluo-nuclei-fast": {"fidelity": "fidelity_fast_subpixel", "tra
 
 #: model -> training seed -> the fidelity report of a replicate trained with that seed (the model's low-res config, data
 #: and steps, and the per-frame baseline's likewise; not shipped): its card shows how much a retrain moves each figure
-TRAINING_SEED_REPORTS = {"fluo-nuclei": {1: "probe_trainseed1_fluo"},
+TRAINING_SEED_REPORTS = {"fluo-nuclei": {1: "probe_trainseed1_fluo", 2: "probe_trainseed2_fluo"},
                          "phase-contrast": {1: "probe_trainseed1_phase", 2: "probe_trainseed2_phase"}}
 #: model -> the report that judges it against the baselines across those training seeds (benchmarks/training_seeds.py)
 ACROSS_SEEDS_REPORTS = {"fluo-nuclei": "training_seeds_fluo", "phase-contrast": "training_seeds_phase"}

@@ -164,7 +164,8 @@ def main() -> None:
         by_run_means = [row for row in across if row[f"{next(iter(DIRECTIONS))}_run_means"] != "n/a"]
         if by_run_means:
             lines += [f"{args.candidate} against each baseline with two or more training runs, the runs as the samples "
-                      "(`compare_run_means`: Welch t-test over the runs' mean scores, p in brackets):", "",
+                      "(`compare_run_means`: Welch t-test over the runs' mean scores, p in brackets; p < 0.05 per measure, "
+                      f"not corrected for the {len(DIRECTIONS)} measures tested):", "",
                       format_table([{**{k: row[k] for k in ("baseline", "candidate_runs", "baseline_runs")},
                                      **{m: f"{row[f'{m}_run_means']} (p={row[f'{m}_run_means_p']})" for m in DIRECTIONS}}
                                     for row in by_run_means], ["baseline", "candidate_runs", "baseline_runs", *DIRECTIONS]), ""]
