@@ -94,6 +94,20 @@ def across_runs_verdicts(runs: dict[str, dict[int, list[dict]]], dataset: str, c
     return table
 
 
+def verdict_section(across: list[dict], *, verdict: str, detail: str, detail_prefix: str = "", label: str = "") -> list[str]:
+    """Report lines for :func:`across_runs_verdicts` rows: a table whose cell for measure ``m`` is the verdict in column
+    ``m + verdict`` with ``detail_prefix`` + column ``m + verdict + detail`` in brackets, then one tally line per
+    baseline ("against BASELINE``label``: better on ...") and a blank line."""
+    lines = [format_table([{**{k: row[k] for k in ("baseline", "candidate_runs", "baseline_runs")},
+                            **{m: f"{row[m + verdict]} ({detail_prefix}{row[m + verdict + detail]})" for m in DIRECTIONS}}
+                           for row in across], ["baseline", "candidate_runs", "baseline_runs", *DIRECTIONS]), ""]
+    for row in across:
+        tally = {v: sum(row[m + verdict] == v for m in DIRECTIONS) for v in VERDICTS}
+        lines.append(f"- against {row['baseline']}{label}: better on {tally['better']}, worse on {tally['worse']}, tie on "
+                     f"{tally['tie']} of {len(DIRECTIONS)} measures.")
+    return [*lines, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="append", default=[], metavar="TRAINING_SEED=PER_SEED_CSV", required=True,
@@ -153,27 +167,13 @@ def main() -> None:
             lines.append("")
         lines += [f"{args.candidate} against each baseline across training runs (`compare_training_runs`: better / worse only "
                   "when every pairing of runs is; pairings better/worse/tie in brackets):", "",
-                  format_table([{**{k: row[k] for k in ("baseline", "candidate_runs", "baseline_runs")},
-                                 **{m: f"{row[m]} ({row[f'{m}_pairings']})" for m in DIRECTIONS}} for row in across],
-                               ["baseline", "candidate_runs", "baseline_runs", *DIRECTIONS]), ""]
-        for row in across:
-            tally = {v: sum(row[m] == v for m in DIRECTIONS) for v in VERDICTS}
-            lines.append(f"- against {row['baseline']}: better on {tally['better']}, worse on {tally['worse']}, tie on "
-                         f"{tally['tie']} of {len(DIRECTIONS)} measures.")
-        lines.append("")
-        by_run_means = [row for row in across if row[f"{next(iter(DIRECTIONS))}_run_means"] != "n/a"]
+                  *verdict_section(across, verdict="", detail="_pairings")]
+        by_run_means = [row for row in across if min(row["candidate_runs"], row["baseline_runs"]) >= 2]
         if by_run_means:
             lines += [f"{args.candidate} against each baseline with two or more training runs, the runs as the samples "
                       "(`compare_run_means`: Welch t-test over the runs' mean scores, p in brackets; p < 0.05 per measure, "
                       f"not corrected for the {len(DIRECTIONS)} measures tested):", "",
-                      format_table([{**{k: row[k] for k in ("baseline", "candidate_runs", "baseline_runs")},
-                                     **{m: f"{row[f'{m}_run_means']} (p={row[f'{m}_run_means_p']})" for m in DIRECTIONS}}
-                                    for row in by_run_means], ["baseline", "candidate_runs", "baseline_runs", *DIRECTIONS]), ""]
-            for row in by_run_means:
-                tally = {v: sum(row[f"{m}_run_means"] == v for m in DIRECTIONS) for v in VERDICTS}
-                lines.append(f"- against {row['baseline']}, runs as samples: better on {tally['better']}, worse on "
-                             f"{tally['worse']}, tie on {tally['tie']} of {len(DIRECTIONS)} measures.")
-            lines.append("")
+                      *verdict_section(by_run_means, verdict="_run_means", detail="_p", detail_prefix="p=", label=", runs as samples")]
     report = "\n".join(lines)
     print(report)
     atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())

@@ -99,17 +99,25 @@ def compare_scores(candidate: Sequence[float], baseline: Sequence[float], *, hig
         raise ValueError(f"compare_scores needs a non-empty list of per-seed scores on each side, got {a.shape} and {b.shape}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("compare_scores: scores must be finite")
+    return _welch_verdict(a, b, higher_is_better=higher_is_better, alpha=alpha)[0]
+
+
+def _welch_verdict(a: np.ndarray, b: np.ndarray, *, higher_is_better: bool, alpha: float) -> tuple[str, float | None]:
+    """``(verdict, p)`` of samples ``a`` (candidate) against ``b`` (baseline), 1-D finite float64 arrays: a two-sided
+    Welch t-test; equal means are a tie (``p = 1``), no spread on either side an exact difference (``p = 0``), and with
+    a single value on either side the sign of the difference decides (``p = None``)."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     difference = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
     if difference == 0:
-        return "tie"
-    if a.size >= 2 and b.size >= 2:
-        if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
-            return "better" if difference > 0 else "worse"  # no spread at all: the difference is exact
-        if stats.ttest_ind(a, b, equal_var=False).pvalue >= alpha:
-            return "tie"
-    return "better" if difference > 0 else "worse"
+        return "tie", 1.0
+    direction = "better" if difference > 0 else "worse"
+    if a.size < 2 or b.size < 2:
+        return direction, None
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        return direction, 0.0  # no spread at all: the difference is exact
+    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return ("tie" if p >= alpha else direction), p
 
 
 def compare_training_runs(candidate_runs: Sequence[Sequence[float]], baseline_runs: Sequence[Sequence[float]], *,
@@ -164,17 +172,9 @@ def compare_run_means(candidate_runs: Sequence[Sequence[float]], baseline_runs: 
         if not all(np.all(np.isfinite(v)) for v in values):
             raise ValueError("compare_run_means: scores must be finite")
         means.append(np.array([v.mean() for v in values]))
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    a, b = means
-    difference = (a.mean() - b.mean()) * (1 if higher_is_better else -1)
-    if difference == 0:
-        return "tie", 1.0
-    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
-        p = 0.0  # no spread at all: the difference is exact
-    else:
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    return ("tie" if p >= alpha else "better" if difference > 0 else "worse"), p
+    verdict, p = _welch_verdict(means[0], means[1], higher_is_better=higher_is_better, alpha=alpha)
+    assert p is not None  # two or more run means on each side
+    return verdict, p
 
 
 def psnr_by_region(real: np.ndarray, fake: np.ndarray, labels: np.ndarray, margin: int = 0) -> tuple[float, float]:
