@@ -53,6 +53,12 @@ def _bad_lineage_text(tmp: Path) -> Path:
     return root
 
 
+def _huge_ids(tmp: Path) -> Path:
+    root = _video(tmp)
+    tifffile.imwrite(root / "01_GT" / "TRA" / "man_track001.tif", np.full((20, 20), 70000, np.int32))
+    return root
+
+
 def _not_a_checkpoint(tmp: Path) -> Path:
     (tmp / "run").mkdir()
     (tmp / "run" / "checkpoint.pt").write_bytes(b"this is not a torch file")
@@ -103,7 +109,12 @@ API_CASES = [
     ("negative-size", "a negative image height", lambda tmp: tganaug.get_simulator("division").simulate(5, -8, 32), ValueError, "height and width must be >= 16"),
     ("zero-frames", "frames = 0", lambda tmp: tganaug.get_simulator("colony").simulate(0, 32, 32), ValueError, "frames must be >= 1"),
     ("unknown-parameter", "a simulator parameter that does not exist", lambda tmp: tganaug.get_simulator("colony", speeed=1), ValueError, "unknown ColonyConfig parameter"),
-    ("bad-parameter", "a NaN simulator parameter", lambda tmp: tganaug.get_simulator("division", radius_mean=float("nan")), ValueError, "positive finite number"),
+    ("bad-parameter", "a NaN simulator parameter", lambda tmp: tganaug.get_simulator("division", radius_mean=float("nan")), ValueError, "DivisionConfig.radius_mean must be a finite number"),
+    ("string-parameter", "a simulator parameter given as a string", lambda tmp: tganaug.get_simulator("division", cycle_mean="20"), ValueError, "DivisionConfig.cycle_mean must be a finite number, got '20'"),
+    ("frame-too-small-for-tgan", "frames smaller than the tGAN model's deepest level", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS[:, :16, :16]), ValueError, "too small for this model"),
+    ("float-seed-tgan", "a fractional tGAN seed (was truncated silently)", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS, seed=1.5), ValueError, "seed must be an integer in 0 .. 2**64 - 1"),
+    ("huge-seed-tgan", "a tGAN seed beyond 64 bits", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS, seed=2**70), ValueError, "seed must be an integer in 0 .. 2**64 - 1"),
+    ("ids-too-large-read", "a label TIFF with ids beyond uint16 (was wrapped silently)", lambda tmp: read_ctc(_huge_ids(tmp)), CTCFormatError, "outside 0..65535"),
     ("bad-split", "an unknown split name", lambda tmp: read_ctc(_video(tmp), frames="validation"), ValueError, "unknown split 'validation'"),
     ("non-binary-masks", "float masks that are not 0/1 where binary masks are needed", lambda tmp: _masks(np.full((2, 8, 8), 0.5, np.float32)), ValueError, "0 and 1"),
     ("nan-masks", "NaN in a mask video", lambda tmp: _masks(np.full((2, 8, 8), np.nan, np.float32)), ValueError, "NaN"),

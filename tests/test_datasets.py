@@ -181,6 +181,10 @@ def test_bad_arguments():
         small(generator=tganaug.get_generator("procedural"), generator_config={"rim": True})
     with pytest.raises(IndexError):
         small()[6]
+    with pytest.raises(IndexError, match="index 9 out of range for 6 videos"):
+        small()[[0, 9]]  # at indexing, not when element 9 is read
+    with pytest.raises(ValueError, match="num_items must be a positive integer, got 2.5"):
+        MixedVideoDataset([small()], num_items=2.5)
 
     class Loud:
         name = "loud"
@@ -190,6 +194,57 @@ def test_bad_arguments():
 
     with pytest.raises(ValueError, match="generator 'loud' returned values .* outside \\[0, 1\\]"):
         small(generator=Loud())[0]
+
+
+def test_one_sample_crop_is_unwrapped_and_several_are_refused():
+    from monai.transforms import RandCropByPosNegLabeld
+
+    def crop(samples):
+        return RandCropByPosNegLabeld(keys=["image", "label"], label_key="label", spatial_size=(20, 20), num_samples=samples)
+
+    item = small(size=48, transform=crop(1), simulator_config={"cells_per_10k_px": 20.0})[0]
+    assert item["image"].shape == (T, 1, 20, 20) and item["label"].shape == (T, 20, 20)
+    validate_tracks(item["label"].numpy(), item["lineage"].numpy())
+    with pytest.raises(VideoTransformError, match="returned 2 samples"):
+        small(size=48, transform=crop(2), simulator_config={"cells_per_10k_px": 20.0})[0]
+
+
+def test_simulator_output_is_checked_naming_the_simulator():
+    class Unlisted:
+        name = "unlisted"
+
+        def simulate(self, frames, height, width, seed=0):
+            labels = np.zeros((frames, height, width), dtype=np.uint16)
+            labels[:, 2:6, 2:6] = 7
+            return tganaug.SimulatedVideo(labels, np.zeros((0, 4), dtype=np.int64))
+
+    class WrongShape(Unlisted):
+        name = "wrong-shape"
+
+        def simulate(self, frames, height, width, seed=0):
+            video = super().simulate(frames, height + 1, width, seed)
+            return tganaug.SimulatedVideo(video.labels, np.array([[7, 0, frames - 1, 0]]))
+
+    class NotAVideo(Unlisted):
+        name = "not-a-video"
+
+        def simulate(self, frames, height, width, seed=0):
+            return {"labels": np.zeros((frames, height, width), dtype=np.uint16)}
+
+    with pytest.raises(tganaug.LineageError, match="simulator 'unlisted': labels and lineage disagree: label 7 in frame 0 is not in the lineage"):
+        small(simulator=Unlisted())[0]
+    with pytest.raises(ValueError, match=rf"simulator 'wrong-shape' returned labels \({T}, 33, 32\), expected \({T}, 32, 32\)"):
+        small(simulator=WrongShape())[0]
+    with pytest.raises(TypeError, match="simulator 'not-a-video': simulate\\(\\) must return an object with .labels and .lineage, got dict"):
+        small(simulator=NotAVideo())[0]
+
+
+def test_background_outside_unit_range_is_refused():
+    """A raw uint16 image passed as the background would render blank (all 1.0) frames."""
+    with pytest.raises(ValueError, match=r"background 0 must be in \[0, 1\] \(output units\), got 40000\.\.40000"):
+        small(background=np.full((SIZE, SIZE), 40000, np.uint16))
+    with pytest.raises(ValueError, match=r"background must be in \[0, 1\]"):
+        tganaug.get_generator("procedural").generate(np.zeros((2, 16, 16), np.uint16), background=np.full((16, 16), -0.5))
 
 
 def test_collate_pads_lineage():
@@ -209,6 +264,11 @@ def test_collate_pads_lineage():
         collate_videos([items[0], other])
     with pytest.raises(ValueError, match="empty batch"):
         collate_videos([])
+    tagged = {**items[1], "weight": torch.tensor(0.5)}
+    for batch_items in ([tagged, items[0]], [items[0], tagged]):  # in either order
+        with pytest.raises(ValueError, match="have no 'weight' key that the others have"):
+            collate_videos(batch_items)
+    assert collate_videos([tagged, {**items[0], "weight": torch.tensor(1.0)}])["weight"].tolist() == [0.5, 1.0]
 
 
 def test_mixing_ratio_within_tolerance():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
+import tganaug
 from tganaug.cli import main
 from tganaug.generation import GenerationConfig, prepare_output, render_video, video_seed
 from tganaug.io import ctc_problems, read_ctc
@@ -173,6 +174,28 @@ def test_generator_producing_bad_frames_is_refused(tmp_path):
     prepare_output(tmp_path, config)
     with pytest.raises(ValueError, match="NaN/Inf in frame 0 of video 01"):
         render_video(config, 0, tmp_path, NaNGenerator(), _FixedSimulator(), progress=False)
+
+
+class _OneRowTooManySimulator:
+    def simulate(self, frames, height, width, seed=0):
+        return _FixedSimulator().simulate(frames, height + 1, width, seed)
+
+
+class _StreamOfOtherSize:
+    def simulate_stream(self, frames, height, width, seed=0):
+        video = _FixedSimulator().simulate(frames, height, width + 2, seed)
+        return iter(video.labels)
+
+
+def test_simulator_output_of_another_size_is_refused_before_anything_is_written(tmp_path):
+    """A simulator plugin ignoring the requested size must not give TIFFs of another size under a config that says 16 x 16."""
+    config = GenerationConfig(simulator="odd", frames=3, height=16, width=16)
+    prepare_output(tmp_path, config)
+    with pytest.raises(ValueError, match=r"simulator 'odd' returned labels \(3, 17, 16\), expected \(3, 16, 16\)"):
+        render_video(config, 0, tmp_path, tganaug.get_generator("procedural"), _OneRowTooManySimulator(), progress=False)
+    with pytest.raises(ValueError, match=r"simulator 'odd' gave frame 0 of shape \(16, 18\), expected \(H, W\) = \(16, 16\)"):
+        render_video(config, 0, tmp_path, tganaug.get_generator("procedural"), _StreamOfOtherSize(), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
 
 
 def test_tgan_default_background_is_a_reference_crop_and_flat_is_opt_in(tmp_path, capsys):

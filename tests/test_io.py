@@ -126,6 +126,31 @@ def test_ctc_problems_reports_inconsistent_lineage(tmp_path):
     assert ctc_problems(out) == {"01": ["track 2: missing from frame 0 (1 frame(s) missing; lineage says 0..2)"]}
 
 
+def test_ctc_problems_reports_a_parent_missing_from_the_lineage(tmp_path):
+    """Reading all frames must not crop a dangling parent away before validation sees it."""
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    (out / "01_GT" / "TRA" / "man_track.txt").write_text("1 0 2 0\n2 1 2 99\n")
+    assert ctc_problems(out) == {"01": ["track 2: parent 99 is not in the lineage"]}
+    assert read_ctc(out).lineage.tolist() == [[1, 0, 2, 0], [2, 1, 2, 99]]
+
+
+def test_labels_outside_uint16_or_of_another_size_are_named(tmp_path):
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    frame = out / "01_GT" / "TRA" / "man_track000.tif"
+    tifffile.imwrite(frame, np.full((16, 20), 70000, np.int32))  # would wrap to 4464 as uint16
+    with pytest.raises(CTCFormatError, match=r"man_track000.tif: label ids 70000..70000 outside 0..65535"):
+        read_ctc(out)
+    tifffile.imwrite(frame, np.full((16, 20), -1, np.int16))
+    with pytest.raises(CTCFormatError, match=r"man_track000.tif: label ids -1..-1 outside 0..65535"):
+        read_ctc(out)
+    tifffile.imwrite(frame, np.zeros((10, 10), np.uint16))
+    with pytest.raises(CTCFormatError, match=r"man_track000.tif: frame of shape \(10, 10\) differs"):
+        read_ctc(out, read_images=False)
+    assert "man_track000.tif: frame of shape (10, 10)" in ctc_problems(out)["01"][0]
+
+
 def test_atomic_write_csv_round_trip_and_keeps_old_file_on_error(tmp_path):
     import csv
 

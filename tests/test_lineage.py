@@ -61,6 +61,9 @@ def test_parent_rules():
     bad = lineage.copy()
     bad[3, 3] = 4
     assert "track 4: is its own parent" in track_problems(labels, bad)
+    bad = lineage.copy()
+    bad[1, 3] = -3
+    assert "track 2: negative parent -3" in track_problems(labels, bad)
 
 
 def test_table_shape_and_ids():
@@ -98,3 +101,6 @@ def test_lineage_from_labels_and_crop():
     np.testing.assert_array_equal(cropped, [[2, 0, 1, 0], [3, 0, 1, 0], [4, 0, 1, 0]])
     assert track_problems(labels[2:4], cropped) == []
     np.testing.assert_array_equal(crop_lineage(lineage, 1, 2), [[1, 0, 0, 0], [2, 1, 1, 1], [3, 1, 1, 1], [4, 0, 1, 0]])
+    dangling = lineage.copy()
+    dangling[1, 3], dangling[2, 3] = 99, -3  # parents the table never held are kept, for validation to report
+    np.testing.assert_array_equal(crop_lineage(dangling, 2, 3)[:2], [[2, 0, 1, 99], [3, 0, 1, -3]])

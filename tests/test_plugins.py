@@ -71,6 +71,29 @@ def test_duplicate_name_keeps_first():
     assert factory is division.DivisionSimulator
 
 
+def test_builtin_name_is_never_replaced_by_a_plugin_found_earlier():
+    """Which package's entry points come first follows sys.path; a built-in name must win regardless."""
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_DuplicatePlugin(), where="duplicate", distribution="dup-dist")
+    registry.register(division, where="builtin division", distribution="tganaug")
+    with pytest.warns(PluginWarning, match=r"'division' from dup-dist \(duplicate\) is already provided by tganaug"):
+        factory = registry.info("simulator", "division").factory
+    assert factory is division.DivisionSimulator
+
+
+class _NotCallablePlugin:
+    @hookimpl
+    def tganaug_generators(self):
+        return {"gen-not-callable": 42}
+
+
+def test_plugin_with_a_non_callable_factory_is_named():
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_NotCallablePlugin(), where="odd plugin", distribution="odd-dist")
+    with pytest.warns(PluginWarning, match=r"odd plugin.*odd-dist.*'gen-not-callable' maps to a int, which is not callable"):
+        assert registry.names("generator") == []
+
+
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory):
     """Install the example and broken third-party packages into a private target folder."""

@@ -103,7 +103,7 @@ def test_bad_arguments():
         simulator.simulate(frames=2.5, height=64, width=64)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         simulator.simulate(frames=5, height=64, width=64, seed=-1)
-    with pytest.raises(ValueError, match="radius_mean must be a positive finite number"):
+    with pytest.raises(ValueError, match=r"RandomWalkConfig.radius_mean must be in \(0, inf, got -3"):
         tganaug.get_simulator("random-walk", radius_mean=-3)
     with pytest.raises(ValueError, match=r"unknown DivisionConfig parameter\(s\) \['radius'\]"):
         tganaug.get_simulator("division", radius=3)
@@ -111,6 +111,25 @@ def test_bad_arguments():
         tganaug.get_simulator("random-walk", persistence=1.0)
     with pytest.raises(TypeError, match="needs a DivisionConfig"):
         DivisionSimulator(config=object())
+
+
+@pytest.mark.parametrize(
+    ("simulator", "params", "message"),
+    [
+        ("division", {"cycle_mean": float("nan")}, r"DivisionConfig.cycle_mean must be a finite number, got nan"),
+        ("division", {"cycle_mean": "20"}, r"DivisionConfig.cycle_mean must be a finite number, got '20'"),
+        ("division", {"replenish": "False"}, r"DivisionConfig.replenish must be true or false, got 'False'"),
+        ("division", {"n_cells": 2.0}, r"DivisionConfig.n_cells must be a finite integer, got 2.0"),
+        ("random-walk", {"persistence": "0.5"}, r"RandomWalkConfig.persistence must be a finite number"),
+        ("random-walk", {"relax_iterations": 1.5}, r"RandomWalkConfig.relax_iterations must be a finite integer"),
+        ("colony", {"fill_fraction": "x"}, r"ColonyConfig.fill_fraction must be a finite number, got 'x'"),
+        ("colony", {"target_coverage": 1.0}, r"ColonyConfig.target_coverage must be in \(0, 1\), got 1.0"),
+    ],
+)
+def test_simulator_config_types_and_ranges_are_checked_by_name(simulator, params, message):
+    """A wrong type or a NaN is refused naming the parameter, not run (NaN cycle: no divisions) or failed deep inside."""
+    with pytest.raises(ValueError, match=message):
+        tganaug.get_simulator(simulator, **params)
 
 
 def test_from_ctc_matches_source_statistics(shared_data):

@@ -170,14 +170,20 @@ class _LabelTee:
     """Iterate label frames once for the generator, keeping each frame's ids (for validation)
     and the frames the generator has read but whose image has not been written yet."""
 
-    def __init__(self, frames: Iterable[np.ndarray]) -> None:
+    def __init__(self, frames: Iterable[np.ndarray], shape: tuple[int, int] | None = None, source: str = "masks") -> None:
         self.frames = frames
+        self.shape = shape  # every frame's (H, W) when the source must match the requested size
+        self.source = source
         self.pending: deque[np.ndarray] = deque()
         self.presence: list[np.ndarray] = []
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for frame in self.frames:
+        for t, frame in enumerate(self.frames):
             frame = np.asarray(frame)
+            if self.shape is not None and frame.shape != self.shape:
+                raise ValueError(f"{self.source} gave frame {t} of shape {frame.shape}, expected (H, W) = {self.shape}")
+            if not np.issubdtype(frame.dtype, np.integer):
+                raise ValueError(f"{self.source} gave frame {t} of dtype {frame.dtype}, expected integer instance ids")
             self.presence.append(np.unique(frame))
             self.pending.append(frame)
             yield frame
@@ -231,11 +237,16 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
             stream = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
             label_frames, lineage_source = stream, stream
         else:
+            from tganaug.data.plugins import checked_simulation
+
             video = simulator.simulate(config.frames, config.height, config.width, seed=seed)
-            label_frames, lineage_source = video.labels, video.lineage
+            shape = (config.frames, config.height, config.width)
+            # validated below, against the labels as written
+            label_frames, lineage_source = checked_simulation(video, config.simulator, shape, validate=False)
     shown = frame_indices(n_frames)
     keep = set(shown) | set(range(min(n_frames, _GIF_FRAMES)))
-    tee = _LabelTee(label_frames)
+    size = None if config.masks else (config.height, config.width)
+    tee = _LabelTee(label_frames, size, f"simulator {config.simulator!r}" if size else f"masks {config.masks}")
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
     try:
         writer = SequenceWriter(staging, n_frames, sequence=name)

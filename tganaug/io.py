@@ -172,18 +172,33 @@ def read_ctc(
     if available != list(range(available[0], available[-1] + 1)) or available[0] != 0:
         raise CTCFormatError(f"{root}: frame numbers must run from 0 without gaps, found {available[:3]}...{available[-3:]}")
     wanted = _resolve_frames(root, available, frames)
-    images = np.stack([read_tiff(image_files[t]) for t in wanted]) if read_images else None
+    images = _stack_frames([read_tiff(image_files[t]) for t in wanted], [image_files[t] for t in wanted]) if read_images else None
     labels = None
     if read_labels:
         label_frames = [read_tiff(label_files[t]) for t in wanted]
         for t, frame in zip(wanted, label_frames):
             if not np.issubdtype(frame.dtype, np.integer):
                 raise CTCFormatError(f"{label_files[t]}: labels must be integers, got {frame.dtype}")
-        labels = np.stack(label_frames).astype(np.uint16)
+            if frame.size and (frame.min() < 0 or frame.max() > np.iinfo(np.uint16).max):
+                raise CTCFormatError(
+                    f"{label_files[t]}: label ids {int(frame.min())}..{int(frame.max())} outside 0..65535 (CTC labels are uint16)"
+                )
+        labels = _stack_frames(label_frames, [label_files[t] for t in wanted]).astype(np.uint16)
         lineage = crop_lineage(lineage, wanted[0], wanted[-1])
     if images is not None and labels is not None and images.shape != labels.shape:
         raise CTCFormatError(f"{root}: raw frames {images.shape} and labels {labels.shape} differ in shape")
     return CTCSequence(images, labels, lineage, np.asarray(wanted, dtype=np.int64), root, kind)
+
+
+def _stack_frames(frames: list[np.ndarray], files: list[Path]) -> np.ndarray:
+    """Stack 2-D frames read from ``files`` into ``(T, H, W)``; a frame of another shape than most is named."""
+    shapes = [frame.shape for frame in frames]
+    usual = max(set(shapes), key=shapes.count)
+    odd = [file.name for file, shape in zip(files, shapes) if shape != usual]
+    if odd:
+        first = next(shape for shape in shapes if shape != usual)
+        raise CTCFormatError(f"{files[0].parent / odd[0]}: frame of shape {first} differs from the other frames' {usual} ({len(odd)} odd: {odd[:5]})")
+    return np.stack(frames)
 
 
 def _check_labels(labels: np.ndarray) -> np.ndarray:

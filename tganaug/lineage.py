@@ -160,7 +160,9 @@ def track_problems_streaming(frame_ids: Sequence[np.ndarray], lineage: np.ndarra
             problems.append(
                 f"track {track_id}: present in frame {int(extra[0])} outside its lineage span {start}..{end}"
             )
-        if parent:
+        if parent < 0:
+            problems.append(f"track {track_id}: negative parent {parent}")
+        elif parent:
             if parent == track_id:
                 problems.append(f"track {track_id}: is its own parent")
             elif parent not in by_id:
@@ -170,8 +172,6 @@ def track_problems_streaming(frame_ids: Sequence[np.ndarray], lineage: np.ndarra
                     f"track {track_id}: starts in frame {start} but its parent {parent} "
                     f"ends in frame {int(by_id[parent][2])} (a parent must end before its daughters start)"
                 )
-        elif parent < 0:
-            problems.append(f"track {track_id}: negative parent {parent}")
     for track_id in sorted(set(presence) - set(by_id)):
         problems.append(f"label {track_id} in frame {int(presence[track_id][0])} is not in the lineage")
     return problems
@@ -190,13 +190,15 @@ def crop_lineage(lineage: np.ndarray, first: int, last: int) -> np.ndarray:
     """Restrict a lineage table to frames ``first..last`` (inclusive) and renumber them from 0.
 
     Tracks outside the window are dropped, spans are clipped, and a parent that ends before the
-    window starts is replaced by 0 (the daughter becomes a root of the cropped video).
+    window starts is replaced by 0 (the daughter becomes a root of the cropped video). A parent the
+    table does not hold at all (or a negative one) is kept as it is, so that validation still
+    reports it rather than the crop hiding it.
     """
     lineage = as_lineage(lineage)
     keep = (lineage[:, 1] <= last) & (lineage[:, 2] >= first)
     kept = lineage[keep].copy()
-    kept_ids = set(kept[:, 0].tolist())
+    cropped_away = set(lineage[~keep, 0].tolist()) - set(kept[:, 0].tolist())
     kept[:, 1] = np.maximum(kept[:, 1], first) - first
     kept[:, 2] = np.minimum(kept[:, 2], last) - first
-    kept[:, 3] = [parent if parent in kept_ids else 0 for parent in kept[:, 3].tolist()]
+    kept[:, 3] = [0 if parent in cropped_away else parent for parent in kept[:, 3].tolist()]
     return kept

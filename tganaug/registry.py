@@ -22,6 +22,8 @@ from tganaug.hookspecs import PLUGIN_KINDS
 
 __all__ = ["PluginWarning", "UnknownPluginError", "PluginInfo", "PluginRegistry", "default_registry", "get_plugin"]
 
+_BUILTIN_DISTRIBUTION = "tganaug"  # the package whose entry points register the built-in plugins
+
 
 class PluginWarning(UserWarning):
     """A plugin could not be loaded or registered; it is skipped."""
@@ -97,14 +99,23 @@ class PluginRegistry:
     def _collect(self) -> dict[str, dict[str, PluginInfo]]:
         collected: dict[str, dict[str, PluginInfo]] = {kind: {} for kind in PLUGIN_KINDS}
         for kind, (_group, hook_name) in PLUGIN_KINDS.items():
-            for impl in getattr(self.manager.hook, hook_name).get_hookimpls():
+            impls = getattr(self.manager.hook, hook_name).get_hookimpls()
+            # the built-in plugins first, so that a name collision never replaces a built-in
+            impls = sorted(impls, key=lambda impl: self._sources.get(impl.plugin_name, ("?", "?"))[1] != _BUILTIN_DISTRIBUTION)
+            for impl in impls:
                 where, distribution = self._sources.get(impl.plugin_name, ("?", "?"))
                 try:
                     provided = impl.function()
-                    if not isinstance(provided, dict) or not all(
-                        isinstance(name, str) and callable(factory) for name, factory in provided.items()
-                    ):
+                    if not isinstance(provided, dict):
                         raise TypeError(f"{hook_name}() must return a dict of name -> factory, got {type(provided).__name__}")
+                    for name, factory in provided.items():
+                        if not isinstance(name, str):
+                            raise TypeError(f"{hook_name}() must return a dict of name -> factory; its key {name!r} is not a str")
+                        if not callable(factory):
+                            raise TypeError(
+                                f"{hook_name}() must return a dict of name -> factory; {name!r} maps to a "
+                                f"{type(factory).__name__}, which is not callable"
+                            )
                 except Exception as error:
                     warnings.warn(
                         f"tganaug plugin ({where}) from {distribution} failed in {hook_name}() and is skipped: "
@@ -118,7 +129,7 @@ class PluginRegistry:
                         first = collected[kind][name]
                         warnings.warn(
                             f"{kind} {name!r} from {distribution} ({where}) is already provided by "
-                            f"{first.distribution} ({first.entry_point}); keeping the first",
+                            f"{first.distribution} ({first.entry_point}); keeping the first (built-ins always come first)",
                             PluginWarning,
                             stacklevel=4,
                         )

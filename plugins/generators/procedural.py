@@ -219,6 +219,8 @@ class ProceduralRenderer:
                 raise ValueError(f"background has shape {bg.shape}, expected (H, W) = {shape}")
             if not np.issubdtype(bg.dtype, np.number) or not np.all(np.isfinite(bg)):
                 raise ValueError("background must be a finite numeric (H, W) array")
+            if bg.min() < 0 or bg.max() > 1:
+                raise ValueError(f"background must be in [0, 1] (output units), got {float(bg.min()):g}..{float(bg.max()):g}")
             bg = bg.astype(np.float32)
         rng = _rng(seed, _CELLS)
         intensity = np.clip(rng.normal(cfg.cell_mean, cfg.cell_sd, size=_MAX_ID + 1), 0.0, 1.0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from tganaug.hookspecs import hookimpl
-from tganaug.simulation.cells import CellSimConfig, CellSimulator
+from tganaug.simulation.cells import CellSimConfig, CellSimulator, check_number
 
 
 @dataclass
@@ -45,10 +45,8 @@ class ColonyConfig(CellSimConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 < self.target_coverage < 1.0:
-            raise ValueError(f"ColonyConfig.target_coverage must be in (0, 1), got {self.target_coverage!r}")
-        if not 0.0 < self.fill_fraction <= 1.0:
-            raise ValueError(f"ColonyConfig.fill_fraction must be in (0, 1], got {self.fill_fraction!r}")
+        check_number("ColonyConfig", "target_coverage", self.target_coverage, low=0, high=1, low_open=True, high_open=True)
+        check_number("ColonyConfig", "fill_fraction", self.fill_fraction, low=0, high=1, low_open=True)
 
 
 class ColonySimulator(CellSimulator):

@@ -25,11 +25,12 @@ def collate_videos(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ``{"image": (B, T, 1, H, W) float32, "label": (B, T, H, W) int64,
         "lineage": (B, max N_b, 4) int64`` padded with rows of :data:`LINEAGE_PAD` (-1),
         ``"lineage_length": (B,) int64`` (the real row counts), ``"meta": list of B dicts}``.
-        Any other keys are collated with ``torch.utils.data.default_collate``.
+        Any other keys, which every item must have, are collated with ``torch.utils.data.default_collate``.
 
     Raises:
-        ValueError: for an empty batch or items whose image/label shapes differ (name them; give
-        every dataset the same ``frames`` / ``clip_frames`` and size, e.g. with a crop transform).
+        ValueError: for an empty batch, items whose image/label shapes differ (name them; give
+        every dataset the same ``frames`` / ``clip_frames`` and size, e.g. with a crop transform) or
+        items with different keys.
     """
     if len(items) == 0:
         raise ValueError("cannot collate an empty batch")
@@ -55,7 +56,13 @@ def collate_videos(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "lineage_length": torch.tensor(lengths, dtype=torch.int64),
         "meta": [item["meta"] for item in items],
     }
-    extra = set(items[0]) - set(batch) - {"lineage_length"}
-    for key in sorted(extra):
+    extra = sorted(set().union(*items) - set(batch))
+    for key in extra:
+        lacking = [b for b, item in enumerate(items) if key not in item]
+        if lacking:
+            raise ValueError(
+                f"batch item(s) {lacking} have no {key!r} key that the others have (e.g. a transform on only one "
+                "of the mixed datasets): give every item the same keys"
+            )
         batch[key] = torch.utils.data.default_collate([item[key] for item in items])
     return batch

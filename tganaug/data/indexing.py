@@ -19,7 +19,12 @@ def resolve_index(dataset: Any, index: Any, length: int, what: str) -> int | tor
     if isinstance(index, slice):
         return torch.utils.data.Subset(dataset, range(length)[index])
     if isinstance(index, Sequence) and not isinstance(index, str):
-        return torch.utils.data.Subset(dataset, list(index))
+        return torch.utils.data.Subset(dataset, [_checked(i, length, what) for i in index])
+    return _checked(index, length, what)
+
+
+def _checked(index: Any, length: int, what: str) -> int:
+    """``index`` as a non-negative int below ``length``; ``TypeError`` / ``IndexError`` otherwise."""
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
         raise TypeError(f"index must be an int, a slice or a sequence of ints, got {type(index).__name__}")
     if not -length <= index < length:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from tganaug.data.indexing import resolve_index
 from tganaug.data.seeding import check_seed
 
 __all__ = ["MixedVideoDataset"]
@@ -53,9 +54,9 @@ class MixedVideoDataset(torch.utils.data.Dataset):
             raise ValueError(f"weights must be finite, non-negative and not all zero, got {list(weights)}")
         self.weights = w / w.sum()
         self.cumulative = np.cumsum(self.weights)
-        self.num_items = sum(len(d) for d in self.datasets) if num_items is None else int(num_items)
-        if isinstance(num_items, bool) or self.num_items < 1:
+        if num_items is not None and (isinstance(num_items, bool) or not isinstance(num_items, (int, np.integer)) or num_items < 1):
             raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
+        self.num_items = sum(len(d) for d in self.datasets) if num_items is None else int(num_items)
         self.seed = check_seed(seed)
         self.epoch = 0
 
@@ -76,12 +77,11 @@ class MixedVideoDataset(torch.utils.data.Dataset):
         k = min(k, len(self.datasets) - 1)
         return k, int(rng.integers(len(self.datasets[k])))
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index must be an int, got {type(index).__name__}")
-        if not -self.num_items <= index < self.num_items:
-            raise IndexError(f"index {index} out of range for {self.num_items} items")
-        k, inner = self.choice(int(index) % self.num_items)
+    def __getitem__(self, index: Any) -> dict[str, Any] | torch.utils.data.Subset:
+        index = resolve_index(self, index, self.num_items, "items")
+        if isinstance(index, torch.utils.data.Subset):
+            return index
+        k, inner = self.choice(index)
         item = dict(self.datasets[k][inner])
         item["meta"] = {**item["meta"], "mixed_source": k}
         return item

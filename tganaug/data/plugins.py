@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
+from tganaug.lineage import LineageError, track_problems
 from tganaug.registry import PluginRegistry, get_plugin
 
-__all__ = ["describe", "resolve"]
+__all__ = ["checked_simulation", "describe", "resolve"]
 
 _METHOD = {"simulator": "simulate", "generator": "generate"}
 
@@ -21,12 +24,38 @@ def resolve(kind: str, spec: Any, config: dict[str, Any] | None = None, registry
     """
     method = _METHOD[kind]
     if isinstance(spec, str):
-        return get_plugin(kind, spec, registry, **(config or {}))
+        made = get_plugin(kind, spec, registry, **(config or {}))
+        if not callable(getattr(made, method, None)):
+            raise TypeError(f"{kind} plugin {spec!r} made a {type(made).__name__}, which has no {method}() method")
+        return made
     if config:
         raise ValueError(f"{kind}_config is only used with a {kind} plugin name, not with a ready {kind} object")
     if not callable(getattr(spec, method, None)):
         raise TypeError(f"{kind} must be a plugin name or an object with a {method}() method, got {type(spec).__name__}")
     return spec
+
+
+def checked_simulation(video: Any, name: str, shape: tuple[int, int, int], validate: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The labels and lineage of simulator ``name``'s ``simulate()`` result, checked.
+
+    Returns ``(T, H, W)`` integer instance labels (as returned) and the ``(N, 4) int64`` lineage.
+    Raises :class:`TypeError` when ``video`` has no ``labels`` / ``lineage``, :class:`ValueError`
+    when the labels are not ``shape`` or not integers, and (``validate``) :class:`LineageError`
+    naming the simulator when labels and lineage disagree.
+    """
+    if not hasattr(video, "labels") or not hasattr(video, "lineage"):
+        raise TypeError(f"simulator {name!r}: simulate() must return an object with .labels and .lineage, got {type(video).__name__}")
+    labels = np.asarray(video.labels)
+    if labels.shape != tuple(shape):
+        raise ValueError(f"simulator {name!r} returned labels {labels.shape}, expected {tuple(shape)}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"simulator {name!r} returned labels of dtype {labels.dtype}, expected integer instance ids")
+    lineage = np.asarray(video.lineage, dtype=np.int64).reshape(-1, 4)
+    if validate:
+        problems = track_problems(labels, lineage)
+        if problems:
+            raise LineageError(f"simulator {name!r}: labels and lineage disagree: " + "; ".join(problems[:5]))
+    return labels, lineage
 
 
 def describe(obj: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ import torch.utils.data
 
 from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
-from tganaug.data.plugins import describe, resolve
+from tganaug.data.plugins import checked_simulation, describe, resolve
 from tganaug.data.seeding import VideoSeeds, check_seed, transform_seed, video_seeds, worker_shard
 from tganaug.data.transforms import apply_video_transform
 from tganaug.registry import PluginRegistry
@@ -123,6 +123,8 @@ class _VideoFactory:
                 raise ValueError(f"background {k} has shape {bg.shape}, expected (H, W) = {(self.height, self.width)}")
             if not np.all(np.isfinite(bg)):
                 raise ValueError(f"background {k} contains NaN or Inf")
+            if bg.min() < 0 or bg.max() > 1:
+                raise ValueError(f"background {k} must be in [0, 1] (output units), got {float(bg.min()):g}..{float(bg.max()):g}")
             checked.append(bg)
         return checked
 
@@ -130,12 +132,7 @@ class _VideoFactory:
         """Video ``index``'s simulation, labels ``(T, H, W)``, background (or None) and seeds."""
         seeds = video_seeds(self.seed, index)
         video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
-        labels = np.asarray(video.labels)
-        if labels.shape != (self.frames, self.height, self.width):
-            raise ValueError(
-                f"simulator {self.description['simulator']['name']!r} returned labels {labels.shape}, "
-                f"expected {(self.frames, self.height, self.width)}"
-            )
+        labels, _ = checked_simulation(video, self.description["simulator"]["name"], (self.frames, self.height, self.width))
         background = self.backgrounds[seeds.background % len(self.backgrounds)] if self.backgrounds else None
         return video, labels, background, seeds
 

@@ -65,6 +65,8 @@ def apply_video_transform(transform: Callable[[dict[str, Any]], Any], item: dict
             f"transform {type(transform).__name__} failed on a video item (image and label are given to it as "
             f"(T, H, W) = {tuple(data['image'].shape)} channel-first arrays, T frames as channels): {error}"
         ) from error
+    if isinstance(result, list) and len(result) == 1:
+        result = result[0]  # MONAI's cropping transforms return a list even for num_samples=1
     if isinstance(result, list):
         raise VideoTransformError(
             f"transform {type(transform).__name__} returned {len(result)} samples (e.g. RandCropByPosNegLabeld "

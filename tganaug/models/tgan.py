@@ -270,6 +270,9 @@ class TGAN:
         if self.sr is not None:
             unit = max(unit, s * self.sr.divisor)
         pad_h, pad_w = (-height) % unit, (-width) % unit
+        for divisor in (s * self.lowres.divisor, self.sr.divisor if self.sr is not None else 1):
+            if (height + pad_h) // divisor * ((width + pad_w) // divisor) < 2:  # instance norm needs 2+ pixels at the deepest level
+                raise ValueError(f"frames of {height} x {width} px are too small for this model: make one side longer than {unit} px")
         bg_t = torch.from_numpy(bg)[None, None] * 2 - 1
         if pad_h or pad_w:
             bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
@@ -289,7 +292,7 @@ class TGAN:
         first = next(frames, None)
         if first is None:
             raise ValueError("masks hold no frames (T = 0)")
-        seed = int(seed) if seed is not None else int(torch.seed())
+        seed = _check_seed(seed) if seed is not None else int(torch.seed())
         for batch in self._iter_batch([itertools.chain([first], frames)], first.shape, [background], [seed], use_sr):
             yield batch[0]
 
@@ -312,7 +315,7 @@ class TGAN:
             raise ValueError(f"all videos must have one shape (T, H, W), got {sorted({v.shape for v in videos})}")
         count = len(videos)
         backgrounds = [None] * count if backgrounds is None else list(backgrounds)
-        seeds = list(range(count)) if seeds is None else [int(seed) for seed in seeds]
+        seeds = list(range(count)) if seeds is None else [_check_seed(seed) for seed in seeds]
         if len(backgrounds) != count or len(seeds) != count:
             raise ValueError(f"{count} videos need {count} backgrounds and seeds, got {len(backgrounds)} and {len(seeds)}")
         out = np.empty((count, *videos[0].shape), np.float32)
@@ -426,6 +429,13 @@ def _output_frames(full: torch.Tensor, height: int, width: int) -> np.ndarray:
 
 #: the numpy random stream of the default-background choice (apart from the torch noise of the same seed)
 _BACKGROUND_STREAM = 0xB6
+
+
+def _check_seed(seed: object) -> int:
+    """``seed`` as int; ``ValueError`` unless an integer in 0 .. 2**64 - 1 (what ``torch.Generator`` takes)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be an integer in 0 .. 2**64 - 1 or None, got {seed!r}")
+    return int(seed)
 
 
 def _check_reference(background: object, name: object) -> np.ndarray:

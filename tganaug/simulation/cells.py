@@ -24,7 +24,7 @@ import numpy as np
 from tganaug.simulation.base import SimulatedVideo, check_video_size
 from tganaug.utils.config import ConfigMixin
 
-__all__ = ["CellSimConfig", "CellSimulation", "CellSimulator", "SimulationStream"]
+__all__ = ["CellSimConfig", "CellSimulation", "CellSimulator", "SimulationStream", "check_number"]
 
 _MAX_ID = int(np.iinfo(np.uint16).max)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
@@ -74,28 +74,39 @@ class CellSimConfig(ConfigMixin):
     seed_layout: str = "uniform"
 
     def __post_init__(self) -> None:
-        positive = ("cells_per_10k_px", "radius_mean", "aspect_mean", "packing", "paint_scale")
-        for name in positive:
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{type(self).__name__}.{name} must be a positive finite number, got {value!r}")
-        non_negative = ("radius_sd", "aspect_sd", "jitter", "speed", "rotation_sd", "cycle_sd", "relax_iterations")
-        for name in non_negative:
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{type(self).__name__}.{name} must be a non-negative finite number, got {value!r}")
-        if self.n_cells is not None and (isinstance(self.n_cells, bool) or int(self.n_cells) != self.n_cells or self.n_cells < 1):
-            raise ValueError(f"{type(self).__name__}.n_cells must be a positive integer or None, got {self.n_cells!r}")
-        if not 0.0 <= self.persistence < 1.0:
-            raise ValueError(f"{type(self).__name__}.persistence must be in [0, 1), got {self.persistence!r}")
-        if not 0.0 < self.min_visible_fraction <= 1.0:
-            raise ValueError(f"{type(self).__name__}.min_visible_fraction must be in (0, 1], got {self.min_visible_fraction!r}")
-        if self.aspect_mean < 1.0:
-            raise ValueError(f"{type(self).__name__}.aspect_mean must be >= 1 (long / short axis), got {self.aspect_mean!r}")
-        if self.jitter >= 0.5:
-            raise ValueError(f"{type(self).__name__}.jitter must be < 0.5, got {self.jitter!r}")
+        owner = type(self).__name__
+        for name in ("cells_per_10k_px", "radius_mean", "packing", "paint_scale"):
+            check_number(owner, name, getattr(self, name), low=0, low_open=True)
+        for name in ("radius_sd", "aspect_sd", "speed", "rotation_sd", "cycle_sd"):
+            check_number(owner, name, getattr(self, name), low=0)
+        check_number(owner, "relax_iterations", self.relax_iterations, low=0, integer=True)
+        if self.n_cells is not None:
+            check_number(owner, "n_cells", self.n_cells, low=1, integer=True)
+        check_number(owner, "aspect_mean", self.aspect_mean, low=1)  # long / short axis
+        check_number(owner, "jitter", self.jitter, low=0, high=0.5, high_open=True)
+        check_number(owner, "persistence", self.persistence, low=0, high=1, high_open=True)
+        check_number(owner, "min_visible_fraction", self.min_visible_fraction, low=0, high=1, low_open=True)
+        check_number(owner, "cycle_mean", self.cycle_mean)  # <= 0 disables division
+        for name in ("replenish", "growth"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{owner}.{name} must be true or false, got {getattr(self, name)!r}")
         if self.seed_layout not in ("uniform", "seeds"):
-            raise ValueError(f"{type(self).__name__}.seed_layout must be 'uniform' or 'seeds', got {self.seed_layout!r}")
+            raise ValueError(f"{owner}.seed_layout must be 'uniform' or 'seeds', got {self.seed_layout!r}")
+
+
+def check_number(owner: str, name: str, value: object, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False, integer: bool = False) -> None:
+    """Raise ``ValueError`` naming ``owner.name`` unless ``value`` is a finite real number (an integer if
+    ``integer``; booleans and strings are refused) in the range ``low .. high`` (``*_open``: bound excluded)."""
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds) or not math.isfinite(value):
+        raise ValueError(f"{owner}.{name} must be a finite {'integer' if integer else 'number'}, got {value!r}")
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        right = "inf" if high is None else f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{owner}.{name} must be in {left}, {right}, got {value!r}")
 
 
 _JITTER_MODES = 3  # Fourier modes 2..4 of the boundary radius (mode 1 would just shift the cell)
