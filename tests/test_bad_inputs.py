@@ -114,6 +114,7 @@ API_CASES = [
     ("frame-too-small-for-tgan", "frames smaller than the tGAN model's deepest level", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS[:, :16, :16]), ValueError, "too small for this model"),
     ("float-seed-tgan", "a fractional tGAN seed (was truncated silently)", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS, seed=1.5), ValueError, "seed must be an integer in 0 .. 2**64 - 1"),
     ("huge-seed-tgan", "a tGAN seed beyond 64 bits", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4").generate(LABELS, seed=2**70), ValueError, "seed must be an integer in 0 .. 2**64 - 1"),
+    ("unknown-device", "a torch device that does not exist", lambda tmp: tganaug.get_generator("tgan", model="fluo-nuclei-x4", device="gpu0"), ValueError, "unknown torch device 'gpu0'"),
     ("ids-too-large-read", "a label TIFF with ids beyond uint16 (was wrapped silently)", lambda tmp: read_ctc(_huge_ids(tmp)), CTCFormatError, "outside 0..65535"),
     ("bad-split", "an unknown split name", lambda tmp: read_ctc(_video(tmp), frames="validation"), ValueError, "unknown split 'validation'"),
     ("non-binary-masks", "float masks that are not 0/1 where binary masks are needed", lambda tmp: _masks(np.full((2, 8, 8), 0.5, np.float32)), ValueError, "0 and 1"),

@@ -21,7 +21,7 @@ def _files(folder):
 def test_generate_layout_and_valid_annotation(tmp_path, capsys):
     out = tmp_path / "set"
     assert main([*ARGS, "--videos", "2", "--seed", "3", "--out", str(out)]) == 0
-    assert "2 finished video(s) of 2" in capsys.readouterr().out
+    assert "2 finished video(s)" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
         "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json", "generator.json"]
     assert ctc_problems(out) == {"01": [], "02": []}
@@ -135,6 +135,94 @@ def test_render_user_masks(tmp_path):
     np.testing.assert_array_equal(rendered.labels, source.labels)
     np.testing.assert_array_equal(rendered.lineage, source.lineage)
     assert rendered.images.shape == (5, 40, 40)
+
+
+def test_masks_default_to_every_sequence_and_one_background_must_fit_all(tmp_path, capsys):
+    import shutil
+
+    masks = tmp_path / "masks"
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "40", "--width", "40", "--out", str(masks)]) == 0
+    shutil.copytree(masks / "01_GT", masks / "02_GT")
+    assert main(["generate", "--masks", str(masks), "--out", str(tmp_path / "all"), "--quiet"]) == 0
+    assert "2 finished video(s)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "all" / "config.json").read_text())["videos"] == 2
+    wide = tmp_path / "wide"
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "40", "--width", "48", "--out", str(wide)]) == 0
+    shutil.copytree(wide / "01_GT", masks / "03_GT")
+    tifffile.imwrite(tmp_path / "bg.tif", np.full((40, 40), 9000, np.uint16))
+    out = tmp_path / "bg-set"
+    assert main(["generate", "--masks", str(masks), "--background", str(tmp_path / "bg.tif"), "--out", str(out), "--quiet"]) == 2
+    assert "masks sequence 03 is 40x48, the background" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was written or rendered
+
+
+def test_failed_run_leaves_no_config_that_blocks_the_corrected_one(tmp_path, capsys):
+    out = tmp_path / "set"
+    assert main([*ARGS[:-7], "--height", "8", "--width", "8", "--frames", "2", "--quiet", "--out", str(out)]) == 2
+    assert "height and width must be >= 16" in capsys.readouterr().err
+    assert not out.exists()  # this run made the folder; nothing of it is left
+    out.mkdir()
+    assert main([*ARGS[:-7], "--height", "8", "--width", "8", "--frames", "2", "--quiet", "--out", str(out)]) == 2
+    assert out.is_dir() and not any(out.iterdir())  # the user's (empty) folder stays
+    assert main([*ARGS, "--out", str(out)]) == 0
+
+
+def test_overwrite_never_deletes_what_the_run_reads(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "set"
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "32", "--width", "32", "--out", str(out / "masks")]) == 0
+    assert main(["generate", "--masks", str(out / "masks"), "--out", str(out), "--overwrite", "--quiet"]) == 2
+    assert f"--overwrite would delete {out / 'masks'}, which this run reads" in capsys.readouterr().err
+    assert (out / "masks" / "01_GT" / "TRA" / "man_track.txt").is_file()
+    (out / "gen.json").write_text("{}")
+    assert main([*ARGS, "--generator-config", str(out / "gen.json"), "--out", str(out), "--overwrite"]) == 2
+    assert "gen.json, which this run reads" in capsys.readouterr().err
+    monkeypatch.chdir(out / "masks")
+    assert main([*ARGS, "--out", str(out), "--overwrite"]) == 2
+    assert "holds the current working directory" in capsys.readouterr().err
+    assert (out / "gen.json").is_file() and (out / "masks" / "01_GT").is_dir()
+
+
+def test_fewer_videos_on_resume_keep_the_recorded_count_and_outputs_follow_the_umask(tmp_path, capsys):
+    import os
+    import stat
+
+    out = tmp_path / "set"
+    old = os.umask(0o022)
+    try:
+        assert main([*ARGS, "--videos", "2", "--out", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert main([*ARGS, "--videos", "1", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["videos"] == 2  # the folder still holds both
+    for name in ("config.json", "generator.json", "01_montage.png", "01.gif", "01/t000.tif"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+    (out / "config.json").write_text("[1]")  # corrupt: not an object
+    assert main([*ARGS, "--out", str(out)]) == 2
+    assert "holds no tganaug config.json" in capsys.readouterr().err
+
+
+def test_sixteen_bit_png_background_keeps_its_levels(tmp_path):
+    from PIL import Image
+
+    from tganaug.generation import load_background
+
+    image = np.full((48, 64), 30000, np.uint16)
+    Image.fromarray(image).save(tmp_path / "bg.png")
+    np.testing.assert_allclose(load_background(tmp_path / "bg.png", 48, 64), 30000 / 65535, rtol=1e-6)
+    tifffile.imwrite(tmp_path / "signed.tif", np.full((48, 64), -5, np.int16))
+    with pytest.raises(ValueError, match="has negative values"):
+        load_background(tmp_path / "signed.tif", 48, 64)
+
+
+def test_interrupt_exits_130_with_a_resume_hint(monkeypatch, capsys):
+    import tganaug.generation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tganaug.generation, "generate_dataset", interrupted)
+    assert main([*ARGS, "--out", "unused"]) == 130
+    assert "interrupted; finished outputs are kept" in capsys.readouterr().err
 
 
 class _FailingGenerator:

@@ -135,6 +135,16 @@ def test_ctc_problems_reports_a_parent_missing_from_the_lineage(tmp_path):
     assert read_ctc(out).lineage.tolist() == [[1, 0, 2, 0], [2, 1, 2, 99]]
 
 
+def test_ctc_problems_reports_a_truncated_sequence(tmp_path):
+    """The last frame lost (lineage says 0..2): reading all frames must not crop the spans to fit the files."""
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    (out / "01_GT" / "TRA" / "man_track002.tif").unlink()
+    (out / "01" / "t002.tif").unlink()
+    assert ctc_problems(out) == {"01": [f"track {i}: frames {s}..2 outside the video's 0..1" for i, s in ((1, 0), (2, 1))]}
+    assert read_ctc(out, frames=[0]).lineage.tolist() == [[1, 0, 0, 0]]  # some frames asked for: cropped to them
+
+
 def test_labels_outside_uint16_or_of_another_size_are_named(tmp_path):
     labels, lineage, images = _small_video()
     out = write_ctc(tmp_path / "video", labels, lineage, images)

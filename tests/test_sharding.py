@@ -95,3 +95,14 @@ def test_failed_tasks_are_retried(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "2"
     assert len(list(markers.iterdir())) == 2  # each video failed once, then succeeded on retry
+
+
+def test_missing_mask_sequences_are_refused_before_a_cluster_starts(tmp_path):
+    """As in one process: no video is rendered and no folder is written when --videos asks for sequences the masks lack."""
+    from tganaug.cli import main
+
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "32", "--width", "32", "--out", str(tmp_path / "masks")]) == 0
+    config = GenerationConfig(generator="procedural", videos=3, frames=3, height=32, width=32, masks=str(tmp_path / "masks"))
+    with pytest.raises(FileNotFoundError, match="no annotation .* for sequence\\(s\\) 02, 03"):
+        generate_dataset_sharded(config, tmp_path / "out", workers=2, progress=False)
+    assert not (tmp_path / "out").exists()

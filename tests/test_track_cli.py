@@ -57,8 +57,8 @@ def test_track_gt_masks_then_score_perfect(run_cli, dataset: Path, tmp_path: Pat
 def test_segment_then_track_and_frame_subset(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "seg"
     code = run_cli(
-        ["track", "--tracker", "overlap", "--segmenter", "threshold", "--segmenter-config", "min_size=20",
-         "--frames", "1-3", str(dataset), "--out", str(out)]
+        ["track", "--tracker", "overlap", "--segmenter", "threshold", "--frames", "1-3",
+         "--segmenter-config", "min_size=20", str(dataset), "--out", str(out)]  # the option must not swallow IN_DIR
     )
     assert code == 0
     assert sorted(p.name for p in (out / "01_RES").glob("mask*.tif")) == ["mask001.tif", "mask002.tif", "mask003.tif"]
@@ -122,3 +122,19 @@ def test_real_sim_frames_laptrack_on_gt_masks(run_cli, tmp_path: Path, capsys) -
     scores = json.loads(capsys.readouterr().out)
     assert scores["DET"] == 1.0 and scores["SEG"] == 1.0  # GT masks in, so detection is exact
     assert scores["TRA"] > 0.98 and scores["MOTA"] > 0.98
+
+
+def test_score_json_is_strict_json(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    """Without segmentation GT, SEG is NaN: printed as null, since NaN is not JSON and strict parsers refuse it."""
+    import json
+
+    out = tmp_path / "out"
+    assert run_cli(["track", "--tracker", "overlap", str(dataset), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert run_cli(["score", str(out), str(dataset), "--json"]) == 0
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    scores = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert scores["SEG"] is None and scores["DET"] == 1.0 and scores["MOTA"] == 1.0

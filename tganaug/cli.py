@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad input or an unusable path from the user: one clear line, no traceback.
         print(f"tganaug {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"tganaug {args.command}: interrupted; finished outputs are kept (generate and train resume when re-run)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

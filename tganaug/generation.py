@@ -26,8 +26,8 @@ import shutil
 import sys
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif,
 
 __all__ = [
     "GenerationConfig",
+    "check_inputs",
     "video_name",
     "video_seed",
     "finished_videos",
@@ -48,6 +49,7 @@ __all__ = [
     "generator_record",
     "prepare_output",
     "recorded_weights",
+    "records_removed_unless_a_video_finishes",
     "render_video",
     "generate_dataset",
 ]
@@ -133,9 +135,10 @@ def finished_videos(out: str | Path) -> set[int]:
 
 
 def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
-    """Read a reference background image as ``(H, W) float32`` in [0, 1] (scaled by its dtype's range).
+    """Read a reference background image as ``(H, W) float32`` in [0, 1] (scaled by its dtype's range:
+    8-bit by 255, 16-bit TIFF or PNG by 65535; colour PNG/JPEG converted to grey).
 
-    Raises ``ValueError`` naming the file if its size is not ``height x width``.
+    Raises ``ValueError`` naming the file if its size is not ``height x width`` or its values do not fit.
     """
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
@@ -146,10 +149,20 @@ def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
         if not path.is_file():
             raise FileNotFoundError(f"background image not found: {path}")
         with Image.open(path) as handle:
-            image = np.asarray(handle.convert("L"))
+            if handle.mode.startswith("I;16"):  # 16-bit grey: convert("L") would clip it to 0..255
+                image = np.asarray(handle).astype(np.uint16)
+            elif handle.mode == "I":  # 32-bit grey (how older Pillow opens a 16-bit PNG)
+                image = np.asarray(handle)
+                if image.min() < 0 or image.max() > 65535:
+                    raise ValueError(f"background image {path} holds 32-bit values outside 0..65535; save it as 8- or 16-bit")
+                image = image.astype(np.uint16)
+            else:
+                image = np.asarray(handle.convert("L"))
     if image.shape != (height, width):
         raise ValueError(f"background image {path} is {image.shape[0]}x{image.shape[1]}, the videos are {height}x{width}")
     if np.issubdtype(image.dtype, np.integer):
+        if image.min() < 0:
+            raise ValueError(f"background image {path} has negative values ({image.dtype}); it must be an unsigned or non-negative image")
         return (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
     image = image.astype(np.float32)
     if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
@@ -326,27 +339,31 @@ def _check_same_weights(out: Path, record: dict[str, Any] | None) -> None:
 
 
 def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False,
-                   record: dict[str, Any] | None = None) -> set[int]:
+                   record: dict[str, Any] | None = None, inputs: Sequence[str | Path] = ()) -> set[int]:
     """Make ``out`` ready for ``config``; return the indices of videos already finished there.
 
     A new or empty folder is created. A folder made earlier with the same configuration (any
     number of videos) and, when ``record`` (a :func:`generator_record`) names weights, the same
     weights, is resumed: leftovers of an interrupted video are removed and finished videos are
-    kept. Anything else needs ``overwrite=True``, which moves the old content aside and removes it
-    only once the new ``config.json`` is written. ``record`` is written to ``generator.json``.
+    kept (``config.json`` keeps the larger of the two video counts). Anything else needs
+    ``overwrite=True``, which moves the old content aside and removes it only once the new
+    ``config.json`` is written; it is refused when ``out`` holds what the run reads (the masks
+    folder, the background image, a model path of ``config``, or other ``inputs`` such as config
+    files) or the current working directory. ``record`` is written to ``generator.json``.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output path {out} exists and is not a directory")
     existing = out / "config.json"
+    previous = None
     if out.is_dir() and any(out.iterdir()):
-        previous = None
         if existing.is_file():
             try:
                 previous = GenerationConfig.from_dict(json.loads(existing.read_text()))
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, AttributeError):  # not JSON, not an object, or not a GenerationConfig
                 previous = None
         if overwrite:
+            _refuse_replacing_inputs(out, config, inputs)
             aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
             os.replace(out, aside / "content")
             out.mkdir()
@@ -371,8 +388,62 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
     for entry in out.iterdir():
         if entry.is_dir() and entry.name.isdigit() and int(entry.name) - 1 not in done:
             shutil.rmtree(entry)
+    if previous is not None and previous.videos > config.videos:
+        config = replace(config, videos=previous.videos)  # config.json describes every video the folder holds
     _write_records(out, config, record)
     return done
+
+
+def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequence[str | Path]) -> None:
+    """Raise :class:`OutputExistsError` when replacing ``out`` would delete something the run reads, or the working directory."""
+    model = config.generator_config.get("model")
+    candidates = [config.masks, config.background, model if isinstance(model, (str, Path)) else None, *inputs]
+    root = out.resolve()
+    inside = [str(path) for path in candidates if path and Path(path).exists() and root in (Path(path).resolve(), *Path(path).resolve().parents)]
+    if inside:
+        raise OutputExistsError(f"--overwrite would delete {', '.join(inside)}, which this run reads, inside {out}; choose another output directory")
+    if root in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise OutputExistsError(f"--overwrite would replace {out}, which holds the current working directory; choose another output directory")
+
+
+@contextlib.contextmanager
+def records_removed_unless_a_video_finishes(out: Path, existed: bool) -> Iterator[None]:
+    """On an error before any video of ``out`` is finished, remove the ``config.json`` / ``generator.json`` that
+    :func:`prepare_output` wrote (and ``out`` itself when this run made it), so that the corrected command is not
+    refused as "a different configuration". Enter it only after :func:`prepare_output` succeeded."""
+    try:
+        yield
+    except BaseException:
+        if not finished_videos(out):
+            for name in ("config.json", GENERATOR_FILE):
+                with contextlib.suppress(FileNotFoundError):
+                    (out / name).unlink()
+            if not existed:
+                with contextlib.suppress(OSError):
+                    out.rmdir()
+        raise
+
+
+def check_inputs(config: GenerationConfig) -> np.ndarray | None:
+    """Check what ``config`` reads before anything is written; return its background (``(H, W) float32`` or None).
+
+    The masks folder must hold every sequence of ``config.videos`` and, with a background, each
+    must have the background's size; the background must load (:func:`load_background`).
+    """
+    if config.masks:
+        missing = [video_name(i) for i in range(config.videos) if annotation_dir(config.masks, video_name(i)) is None]
+        if missing:
+            raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
+    background = load_background(config.background, config.height, config.width) if config.background else None
+    if background is not None and config.masks:
+        for i in range(config.videos):
+            tra = annotation_dir(config.masks, video_name(i))[0]
+            first = min(tra.glob("man_track*.tif*"), default=None)
+            shape = read_tiff(first).shape if first is not None else None
+            if shape is not None and shape != background.shape:
+                raise ValueError(f"masks sequence {video_name(i)} is {shape[0]}x{shape[1]}, the background {config.background} is "
+                                 f"{background.shape[0]}x{background.shape[1]}: one background serves every video")
+    return background
 
 
 def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] | None) -> None:
@@ -383,23 +454,22 @@ def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] |
 
 
 def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool = False, progress: bool = True,
-                     indices: Iterable[int] | None = None) -> list[Path]:
+                     indices: Iterable[int] | None = None, inputs: Sequence[str | Path] = ()) -> list[Path]:
     """Generate the videos of ``config`` into ``out`` (resuming, see :func:`prepare_output`).
 
-    ``indices`` restricts the work to some videos (for sharding); returns the ``<name>_GT`` folders
-    of every finished video in ``out``.
+    ``indices`` restricts the work to some videos (for sharding); ``inputs``: further files the run
+    read (e.g. config files), never deleted by ``overwrite``. Returns the ``<name>_GT`` folders of
+    every finished video in ``out``.
     """
     from tganaug import get_generator, get_simulator
 
     generator = get_generator(config.generator, **config.generator_config)
     simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
-    if config.masks:
-        missing = [video_name(i) for i in range(config.videos) if annotation_dir(config.masks, video_name(i)) is None]
-        if missing:
-            raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
-    background = load_background(config.background, config.height, config.width) if config.background else None
-    done = prepare_output(out, config, overwrite, record=generator_record(generator))
+    background = check_inputs(config)
+    existed = Path(out).exists()
+    done = prepare_output(out, config, overwrite, record=generator_record(generator), inputs=inputs)
     todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
-    for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
-        render_video(config, index, out, generator, simulator, background, progress=progress)
+    with records_removed_unless_a_video_finishes(Path(out), existed):
+        for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
+            render_video(config, index, out, generator, simulator, background, progress=progress)
     return [Path(out) / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]

@@ -141,7 +141,9 @@ def read_ctc(
         annotation: ``"GT"`` or ``"ST"``; default: GT if present, else ST.
 
     Returns:
-        A :class:`CTCSequence`; its lineage is cropped to the frames read and counted from 0.
+        A :class:`CTCSequence`. Reading some frames, its lineage is cropped to them and counted
+        from 0; reading all, it is the table as written (a span beyond the frames is left for
+        validation to report).
     """
     root = Path(path)
     if not root.is_dir():
@@ -184,7 +186,8 @@ def read_ctc(
                     f"{label_files[t]}: label ids {int(frame.min())}..{int(frame.max())} outside 0..65535 (CTC labels are uint16)"
                 )
         labels = _stack_frames(label_frames, [label_files[t] for t in wanted]).astype(np.uint16)
-        lineage = crop_lineage(lineage, wanted[0], wanted[-1])
+        if list(wanted) != available:  # all frames: the table as written, so that validation sees spans beyond them
+            lineage = crop_lineage(lineage, wanted[0], wanted[-1])
     if images is not None and labels is not None and images.shape != labels.shape:
         raise CTCFormatError(f"{root}: raw frames {images.shape} and labels {labels.shape} differ in shape")
     return CTCSequence(images, labels, lineage, np.asarray(wanted, dtype=np.int64), root, kind)

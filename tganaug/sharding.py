@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from tganaug.generation import (GenerationConfig, finished_videos, generator_record, load_background, prepare_output,
-                                recorded_weights, render_video, video_name)
+from tganaug.generation import (GenerationConfig, check_inputs, finished_videos, generator_record, load_background, prepare_output,
+                                recorded_weights, records_removed_unless_a_video_finishes, render_video, video_name)
 
 __all__ = ["generate_dataset_sharded"]
 
@@ -65,6 +66,7 @@ def generate_dataset_sharded(
     overwrite: bool = False,
     progress: bool = True,
     retries: int = 2,
+    inputs: Sequence[str | Path] = (),
 ) -> list[Path]:
     """Generate the videos of ``config`` into ``out`` with Dask; same result as :func:`~tganaug.generation.generate_dataset`.
 
@@ -73,6 +75,7 @@ def generate_dataset_sharded(
         scheduler: address of an existing Dask scheduler (``tcp://host:8786``); None starts a
             ``LocalCluster``.
         retries: times Dask retries a failed video task before giving up.
+        inputs: further files the run read (e.g. config files), never deleted by ``overwrite``.
     """
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -83,24 +86,27 @@ def generate_dataset_sharded(
     out = Path(out).absolute()
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     record = generator_record(_worker_objects(config_json)[0])  # built here once, also to fail early on a bad plugin name
-    done = prepare_output(out, config, overwrite, record=record)
+    check_inputs(config)
+    existed = out.exists()
+    done = prepare_output(out, config, overwrite, record=record, inputs=inputs)
     todo = [i for i in range(config.videos) if i not in done]
     weights_sha256 = recorded_weights(record)
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
-        client = Client(cluster)
-    try:
-        futures = [client.submit(_render_task, config_json, i, str(out), weights_sha256, retries=retries, pure=False) for i in todo]
-        with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
-            for future in as_completed(futures):
-                future.result()  # re-raises the task's error after its retries
-                bar.update(1)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with records_removed_unless_a_video_finishes(out, existed):
+        if scheduler:
+            client = Client(scheduler)
+            cluster = None
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+        try:
+            futures = [client.submit(_render_task, config_json, i, str(out), weights_sha256, retries=retries, pure=False) for i in todo]
+            with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
+                for future in as_completed(futures):
+                    future.result()  # re-raises the task's error after its retries
+                    bar.update(1)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     return [out / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]

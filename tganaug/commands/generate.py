@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--simulator", default="division", help="simulator plugin name")
     parser.add_argument("--simulator-config", help="JSON file of simulator parameters")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
-    parser.add_argument("--videos", type=int, default=1)
+    parser.add_argument("--videos", type=int, help="number of videos (default 1; with --masks: every sequence 01, 02, ... of CTC_DIR)")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--height", type=int, default=256)
     parser.add_argument("--width", type=int, default=256)
@@ -48,8 +48,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tganaug.generation import GenerationConfig, generate_dataset
-    from tganaug.io import read_ctc
+    from tganaug.generation import GenerationConfig, generate_dataset, video_name
+    from tganaug.io import annotation_dir, read_ctc
     from tganaug.utils.malloc import keep_freed_memory
 
     keep_freed_memory()  # this command's own process: fewer page faults while rendering (same output)
@@ -65,6 +65,11 @@ def run(args: argparse.Namespace) -> int:
         masks = str(Path(args.masks).absolute())
         first = read_ctc(masks, sequence="01", read_images=False)
         frames, height, width = first.labels.shape
+        if videos is None:
+            videos = 1
+            while annotation_dir(masks, video_name(videos)) is not None:
+                videos += 1
+    videos = 1 if videos is None else videos
     config = GenerationConfig(
         generator=args.generator,
         generator_config=generator_config,
@@ -79,15 +84,16 @@ def run(args: argparse.Namespace) -> int:
         masks=masks,
         torch_threads=args.torch_threads,
     )
+    config_files = [path for path in (args.generator_config, args.simulator_config) if path]
     if args.workers > 1 or args.scheduler:
         from tganaug.sharding import generate_dataset_sharded
 
         finished = generate_dataset_sharded(config, args.out, workers=args.workers, scheduler=args.scheduler,
-                                            overwrite=args.overwrite, progress=not args.quiet)
+                                            overwrite=args.overwrite, progress=not args.quiet, inputs=config_files)
     elif args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     else:
-        finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet)
-    print(f"{args.out}: {len(finished)} finished video(s) of {config.videos} "
+        finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet, inputs=config_files)
+    print(f"{args.out}: {len(finished)} finished video(s) "
           f"({config.generator} on {'masks from ' + masks if masks else config.simulator}); annotations validated")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 __all__ = ["add_parser", "run"]
 
@@ -43,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         max_distance=args.max_distance,
     )
     if args.json:
-        print(json.dumps(scores, indent=2, sort_keys=True))
+        # NaN (e.g. SEG without segmentation GT) is not JSON: null instead, so strict parsers read it
+        strict = {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in scores.items()}
+        print(json.dumps(strict, indent=2, sort_keys=True, allow_nan=False))
     else:
         print(format_table([scores], SCORE_COLUMNS + ("GT_tracks", "AOGM")))
     return 0

@@ -43,6 +43,7 @@ from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.models.style import NoiseSource
 from tganaug.utils import malloc
+from tganaug.utils.device import check_device
 from tganaug.utils.weights import resolve_weights
 
 __all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "TGAN", "background_from_video", "check_background",
@@ -199,7 +200,7 @@ class TGAN:
             raise ValueError(f"background_default must be one of {', '.join(map(repr, BACKGROUND_DEFAULTS))}, got {background_default!r}")
         self.config = config
         self.keep_freed_memory = bool(keep_freed_memory)
-        self.device = torch.device(device)
+        self.device = check_device(device)
         # The weights are cast, not torch.autocast: shipped fluo-nuclei model, 256², Xeon with AMX, both in
         # the same processes, bfloat16 weights ran 1.37-1.41x (2 torch threads) / 1.21-1.37x (1 thread) faster
         # than float32, autocast only 1.06-1.13x / 1.02-1.05x (it converts the activations to bfloat16 and back

@@ -13,6 +13,7 @@ from monai.networks.nets import BasicUNet
 from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.postprocess import probabilities_to_instances
 from tganaug.utils.config import ConfigMixin
+from tganaug.utils.device import check_device
 from tganaug.utils.weights import load_weights, resolve_weights, save_weights
 
 __all__ = ["SegmenterConfig", "build_network", "UNetSegmenter", "SHIPPED_SEGMENTERS", "CheckpointError"]
@@ -70,7 +71,7 @@ class UNetSegmenter:
 
     def __init__(self, model: str | Path = "fluo-nuclei", device: str | None = None, interior_threshold: float = 0.5,
                  foreground_threshold: float = 0.5, min_size: int = 10) -> None:
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = check_device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.config, self.network, self.meta = self.load(model)
         self.network.to(self.device).eval()
         self.interior_threshold = interior_threshold

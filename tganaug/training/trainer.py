@@ -53,6 +53,7 @@ from tganaug.training.losses import (
     shipped_weights_path,
     temporal_warp_loss,
 )
+from tganaug.utils.device import check_device
 from tganaug.utils.fsutil import OutputExistsError, atomic_write_bytes
 
 __all__ = ["LowResTrainer", "SRTrainer", "make_optimizer", "make_scheduler", "make_trainer", "montage"]
@@ -123,7 +124,7 @@ class _Trainer:
         progress: bool = True,
     ) -> None:
         self.out_dir = Path(out_dir)
-        self.device = torch.device(device)
+        self.device = check_device(device)
         self.dist = Distributed()
         self.progress = progress
         self.resume_from: dict[str, Any] | None = None

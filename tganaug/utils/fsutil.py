@@ -13,11 +13,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OutputExistsError", "atomic_directory", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json", "check_output_dir"]
+__all__ = ["OutputExistsError", "atomic_directory", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json", "check_output_dir",
+           "default_mode"]
 
 
 class OutputExistsError(FileExistsError):
     """The output already exists and ``overwrite`` was not given."""
+
+
+def default_mode(directory: bool = False) -> int:
+    """The permissions a plain ``open`` / ``mkdir`` would give under the current umask (``tempfile``'s
+    files and folders are private, 0600 / 0700: an output moved into place from one would be too)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def check_output_dir(path: str | Path, overwrite: bool) -> Path:
@@ -44,6 +53,7 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
+        os.chmod(staging, default_mode(directory=True))
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -64,6 +74,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), default_mode())
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
