@@ -59,7 +59,7 @@ def test_simulate_refuses_existing_output_without_overwrite(tmp_path, capsys):
     [
         (["--simulator", "nope"], "unknown simulator 'nope'; available simulators:"),
         (["--param", "radius"], "--param expects KEY=VALUE"),
-        (["--param", "speed=-1"], "speed must be a non-negative finite number"),
+        (["--param", "speed=-1"], "DivisionConfig.speed must be in [0, inf), got -1"),
         (["--frames", "0"], "frames must be >= 1"),
         (["--config", "missing.json"], "config file not found"),
     ],

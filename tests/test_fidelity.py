@@ -279,6 +279,13 @@ def test_compare_run_means_takes_training_runs_as_the_samples():
         fidelity.compare_run_means(ours, theirs, higher_is_better=True, alpha=0)
 
 
+def test_fvd_like_needs_two_clips_per_video():
+    """One clip has no covariance: a clear error instead of scipy's sqrtm failing on NaN."""
+    video = np.random.default_rng(0).random((8, 128, 128)).astype(np.float32)
+    with pytest.raises(ValueError, match="needs at least 2 feature vectors \\(clips\\) per set, got 1 and 1"):
+        fidelity.fvd_like(video, video)
+
+
 def test_frechet_distance_parts_split_appearance_from_motion():
     """The appearance part is the Fréchet distance of the clip-mean block, the temporal part that of the other two;
     shifting only the mean block moves only the appearance part (by the squared shift summed over its channels)."""

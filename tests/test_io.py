@@ -177,3 +177,25 @@ def test_atomic_write_csv_round_trip_and_keeps_old_file_on_error(tmp_path):
         atomic_write_csv(path, [{"dataset": "x", "other": 1}], ["dataset", "value"])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", "must hold a JSON object"),
+        ('{"train": [5]}', r"split 'train' must be \[first, last\]"),
+        ('{"train": [9, 2]}', "0 <= first <= last"),
+        ("{train: 1}", "is not valid JSON"),
+    ],
+)
+def test_bad_splits_file_is_named(tmp_path, text, message):
+    (tmp_path / "splits.json").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        split_frames(tmp_path, "train")
+
+
+def test_splits_file_round_trip(tmp_path):
+    (tmp_path / "splits.json").write_text('{"train": [0, 3], "eval": null}')
+    assert split_frames(tmp_path, "train") == range(0, 4)
+    with pytest.raises(ValueError, match="has no 'eval' frames"):
+        split_frames(tmp_path, "eval")

@@ -135,6 +135,9 @@ def test_cli_lists_third_party_plugin(plugin_site):
     result = _run_with_site(plugin_site, "from tganaug.cli import main; raise SystemExit(main(['plugins']))")
     assert result.returncode == 0, result.stderr
     assert "static-disks" in result.stdout and "from tganaug-example-plugin" in result.stdout
+    # one module under two groups: each name shows its own entry point
+    flaky = next(line for line in result.stdout.splitlines() if "flaky" in line)
+    assert "tganaug.generators: flaky = tganaug_example_plugin" in flaky, flaky
     assert "broken-sim" not in result.stdout
     assert "failed to load and is skipped" in result.stderr
 

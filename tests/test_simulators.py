@@ -103,7 +103,7 @@ def test_bad_arguments():
         simulator.simulate(frames=2.5, height=64, width=64)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         simulator.simulate(frames=5, height=64, width=64, seed=-1)
-    with pytest.raises(ValueError, match=r"RandomWalkConfig.radius_mean must be in \(0, inf, got -3"):
+    with pytest.raises(ValueError, match=r"RandomWalkConfig.radius_mean must be in \(0, inf\), got -3"):
         tganaug.get_simulator("random-walk", radius_mean=-3)
     with pytest.raises(ValueError, match=r"unknown DivisionConfig parameter\(s\) \['radius'\]"):
         tganaug.get_simulator("division", radius=3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -450,6 +451,101 @@ def test_cli_train_and_resume(tmp_path, capsys) -> None:
     assert main(["train", "lowres", "--data", str(tmp_path / "missing"), "--config", "tiny", "--out", str(tmp_path / "x"), "--no-progress"]) == 2
     assert main(["train", "lowres", "--config", "tiny", "--out", str(tmp_path / "y")]) == 2
     assert main(["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", "nope", "--out", str(tmp_path / "z")]) == 2
+
+
+def test_cli_resume_refuses_other_data_split_or_seed_and_overwrite_checks_inputs_first(tmp_path, capsys) -> None:
+    import shutil
+
+    from tganaug.cli import main
+
+    _tiny_ctc(tmp_path / "ctc")
+    shutil.copytree(tmp_path / "ctc", tmp_path / "other")
+    run = tmp_path / "run"
+    start = ["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", "tiny", "--out", str(run), "--no-progress"]
+    assert main(start + ["--steps", "4", "--stop-at", "2", "--seed", "3"]) == 0
+    saved = load_checkpoint(run)
+    assert saved["frames"] == "train" and saved["seed"] == 3 and saved["data"] == ["ctc"]
+    resume = ["train", "lowres", "--out", str(run), "--resume", "--no-progress"]
+    for extra, message in (
+        (["--data", str(tmp_path / "other")], r"trained on \['ctc'\], not \['other'\]"),
+        (["--data", str(tmp_path / "ctc"), "--frames-split", "all"], "started with frames split 'train', not 'all'"),
+        (["--data", str(tmp_path / "ctc"), "--seed", "0"], "started with seed 3, not 0"),
+    ):
+        assert main(resume + extra) == 2
+        assert re.search(message, capsys.readouterr().err)
+    assert load_checkpoint(run)["step"] == 2  # nothing was trained by the refused runs
+    # the run's own split and seed when not given; a new checkpointing rate is taken, not silently dropped
+    (tmp_path / "every.json").write_text(json.dumps({**TINY.to_dict(), "total_steps": 4, "checkpoint_every": 1, "log_every": 2}))
+    assert main(resume + ["--data", str(tmp_path / "ctc"), "--config", str(tmp_path / "every.json"), "--stop-at", "3"]) == 0
+    assert json.loads((run / "config.json").read_text())["log_every"] == 2 and load_checkpoint(run)["seed"] == 3
+    # --overwrite with a mistyped --data: refused before the run is touched
+    assert main(start + ["--steps", "4", "--overwrite", "--data", str(tmp_path / "typo")]) == 2
+    assert load_checkpoint(run)["step"] == 3 and (run / "log.csv").is_file()
+
+
+def test_training_reads_every_annotated_sequence_of_a_folder(tmp_path) -> None:
+    from tganaug.io import write_ctc
+    from tganaug.training.data import load_videos
+
+    _tiny_ctc(tmp_path / "ctc")
+    images, labels = _video_arrays(6, 64, seed=1)
+    write_ctc(tmp_path / "two", labels=labels, lineage=np.array([[i, 0, 5, 0] for i in (1, 2, 3)]), images=images)
+    import shutil
+
+    for name in ("01", "01_GT"):
+        shutil.copytree(tmp_path / "ctc" / name, tmp_path / "ctc" / name.replace("01", "02"))
+    shutil.copytree(tmp_path / "two" / "01", tmp_path / "ctc" / "03")  # raw frames only: not used
+    videos = load_videos([tmp_path / "ctc"], "train", TINY)
+    assert [v.name for v in videos] == ["ctc", "ctc/02"]
+    assert torch.equal(videos[0].images, videos[1].images) and videos[0].images.shape[0] == 6
+    shutil.copytree(tmp_path / "two" / "01_GT", tmp_path / "gt-only" / "01_GT")
+    (tmp_path / "gt-only" / "splits.json").write_text(json.dumps({"train": [0, 5]}))
+    with pytest.raises(ValueError, match="gt-only: no sequence with both raw frames"):
+        load_videos([tmp_path / "gt-only"], "train", TINY)
+
+
+def test_a_run_that_never_checkpointed_does_not_block_a_new_start(tmp_path, capsys) -> None:
+    from tganaug.cli import main
+
+    _tiny_ctc(tmp_path / "ctc")
+    start = ["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", "tiny", "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main(start + ["--stop-at", "200"]) == 2  # beyond the tiny schedule's 100 steps, after config.json was written
+    assert "cannot train to step 200" in capsys.readouterr().err
+    assert main(start + ["--steps", "2"]) == 0  # only the run's own leftovers there: no --overwrite needed
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    (tmp_path / "run" / "checkpoint.pt").unlink()
+    assert main(start + ["--steps", "2"]) == 2  # something of the user's: refused as before
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"log_every": 0}, "'log_every' must be >= 1"),
+        ({"crop_size": -32}, "'crop_size' must be >= 1"),
+        ({"g_channels": (4, 0, 8)}, "'g_channels' must list positive integer widths"),
+        ({"norm_percentiles": (99.8, 1.0)}, "'norm_percentiles' must be two percentiles 0 <= low < high <= 100"),
+        ({"norm_percentiles": (1.0,)}, "'norm_percentiles' must be two percentiles"),
+        ({"onecycle_pct_start": float("nan")}, "'onecycle_pct_start' must be a finite number"),
+        ({"grad_clip": float("nan")}, "'grad_clip' must be a finite number"),
+        ({"style_mixing_prob": 5.0}, "'style_mixing_prob' must be >= 0 and <= 1"),
+        ({"latent_dim": 0}, "'latent_dim' must be >= 1"),
+        ({"lr_g": 0.0}, "'lr_g' must be > 0"),
+    ],
+)
+def test_config_values_out_of_range_are_named(changes, message) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TINY.replace(**changes)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TGANConfig.from_dict({**TINY.to_dict(), **{k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}})
+
+
+def test_diverging_training_stops_with_a_clear_error(tmp_path, monkeypatch) -> None:
+    trainer = LowResTrainer(TINY.replace(total_steps=3), tmp_path / "run", data=[_video()], progress=False)
+    real_step = trainer.train_step
+    monkeypatch.setattr(trainer, "train_step", lambda: ({**real_step()[0], "g_total": float("nan")}, real_step()[1]))
+    with pytest.raises(ValueError, match="the generator loss is nan at step 1"):
+        trainer.train()
 
 
 def test_generator_plugin(tmp_path) -> None:

@@ -302,7 +302,13 @@ def clip_features(video: np.ndarray, clip_len: int = 8, tile: int = 128, stride:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted to two ``(N, D)`` feature sets."""
+    """Fréchet distance between Gaussians fitted to two ``(N, D)`` feature sets (``N >= 2`` each: a covariance needs two)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"feature sets must be (N, D) arrays with one D, got {a.shape} and {b.shape}")
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(f"a Fréchet distance needs at least 2 feature vectors (clips) per set, got {len(a)} and {len(b)}: "
+                         "give longer or larger videos, or a shorter clip_len / smaller tile")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     covmean = np.real(linalg.sqrtm(cov_a @ cov_b))

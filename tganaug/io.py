@@ -27,6 +27,7 @@ __all__ = [
     "CTCFormatError",
     "CTCSequence",
     "annotation_dir",
+    "ctc_sequences",
     "list_frames",
     "read_tiff",
     "read_ctc",
@@ -312,6 +313,20 @@ def write_ctc(
     return Path(path)
 
 
+def ctc_sequences(path: str | Path) -> list[str]:
+    """Sorted names of the sequences of a CTC folder (``01`` for any of ``01/``, ``01_GT/``, ``01_ST/``).
+
+    Raises :class:`CTCFormatError` when ``path`` is not a folder or holds no sequence folder.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CTCFormatError(f"not a folder: {root}")
+    names = sorted({m.group(1) for p in root.iterdir() if (m := re.match(r"^(\d+)(_GT|_ST)?$", p.name)) and p.is_dir()})
+    if not names:
+        raise CTCFormatError(f"{root}: no CTC sequence folders (01, 01_GT, ...) found")
+    return names
+
+
 def ctc_problems(path: str | Path, sequence: str | None = None) -> dict[str, list[str]]:
     """Check every sequence of a CTC folder (or just ``sequence``); map sequence name to problems.
 
@@ -321,12 +336,7 @@ def ctc_problems(path: str | Path, sequence: str | None = None) -> dict[str, lis
     root = Path(path)
     if not root.is_dir():
         raise CTCFormatError(f"not a folder: {root}")
-    if sequence is None:
-        names = sorted({m.group(1) for p in root.iterdir() if (m := re.match(r"^(\d+)(_GT|_ST)?$", p.name)) and p.is_dir()})
-    else:
-        names = [sequence]
-    if not names:
-        raise CTCFormatError(f"{root}: no CTC sequence folders (01, 01_GT, ...) found")
+    names = ctc_sequences(root) if sequence is None else [sequence]
     report: dict[str, list[str]] = {}
     for name in names:
         has_raw = (root / name).is_dir()

@@ -59,6 +59,7 @@ class PluginRegistry:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
         self._sources: dict[str, tuple[str, str]] = {}
+        self._where_by_group: dict[str, dict[str, str]] = {}  # plugin -> entry-point group -> its entry point
         self._plugins: dict[str, dict[str, PluginInfo]] | None = None
         if load_entry_points:
             for group, _hook in PLUGIN_KINDS.values():
@@ -78,11 +79,14 @@ class PluginRegistry:
                     stacklevel=3,
                 )
                 continue
-            self.register(plugin, where=where, distribution=distribution)
+            self.register(plugin, where=where, distribution=distribution, group=group)
 
-    def register(self, plugin: object, where: str = "registered in code", distribution: str = "?") -> None:
-        """Register a plugin object (module or instance implementing tganaug hooks)."""
+    def register(self, plugin: object, where: str = "registered in code", distribution: str = "?", *, group: str | None = None) -> None:
+        """Register a plugin object (module or instance implementing tganaug hooks); ``group``: the entry-point
+        group it was found under (one module may be listed under several, each reported with its own entry point)."""
         if self.manager.is_registered(plugin):
+            if group is not None:
+                self._where_by_group.setdefault(self.manager.get_name(plugin), {}).setdefault(group, where)
             return
         try:
             self.manager.register(plugin, name=f"{where} #{len(self._sources)}")
@@ -94,16 +98,19 @@ class PluginRegistry:
             )
             return
         self._sources[self.manager.get_name(plugin)] = (where, distribution)
+        if group is not None:
+            self._where_by_group[self.manager.get_name(plugin)] = {group: where}
         self._plugins = None
 
     def _collect(self) -> dict[str, dict[str, PluginInfo]]:
         collected: dict[str, dict[str, PluginInfo]] = {kind: {} for kind in PLUGIN_KINDS}
-        for kind, (_group, hook_name) in PLUGIN_KINDS.items():
+        for kind, (group, hook_name) in PLUGIN_KINDS.items():
             impls = getattr(self.manager.hook, hook_name).get_hookimpls()
             # the built-in plugins first, so that a name collision never replaces a built-in
             impls = sorted(impls, key=lambda impl: self._sources.get(impl.plugin_name, ("?", "?"))[1] != _BUILTIN_DISTRIBUTION)
             for impl in impls:
                 where, distribution = self._sources.get(impl.plugin_name, ("?", "?"))
+                where = self._where_by_group.get(impl.plugin_name, {}).get(group, where)
                 try:
                     provided = impl.function()
                     if not isinstance(provided, dict):

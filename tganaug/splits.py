@@ -47,7 +47,7 @@ def split_frames(dataset: str | Path, split: str, n_frames: int | None = None) -
         return range(n_frames)
     custom = dataset / "splits.json"
     if custom.is_file():
-        table = {key: (tuple(value) if value is not None else None) for key, value in json.loads(custom.read_text()).items()}
+        table = _read_splits_file(custom)
     elif dataset.name in KNOWN_SPLITS:
         table = KNOWN_SPLITS[dataset.name]
     else:
@@ -63,3 +63,23 @@ def split_frames(dataset: str | Path, split: str, n_frames: int | None = None) -
         raise ValueError(f"dataset {dataset.name!r} has no {split!r} frames (see its README)")
     first, last = bounds
     return range(int(first), int(last) + 1)
+
+
+def _read_splits_file(path: Path) -> dict[str, tuple[int, int] | None]:
+    """A dataset's ``splits.json``; ``ValueError`` naming the file unless it maps split names to ``[first, last]`` or null."""
+    try:
+        raw = json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} must hold a JSON object {{\"train\": [first, last], \"eval\": [first, last]}}, got {type(raw).__name__}")
+    table: dict[str, tuple[int, int] | None] = {}
+    for key, value in raw.items():
+        if value is None:
+            table[key] = None
+            continue
+        if (not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+                or not 0 <= value[0] <= value[1]):
+            raise ValueError(f"{path}: split {key!r} must be [first, last] frame numbers with 0 <= first <= last, or null; got {value!r}")
+        table[key] = (value[0], value[1])
+    return table

@@ -188,7 +188,8 @@ class TGANConfig(ConfigMixin):
         return config
 
     def validate(self) -> None:
-        """Raise ``ValueError`` for inconsistent sizes."""
+        """Raise ``ValueError`` naming the key for a value of the wrong type, out of range or inconsistent."""
+        self._validate_ranges()
         if self.sr_scale not in (1, 2, 4):
             raise ValueError(f"sr_scale must be 1, 2 or 4, got {self.sr_scale}")
         levels = len(self.g_channels)
@@ -216,6 +217,37 @@ class TGANConfig(ConfigMixin):
         unknown = set(self.diff_aug_policy) - {"brightness", "saturation", "contrast", "translation", "cutout"}
         if unknown:
             raise ValueError(f"unknown DiffAugment policy item(s): {sorted(unknown)}")
+
+    def _validate_ranges(self) -> None:
+        """Every number finite and in its range, every width a positive integer, the percentiles ordered."""
+        def number(key: str, low: float, high: float = math.inf, *, integer: bool = False, low_open: bool = False) -> None:
+            value = getattr(self, key)
+            kinds = (int,) if integer else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value):
+                raise ValueError(f"config key {key!r} must be a finite {'integer' if integer else 'number'}, got {value!r}")
+            if value < low or (low_open and value == low) or value > high:
+                bounds = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high < math.inf else "")
+                raise ValueError(f"config key {key!r} must be {bounds}, got {value!r}")
+
+        for key in ("crop_size", "sr_crop_size", "latent_dim", "style_dim", "mapping_layers", "d_channels", "d_layers",
+                    "d_attention_heads", "d_attention_dim_head", "log_every", "sample_every", "checkpoint_every"):
+            number(key, 1, integer=True)
+        number("curriculum_steps", 0, integer=True)
+        for key in ("style_mixing_prob", "p_first_from_background", "p_video_aug", "p_diff_aug"):
+            number(key, 0, 1)
+        number("onecycle_pct_start", 0, 1, low_open=True)
+        for key in ("lr_g", "lr_d", "lr_flow"):
+            number(key, 0, low_open=True)
+        for key in ("grad_clip", "flow_smoothness", "flow_supervised"):  # grad_clip 0: no clipping
+            number(key, 0)
+        for key in ("g_channels", "sr_channels", "flow_channels", "feature_channels"):
+            widths = getattr(self, key)
+            if not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths):
+                raise ValueError(f"config key {key!r} must list positive integer widths, got {list(widths)!r}")
+        low_high = self.norm_percentiles
+        if (len(low_high) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in low_high)
+                or not 0 <= low_high[0] < low_high[1] <= 100):
+            raise ValueError(f"config key 'norm_percentiles' must be two percentiles 0 <= low < high <= 100, got {list(low_high)!r}")
 
     def save(self, path: str | Path) -> None:
         """Write as indented JSON, atomically."""

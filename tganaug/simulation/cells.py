@@ -104,8 +104,8 @@ def check_number(owner: str, name: str, value: object, *, low: float | None = No
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if too_low or too_high:
-        left = "-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
-        right = "inf" if high is None else f"{high:g}" + (")" if high_open else "]")
+        left = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+        right = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
         raise ValueError(f"{owner}.{name} must be in {left}, {right}, got {value!r}")
 
 

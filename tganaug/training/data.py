@@ -114,28 +114,36 @@ class VideoData:
 
 
 def load_videos(data_dirs: Sequence[str | Path], frames: str, config: TGANConfig) -> list[VideoData]:
-    """Read CTC folders (split ``frames``) with :func:`tganaug.io.read_ctc` and prepare them.
+    """Read every annotated sequence of each CTC folder (split ``frames``, the same frame numbers for each
+    sequence) with :func:`tganaug.io.read_ctc` and prepare them. A video is named after its folder, with
+    ``/NN`` for sequences after the first (``"Fluo-N2DH-SIM+"``, ``"mydata/02"``).
 
-    Raises ``ValueError`` when a folder yields fewer than 2 frames.
+    Raises ``ValueError`` when a folder holds no sequence with raw frames and annotation, or a
+    sequence yields fewer than 2 frames.
     """
-    from tganaug.io import read_ctc
+    from tganaug.io import annotation_dir, ctc_sequences, read_ctc
 
     if not data_dirs:
         raise ValueError("no training data given (--data CTC_DIR)")
+    sequences = []
+    for path in map(Path, data_dirs):
+        annotated = [name for name in ctc_sequences(path) if (path / name).is_dir() and annotation_dir(path, name) is not None]
+        if not annotated:
+            raise ValueError(f"{path}: no sequence with both raw frames (NN/) and annotation (NN_GT/TRA or NN_ST/TRA)")
+        sequences += [(path, name, k) for k, name in enumerate(annotated)]
     videos = []
-    for path in data_dirs:
-        seq = read_ctc(path, frames=frames)
+    for path, sequence, k in sequences:
+        name = path.name if k == 0 else f"{path.name}/{sequence}"
+        seq = read_ctc(path, sequence, frames=frames)
         if seq.images is None or seq.labels is None or seq.images.shape[0] < 2:
-            raise ValueError(f"{path}: need images, labels and at least 2 frames for training")
+            raise ValueError(f"{path} sequence {sequence}: need images, labels and at least 2 frames for training")
         norm, _ = normalize_video(seq.images, config.norm_percentiles)
         background = background_from_video(seq.images, seq.labels, percentiles=config.norm_percentiles)
         images = torch.from_numpy(norm) * 2 - 1
         masks = torch.from_numpy((seq.labels > 0).astype(np.float32))
         bg = torch.from_numpy(background) * 2 - 1
         s = config.sr_scale
-        videos.append(
-            VideoData(Path(path).name, images, masks, bg, downsample_image(images, s), downsample_mask(masks, s), downsample_image(bg, s))
-        )
+        videos.append(VideoData(name, images, masks, bg, downsample_image(images, s), downsample_mask(masks, s), downsample_image(bg, s)))
     return videos
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import shutil
 import time
 import warnings
@@ -59,6 +60,25 @@ from tganaug.utils.fsutil import OutputExistsError, atomic_write_bytes
 __all__ = ["LowResTrainer", "SRTrainer", "make_optimizer", "make_scheduler", "make_trainer", "montage"]
 
 _RUN_FILES = (CHECKPOINT_NAME, "config.json", "log.csv", "samples", "tensorboard")
+#: config keys a resumed run may be given other values of (how often it logs, samples and checkpoints; its name)
+_RESUME_MAY_CHANGE = ("log_every", "sample_every", "checkpoint_every", "name")
+
+
+def _same_as_saved(what: str, given: Any, saved: Any) -> Any:
+    """The value a resumed run uses: the saved one; ``CheckpointError`` when ``given`` (not None) differs from it."""
+    if given is not None and saved is not None and given != saved:
+        raise CheckpointError(f"the run was started with {what} {saved!r}, not {given!r}: resume with the same one or start a new run")
+    return saved if saved is not None else given
+
+
+def _remove_run_files(out_dir: Path) -> None:
+    """Remove what a run writes into ``out_dir`` (nothing else there is touched)."""
+    for name in _RUN_FILES:
+        target = out_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
 
 
 def make_optimizer(params: Any, config: TGANConfig, lr: float) -> torch.optim.Optimizer:
@@ -116,8 +136,8 @@ class _Trainer:
         out_dir: str | Path,
         *,
         data: Sequence[str | Path] | Sequence[VideoData] = (),
-        frames: str = "train",
-        seed: int = 0,
+        frames: str | None = None,
+        seed: int | None = None,
         device: str | torch.device = "cpu",
         resume: bool = False,
         overwrite: bool = False,
@@ -128,33 +148,35 @@ class _Trainer:
         self.dist = Distributed()
         self.progress = progress
         self.resume_from: dict[str, Any] | None = None
+        clear_run_files = False
         if resume:
             saved = load_checkpoint(self.out_dir / CHECKPOINT_NAME)
             if saved["mode"] != self.mode:
                 raise CheckpointError(f"{self.out_dir} holds a {saved['mode']!r} run, not {self.mode!r}")
             saved_config: TGANConfig = saved["config_obj"]
             if config is not None:
-                ignore = {"log_every", "sample_every", "checkpoint_every", "name"}
-                diffs = [k for k, v in config.to_dict().items() if k not in ignore and saved["config"].get(k) != v]
+                diffs = [k for k, v in config.to_dict().items() if k not in _RESUME_MAY_CHANGE and saved["config"].get(k) != v]
                 if diffs:
                     shown = "; ".join(f"{k}: run {saved['config'].get(k)!r} != given {config.to_dict()[k]!r}" for k in diffs[:5])
                     raise CheckpointError(f"the given config differs from the run's saved config ({shown}); omit --config to resume")
+                # how often to log, sample and checkpoint may change; the run's name and everything else may not
+                saved_config = saved_config.replace(**{k: getattr(config, k) for k in _RESUME_MAY_CHANGE if k != "name"})
             config = saved_config
+            seed = _same_as_saved("seed", seed, saved.get("seed"))
+            frames = _same_as_saved("frames split", frames, saved.get("frames"))  # None in checkpoints saved before it was
             self.resume_from = saved
         else:
             if self.out_dir.exists() and not self.out_dir.is_dir():
                 raise NotADirectoryError(f"output path {self.out_dir} exists and is not a directory")
             if self.out_dir.is_dir() and any(self.out_dir.iterdir()) and self.dist.is_main:
-                if not overwrite:
+                leftovers_only = not (self.out_dir / CHECKPOINT_NAME).exists() and all(p.name in _RUN_FILES for p in self.out_dir.iterdir())
+                if not (overwrite or leftovers_only):  # a run that never checkpointed holds nothing to resume
                     raise OutputExistsError(f"run directory {self.out_dir} is not empty; pass --overwrite to start over or --resume to continue")
-                for name in _RUN_FILES:
-                    target = self.out_dir / name
-                    if target.is_dir():
-                        shutil.rmtree(target)
-                    elif target.exists():
-                        target.unlink()
+                clear_run_files = True  # once the data and config are known to be good
         config.validate()
         self.config = config
+        seed = 0 if seed is None else seed
+        self.frames = "train" if frames is None else frames
         self.seed = seed
         torch.manual_seed(seed)
         self.data_gen = torch.Generator().manual_seed(seed)
@@ -163,8 +185,12 @@ class _Trainer:
         if data and isinstance(next(iter(data)), VideoData):
             self.videos = list(data)  # type: ignore[arg-type]
         else:
-            self.videos = load_videos(list(data), frames, config)  # type: ignore[arg-type]
+            self.videos = load_videos(list(data), self.frames, config)  # type: ignore[arg-type]
         self.data_names = [v.name for v in self.videos]
+        if self.resume_from is not None and list(self.resume_from.get("data", self.data_names)) != self.data_names:
+            raise CheckpointError(f"the run was trained on {self.resume_from['data']}, not {self.data_names}: resume with the same --data")
+        if clear_run_files:
+            _remove_run_files(self.out_dir)
         self.default_background = float(np.median([float(torch.median(v.background)) for v in self.videos]) + 1) / 2
         self._references: dict[str, torch.Tensor] | None = None  # clean reference backgrounds, made at the first save
         self.sampler = ClipSampler(self.videos, config, self.data_gen)
@@ -211,6 +237,7 @@ class _Trainer:
             "step": self.step,
             "seed": self.seed,
             "data": self.data_names,
+            "frames": self.frames,
             "default_background": self.default_background,
             # only the low-res generator takes a reference background
             **({"reference_backgrounds": self._reference_backgrounds()} if self.mode == "lowres" else {}),
@@ -310,6 +337,9 @@ class _Trainer:
                 start = time.perf_counter()
                 lr_used = self.optimizers()["generator"].param_groups[0]["lr"]  # the LR of this step
                 logs, columns = self.train_step()
+                if not self.amp and not math.isfinite(logs.get("g_total", 0.0)):  # (under AMP the grad scaler skips such steps)
+                    raise ValueError(f"the generator loss is {logs['g_total']} at step {self.step + 1} (diverged: lower the learning "
+                                     "rates or check the data); the last checkpoint is kept")
                 logs["lr_g"] = lr_used
                 self.step += 1
                 seconds = time.perf_counter() - start
