@@ -66,3 +66,15 @@ def test_bad_inputs_are_refused() -> None:
         segmenter.segment(np.full((1, 16, 16), np.nan))
     with pytest.raises(ValueError, match="sigma"):
         tganaug.get_segmenter("threshold", sigma=-1)
+
+
+def test_unet_segments_tiny_and_boolean_frames() -> None:
+    """16 x 16 frames used to leave a 1 x 1 bottleneck (a torch error about training); bool images were refused."""
+    segmenter = tganaug.get_segmenter("unet")
+    labels = disc_video()[:2, :16, :16]
+    images = image_video(labels)
+    for frames in (images, images > np.median(images)):
+        segmented = segmenter.segment(frames)
+        assert segmented.shape == (2, 16, 16) and segmented.dtype == np.uint16
+    with pytest.raises(ValueError, match="finite real numbers, got dtype complex64"):
+        segmenter.segment(np.zeros((1, 32, 32), np.complex64))

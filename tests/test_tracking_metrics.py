@@ -71,6 +71,11 @@ def test_mostly_tracked_and_lost_are_fractions_of_gt_tracks() -> None:
     res[res == 3] = 0  # track 3 never found
     scores = mot_metrics(gt, res)
     assert scores["MT"] == pytest.approx(2 / 3) and scores["ML"] == pytest.approx(1 / 3)
+    exactly_a_fifth = gt.copy()  # track 3 found in 1 of its 5 frames: 20 %, which is not "< 20 %"
+    assert np.count_nonzero([(frame == 3).any() for frame in gt]) == 5
+    for t in range(1, 5):
+        exactly_a_fifth[t][exactly_a_fifth[t] == 3] = 0
+    assert mot_metrics(gt, exactly_a_fifth)["ML"] == 0.0
 
 
 def test_centroid_matching_option() -> None:
@@ -105,6 +110,25 @@ def test_errors_name_the_problem() -> None:
     gappy[2][gappy[2] == 1] = 0  # track 1 has a gap its lineage does not declare
     with pytest.raises(LineageError, match="track 1: missing from frame 2"):
         ctc_measures(gappy, lineage, gt, lineage)
+    wide = gt.astype(np.int32)
+    wide[wide == 2] = 65537  # would wrap to 1 in CTC's uint16 masks and merge with track 1
+    wide_lineage = lineage.copy()
+    wide_lineage[wide_lineage[:, 0] == 2, 0] = 65537
+    with pytest.raises(ValueError, match=r"result label ids 0..65537 are outside 0..65535"):
+        score_tracking(wide, wide_lineage, gt, lineage)
+
+
+def test_result_ids_beyond_uint16_are_refused_before_anything_is_written(tmp_path) -> None:
+    from tganaug.tracking.results import write_result
+
+    gt, lineage = tracked_gt()
+    wide = gt.astype(np.int32)
+    wide[wide == 2] = 65537
+    wide_lineage = lineage.copy()
+    wide_lineage[wide_lineage[:, 0] == 2, 0] = 65537
+    with pytest.raises(ValueError, match="0..65535"):
+        write_result(tmp_path / "res", wide, wide_lineage)
+    assert not (tmp_path / "res" / "01_RES").exists()
 
 
 def test_format_table() -> None:

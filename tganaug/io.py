@@ -27,6 +27,7 @@ __all__ = [
     "CTCFormatError",
     "CTCSequence",
     "annotation_dir",
+    "check_labels",
     "ctc_sequences",
     "list_frames",
     "read_tiff",
@@ -205,7 +206,9 @@ def _stack_frames(frames: list[np.ndarray], files: list[Path]) -> np.ndarray:
     return np.stack(frames)
 
 
-def _check_labels(labels: np.ndarray) -> np.ndarray:
+def check_labels(labels: np.ndarray) -> np.ndarray:
+    """``labels`` as ``(T, H, W) uint16`` instance ids; ``ValueError`` / ``TypeError`` for another shape, an empty
+    video, a non-integer dtype or ids outside 0..65535 (CTC masks are uint16: larger ids would wrap and merge cells)."""
     labels = np.asarray(labels)
     if labels.ndim != 3:
         raise ValueError(f"labels must be a (T, H, W) array, got shape {labels.shape}")
@@ -237,7 +240,7 @@ def write_sequence_files(
     if labels is None and images is None:
         raise ValueError("nothing to write: give labels and/or images")
     if labels is not None:
-        labels = _check_labels(labels)
+        labels = check_labels(labels)
         if lineage is None:
             raise ValueError("labels need a lineage table (id, start, end, parent) to be written as CTC")
         lineage = as_lineage(lineage)

@@ -99,16 +99,21 @@ class UNetSegmenter:
         """``(T, H, W)`` raw images (any real dtype) -> ``(T, 3, H, W) float32`` class probabilities.
 
         The video is normalised with its own percentiles (as in training) and padded to a
-        multiple of 16 by reflection.
+        multiple of 16 by reflection (to 16 x 32 at least: the deepest level needs two pixels).
         """
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[0] == 0:
             raise ValueError(f"images must be a non-empty (T, H, W) video, got shape {images.shape}")
-        if not np.issubdtype(images.dtype, np.number) or (np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images))):
-            raise ValueError("images must be finite real numbers")
+        if images.dtype == bool:
+            images = images.astype(np.float32)
+        if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating) or (
+                np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images))):
+            raise ValueError(f"images must be finite real numbers, got dtype {images.dtype}")
         normalized = fit_normalization(images, "percentile", self.config.percentiles)(images)
         height, width = images.shape[1:]
         pad_h, pad_w = (-height) % 16, (-width) % 16
+        if (height + pad_h) * (width + pad_w) < 2 * 16 * 16:  # a 1 x 1 bottleneck: instance norm needs two pixels
+            pad_w += 16
         mode = "reflect" if pad_h < height and pad_w < width else "edge"
         padded = np.pad(normalized, ((0, 0), (0, pad_h), (0, pad_w)), mode=mode)
         out = np.empty((len(images), 3, height, width), dtype=np.float32)

@@ -3,7 +3,7 @@
 * :func:`mot_metrics`: MOTA, MT, ML, precision, recall and ID switches from ``motmetrics``. Each
   frame's GT and result instances are matched by **mask IoU >= 0.5** (``1 - IoU`` distances, NaN
   below the threshold; at >= 0.5 a match is unique) or, optionally, by centroid distance.
-  MT and ML are *fractions* of the GT tracks (tracked >= 80 % / <= 20 % of their frames), as the
+  MT and ML are *fractions* of the GT tracks (tracked >= 80 % / < 20 % of their frames), as the
   tGAN paper reports them. A GT track is one CTC track id (a daughter after a division is a new one).
 * :func:`ctc_measures`: DET, SEG, TRA (AOGM-based, Matula et al. 2015) by ``ctc_metrics.evaluate_sequence``
   on temporary CTC folders. SEG needs segmentation ground truth (``SEG`` masks, or dense TRA masks
@@ -58,6 +58,8 @@ def _check_pair(gt_labels: np.ndarray, res_labels: np.ndarray) -> tuple[np.ndarr
             raise ValueError(f"{name} labels must be a non-empty (T, H, W) video, got shape {video.shape}")
         if not np.issubdtype(video.dtype, np.integer):
             raise TypeError(f"{name} labels must be integer instance ids, got {video.dtype}")
+        if video.min() < 0 or video.max() > np.iinfo(np.uint16).max:
+            raise ValueError(f"{name} label ids {int(video.min())}..{int(video.max())} are outside 0..65535 (CTC masks are uint16)")
     if gt.shape != res.shape:
         raise ValueError(f"result {res.shape} and ground truth {gt.shape} differ in shape")
     return gt, res

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from tganaug.io import list_frames, read_tiff
+from tganaug.io import check_labels, list_frames, read_tiff
 from tganaug.lineage import as_lineage, format_man_track, read_man_track, validate_tracks
 from tganaug.utils.fsutil import atomic_directory
 
@@ -62,13 +62,13 @@ def write_result_files(folder: str | Path, labels: np.ndarray, lineage: np.ndarr
     ``first_frame`` is the original number of frame 0 (files and lineage are shifted by it).
     """
     folder = Path(folder)
-    labels = np.asarray(labels)
+    labels = check_labels(labels)  # before validation: ids beyond uint16 would wrap into other cells' ids
     lineage = as_lineage(lineage)
     validate_tracks(labels, lineage)
     last = first_frame + labels.shape[0] - 1
     digits = 3 if last < 1000 else 4
     for t, frame in enumerate(labels):
-        tifffile.imwrite(folder / f"mask{first_frame + t:0{digits}d}.tif", frame.astype(np.uint16), compression="zlib")
+        tifffile.imwrite(folder / f"mask{first_frame + t:0{digits}d}.tif", frame, compression="zlib")
     shifted = lineage.copy()
     shifted[:, 1:3] += first_frame
     (folder / "res_track.txt").write_text(format_man_track(shifted))
