@@ -408,3 +408,48 @@ def test_render_batch_renders_fixed_blocks_the_same_however_they_are_read():
     for bad in (0, -2, 1.5):
         with pytest.raises(ValueError, match="render_batch must be a positive integer"):
             small(render_batch=bad)
+
+
+def test_set_epoch_reaches_persistent_workers():
+    """Workers keep their own copy of the dataset: the epoch must still reach them (it lives in shared memory)."""
+    transform = Compose([RandFlipd(keys=["image", "label"], prob=0.5, spatial_axis=0), RandRotate90d(keys=["image", "label"], prob=0.9)])
+    mixed = MixedVideoDataset([small(seed=1, transform=transform), small(seed=2)], weights=[0.5, 0.5], num_items=8, seed=0)
+
+    def epoch_labels(loader, epoch):
+        mixed.set_epoch(epoch)
+        return [batch["label"] for batch in loader]
+
+    in_process = DataLoader(mixed, batch_size=4, num_workers=0, collate_fn=collate_videos)
+    persistent = DataLoader(mixed, batch_size=4, num_workers=2, persistent_workers=True, collate_fn=collate_videos)
+    expected = [epoch_labels(in_process, epoch) for epoch in (0, 1)]
+    assert any(not torch.equal(a, b) for a, b in zip(*expected))  # the epochs really differ
+    for epoch in (0, 1):
+        assert all(torch.equal(a, b) for a, b in zip(epoch_labels(persistent, epoch), expected[epoch]))
+
+
+def test_cache_knows_the_background_and_names_a_corrupt_entry(tmp_path):
+    dark = small(num_videos=1, background=np.full((SIZE, SIZE), 0.1), cache_dir=tmp_path / "cache")[0]
+    with pytest.raises(CacheMismatchError, match="different 'background'"):
+        small(num_videos=1, background=np.full((SIZE, SIZE), 0.5), cache_dir=tmp_path / "cache")[0]
+    assert torch.equal(small(num_videos=1, background=np.full((SIZE, SIZE), 0.1), cache_dir=tmp_path / "cache")[0]["image"], dark["image"])
+    (tmp_path / "cache" / "000000" / "meta.json").write_text('{"truncated": ')
+    with pytest.raises(CacheMismatchError, match="000000/meta.json is corrupt"):
+        small(num_videos=1, background=np.full((SIZE, SIZE), 0.1), cache_dir=tmp_path / "cache")[0]
+
+
+def test_a_video_cached_meanwhile_by_another_process_is_kept(tmp_path, monkeypatch):
+    """Two writers of one cache_dir: the second must neither crash nor swap the folder under a reader."""
+    first = small(num_videos=1, cache_dir=tmp_path / "winner")[0]
+    dataset = small(num_videos=1, cache_dir=tmp_path / "cache")
+    real_render = dataset.factory._render
+
+    def render_while_another_process_caches(index):
+        import shutil
+
+        shutil.copytree(tmp_path / "winner" / "000000", tmp_path / "cache" / "000000")  # it lands between check and write
+        return real_render(index)
+
+    monkeypatch.setattr(dataset.factory, "_render", render_while_another_process_caches)
+    item = dataset[0]
+    assert torch.equal(item["image"], first["image"])
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["000000"]  # no staging folder left behind

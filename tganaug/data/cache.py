@@ -79,7 +79,10 @@ def read_cached_video(path: str | Path, expected: dict[str, Any] | None = None) 
     ``expected``: keys that ``meta.json`` must hold with equal values, else :class:`CacheMismatchError`.
     """
     path = Path(path)
-    meta = json.loads((path / "meta.json").read_text())
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except ValueError as error:
+        raise CacheMismatchError(f"{path / 'meta.json'} is corrupt ({error}); delete {path} to render that video again") from None
     for key, value in (expected or {}).items():
         if json.loads(json.dumps(value, default=str)) != meta.get(key):
             raise CacheMismatchError(

@@ -11,7 +11,7 @@ import torch
 import torch.utils.data
 
 from tganaug.data.normalize import fit_normalization
-from tganaug.data.seeding import check_seed, transform_seed
+from tganaug.data.seeding import EpochMixin, check_seed, transform_seed
 from tganaug.data.indexing import resolve_index
 from tganaug.data.synthetic import check_frames, check_size, to_tensors
 from tganaug.data.tracks import restrict_lineage
@@ -24,7 +24,7 @@ __all__ = ["CTCVideoDataset"]
 CROPS = ("random", "center")
 
 
-class CTCVideoDataset(torch.utils.data.Dataset):
+class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
     """Fixed-length clips of one real CTC sequence, restricted to a split's frames.
 
     Args:
@@ -99,14 +99,14 @@ class CTCVideoDataset(torch.utils.data.Dataset):
         self._labels = data.labels
         self._lineage = data.lineage
         self.kind = data.annotation
-        self.epoch = 0
+        self._init_epoch()
 
     def __len__(self) -> int:
         return self.num_clips
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random crops and transforms are drawn."""
-        self.epoch = check_seed(epoch, "epoch")
+        """Select the epoch whose random crops and transforms are drawn (reaches persistent DataLoader workers)."""
+        super().set_epoch(epoch)
 
     def _clip(self, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         stop = start + self.clip_frames - 1

@@ -10,12 +10,12 @@ import torch
 import torch.utils.data
 
 from tganaug.data.indexing import resolve_index
-from tganaug.data.seeding import check_seed
+from tganaug.data.seeding import EpochMixin, check_seed
 
 __all__ = ["MixedVideoDataset"]
 
 
-class MixedVideoDataset(torch.utils.data.Dataset):
+class MixedVideoDataset(EpochMixin, torch.utils.data.Dataset):
     """A map-style mixture: item ``i`` comes from dataset ``k`` with probability ``weights[k]``.
 
     Args:
@@ -58,14 +58,14 @@ class MixedVideoDataset(torch.utils.data.Dataset):
             raise ValueError(f"num_items must be a positive integer, got {num_items!r}")
         self.num_items = sum(len(d) for d in self.datasets) if num_items is None else int(num_items)
         self.seed = check_seed(seed)
-        self.epoch = 0
+        self._init_epoch()
 
     def __len__(self) -> int:
         return self.num_items
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch (new draws); passed on to the datasets that have ``set_epoch``."""
-        self.epoch = check_seed(epoch, "epoch")
+        """Select the epoch (new draws; reaches persistent DataLoader workers); passed on to the datasets that have ``set_epoch``."""
+        super().set_epoch(epoch)
         for dataset in self.datasets:
             if hasattr(dataset, "set_epoch"):
                 dataset.set_epoch(epoch)

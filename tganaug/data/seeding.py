@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 import torch.utils.data
 
-__all__ = ["VideoSeeds", "check_seed", "transform_seed", "video_seeds", "worker_shard"]
+__all__ = ["EpochMixin", "VideoSeeds", "check_seed", "transform_seed", "video_seeds", "worker_shard"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,29 @@ class VideoSeeds:
     simulator: int
     generator: int
     background: int
+
+
+class EpochMixin:
+    """``epoch`` / :meth:`set_epoch` of a dataset, seen by every DataLoader worker, persistent ones included.
+
+    A worker holds its own copy of the dataset, so a plain attribute set in the main process after
+    the workers started (``persistent_workers=True``) would never reach them: the epoch lives in a
+    one-element shared-memory tensor instead. Call :meth:`set_epoch` before iterating the loader.
+    """
+
+    _shared_epoch: torch.Tensor
+
+    def _init_epoch(self) -> None:
+        self._shared_epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    @property
+    def epoch(self) -> int:
+        """The epoch whose random draws items use (0 until :meth:`set_epoch`)."""
+        return int(self._shared_epoch)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose random draws items use (see the class's own docstring for what changes)."""
+        self._shared_epoch.fill_(check_seed(epoch, "epoch"))
 
 
 def check_seed(seed: object, what: str = "seed") -> int:

@@ -15,6 +15,7 @@ Batch them with :func:`tganaug.data.collate_videos` (lineages differ in length).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,11 @@ import torch.utils.data
 from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
 from tganaug.data.plugins import checked_simulation, describe, resolve
-from tganaug.data.seeding import VideoSeeds, check_seed, transform_seed, video_seeds, worker_shard
+from tganaug.data.seeding import EpochMixin, VideoSeeds, check_seed, transform_seed, video_seeds, worker_shard
 from tganaug.data.transforms import apply_video_transform
 from tganaug.registry import PluginRegistry
 from tganaug.simulation.base import check_video_size
+from tganaug.utils.fsutil import OutputExistsError
 
 __all__ = ["SyntheticVideoDataset", "SyntheticVideoStream", "check_size", "renders_in_batches", "to_tensors"]
 
@@ -66,6 +68,14 @@ def renders_in_batches(generator: Any, render_batch: int) -> bool:
     """Whether ``render_batch`` videos go through ``generator.generate_batch`` together (``render_batch > 1`` and the
     generator has one); otherwise each video is rendered alone with ``generate``."""
     return render_batch > 1 and callable(getattr(generator, "generate_batch", None))
+
+
+def _backgrounds_sha256(backgrounds: list[np.ndarray]) -> str:
+    """``"sha256:<hex>"`` of the ``(H, W) float32`` backgrounds, in order."""
+    digest = hashlib.sha256()
+    for background in backgrounds:
+        digest.update(np.ascontiguousarray(background, dtype=np.float32).tobytes())
+    return f"sha256:{digest.hexdigest()}"
 
 
 class _VideoFactory:
@@ -106,7 +116,8 @@ class _VideoFactory:
             "frames": self.frames,
             "size": [self.height, self.width],
             "seed": self.seed,
-            "background": "given" if self.backgrounds else "generator default",
+            # the backgrounds' content, so that a cache made on other backgrounds is not taken for this one
+            "background": _backgrounds_sha256(self.backgrounds) if self.backgrounds else "generator default",
             **({"render_batch": self.render_batch} if self.render_batch > 1 else {}),
         }
 
@@ -188,7 +199,12 @@ class _VideoFactory:
             images, labels, lineage, meta = read_cached_video(folder, expected=self.description)
             return {"image": images[:, None], "label": labels.astype(np.int64), "lineage": lineage, "meta": meta}
         item = self._render(index)
-        write_video(folder, item["label"], item["lineage"], item["image"][:, 0], item["meta"], overwrite=True)
+        try:
+            write_video(folder, item["label"], item["lineage"], item["image"][:, 0], item["meta"])
+        except (OutputExistsError, OSError):
+            if not (folder / "meta.json").is_file():
+                raise
+            # another process (a worker, a second job) cached this video first: same seeds, same video
         return item
 
     def item(self, index: int, epoch: int = 0) -> dict[str, Any]:
@@ -199,7 +215,7 @@ class _VideoFactory:
         return to_tensors(item)
 
 
-class SyntheticVideoDataset(torch.utils.data.Dataset):
+class SyntheticVideoDataset(EpochMixin, torch.utils.data.Dataset):
     """A fixed-size, map-style dataset of synthetic annotated videos (MONAI ``Dataset`` conventions).
 
     Args:
@@ -256,14 +272,15 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
             simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, cache_dir, registry,
             render_batch,
         )
-        self.epoch = 0
+        self._init_epoch()
 
     def __len__(self) -> int:
         return self.num_videos
 
     def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose random transforms are drawn (videos themselves do not change)."""
-        self.epoch = check_seed(epoch, "epoch")
+        """Select the epoch whose random transforms are drawn (videos themselves do not change; reaches persistent
+        DataLoader workers)."""
+        super().set_epoch(epoch)
 
     def __getitem__(self, index: int | slice | Sequence[int]) -> Any:
         """Item ``index`` (negative counts from the end); a slice or sequence gives a ``torch.utils.data.Subset``."""
@@ -280,7 +297,7 @@ class SyntheticVideoDataset(torch.utils.data.Dataset):
         )
 
 
-class SyntheticVideoStream(torch.utils.data.IterableDataset):
+class SyntheticVideoStream(EpochMixin, torch.utils.data.IterableDataset):
     """Fresh synthetic videos forever (``torch.utils.data.IterableDataset``).
 
     Same arguments as :class:`SyntheticVideoDataset` minus ``num_videos`` and ``cache_dir``, plus ``start`` (first
@@ -316,11 +333,11 @@ class SyntheticVideoStream(torch.utils.data.IterableDataset):
         )
         self.start = check_seed(start, "start")
         self.max_videos = None if max_videos is None else check_frames(max_videos, "max_videos")
-        self.epoch = 0
+        self._init_epoch()
 
     def set_epoch(self, epoch: int) -> None:
-        """Move to a disjoint block of video indices (``epoch * 2**40`` onwards)."""
-        self.epoch = check_seed(epoch, "epoch")
+        """Move to a disjoint block of video indices (``epoch * 2**40`` onwards; reaches persistent DataLoader workers)."""
+        super().set_epoch(epoch)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         worker, workers = worker_shard()

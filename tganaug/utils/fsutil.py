@@ -52,17 +52,19 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
     check_output_dir(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    old = None
     try:
         os.chmod(staging, default_mode(directory=True))
         yield staging
+        if path.exists():
+            if not overwrite and any(path.iterdir()):  # another process finished the same output meanwhile
+                raise OutputExistsError(f"output directory {path} appeared while this one was written; pass overwrite=True to replace it")
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.rename(path, old / "content")
+        os.rename(staging, path)  # fails (ENOTEMPTY) if another process put a folder there since the check above
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    old = None
-    if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-        os.rename(path, old / "content")
-    os.rename(staging, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
