@@ -5,6 +5,7 @@ Imported by the scripts beside it (``sys.path`` holds ``benchmarks/`` when one o
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -15,7 +16,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
-__all__ = ["command_line", "machine"]
+__all__ = ["command_line", "machine", "name_path", "positive_int"]
 
 
 def machine() -> str:
@@ -48,3 +49,22 @@ def command_line(argv: list[str] | None = None) -> str:
     except ValueError:
         shown = argv[0] if argv else "?"
     return shlex.join(["python", shown, *argv[1:]])
+
+
+def positive_int(text: str) -> int:
+    """argparse ``type``: an integer >= 1 (a clear usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def name_path(text: str) -> tuple[str, str]:
+    """argparse ``type``: ``NAME=PATH`` as ``(name, path)`` (a clear usage error without the ``=``)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, path

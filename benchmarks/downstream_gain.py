@@ -21,10 +21,11 @@ runs are shared by all generators (``runs/downstream/<dataset>/linker/<setup>-se
 Each segmenter segments the *eval* frames; the segmentation is linked by ``--tracker`` (laptrack by
 default) and by the linker of the same setup and seed, and scored against the GT: SEG, DET, TRA
 (CTC, py-ctcmetrics) and MOTA (motmetrics, IoU >= 0.5). Three seeds, mean ± sd. Training state is
-kept per run in ``runs/downstream/``; re-running resumes and skips finished runs (``scores.json`` for
+kept per run in ``runs/downstream/``; re-running resumes and skips finished runs (``scores_<tracker>.json`` for
 the segmenter + ``--tracker``, ``scores_linker.json`` for the linker). ``generator.json`` beside a
-generator's runs records the model they were rendered with (a hash of its weights): a folder made with
-another model is refused, so pass another ``--runs`` after retraining a model. Writes
+generator's runs records the model they were rendered with (a hash of its weights) and the segmenter's
+training settings (steps, batch, crop), ``linker/linker_training.json`` the linker's: a folder made otherwise
+is refused, so pass another ``--runs`` after retraining a model or changing them. Writes
 ``benchmarks/results/downstream_gain_<dataset>_<generator>.md`` and ``.csv``.
 
     python benchmarks/downstream_gain.py [--dataset Fluo-N2DH-SIM+] [--steps 300] [--seeds 0 1 2] [--threads 1]
@@ -51,6 +52,7 @@ from tganaug.data import CTCVideoDataset, MixedVideoDataset, SyntheticVideoDatas
 from tganaug.lineage import crop_lineage
 from tganaug.segmentation import SegmenterConfig, UNetSegmenter
 from tganaug.segmentation.train import train_segmenter
+from tganaug.splits import split_frames
 from tganaug.tracking.linker import LinkerConfig, train_linker
 from tganaug.tracking.metrics import read_seg_reference, score_tracking
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv, atomic_write_json
@@ -200,15 +202,15 @@ def generator_fingerprint(generator: str, model: str | None, background: str = "
     return fingerprint
 
 
-def check_runs_fingerprint(runs: Path, fingerprint: dict[str, str]) -> None:
-    """Refuse to reuse a runs folder made with another generator model; record the fingerprint in a new one."""
-    file = runs / "generator.json"
+def check_runs_fingerprint(runs: Path, fingerprint: dict[str, str], file_name: str = "generator.json") -> None:
+    """Refuse to reuse a runs folder made with other settings (generator model, training); record them in a new one."""
+    file = runs / file_name
     if file.is_file():
         saved = json.loads(file.read_text())
         if saved != fingerprint:
             raise SystemExit(f"{runs} holds runs rendered with {saved}, not {fingerprint}: pass another --runs folder")
         return
-    if any(runs.glob("*+syn-seed*/scores.json")) or any(runs.glob("syn-only-seed*/scores.json")):
+    if any(runs.glob("*+syn-seed*/scores*.json")) or any(runs.glob("syn-only-seed*/scores*.json")):
         raise SystemExit(f"{runs} holds synthetic-data runs without a record of the generator model they used "
                          "(made before fingerprints): pass another --runs folder")
     runs.mkdir(parents=True, exist_ok=True)
@@ -249,12 +251,24 @@ def main() -> None:
     linker_config = LinkerConfig()
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     gt_scores: dict[str, list[dict[str, float]]] = {}  # the linker alone, on the GT masks of the eval frames
-    check_runs_fingerprint(Path(args.runs) / args.dataset / args.generator, generator_fingerprint(args.generator, args.model, args.background))
+    if not dataset_dir.is_dir():
+        raise SystemExit(f"no dataset folder {dataset_dir}")
+    n_train = len(split_frames(dataset_dir, "train"))
+    if any(not 0 <= k <= n_train for k in args.k):
+        raise SystemExit(f"--k must be between 0 (all) and the {n_train} train frames of {args.dataset}, got {args.k}")
+    # a runs folder is reused only with the same generator and segmenter training; the linker's runs with the same linker training
+    check_runs_fingerprint(Path(args.runs) / args.dataset / args.generator,
+                           {**generator_fingerprint(args.generator, args.model, args.background),
+                            "segmenter_steps": str(args.steps), "batch": str(args.batch), "crop": str(args.crop)})
+    if not args.no_linker:
+        check_runs_fingerprint(Path(args.runs) / args.dataset / "linker",
+                               {key: str(getattr(args, key)) for key in ("linker_steps", "linker_videos", "linker_frames", "linker_size")},
+                               file_name="linker_training.json")
     started = time.perf_counter()
     for name, kind, k in setups:
         for seed in args.seeds:
             run = Path(args.runs) / args.dataset / args.generator / f"{name}-seed{seed}"
-            scores_file, linker_file = run / "scores.json", run / "scores_linker.json"
+            scores_file, linker_file = run / f"scores_{args.tracker}.json", run / "scores_linker.json"  # one file per tracker
             linker = Path(args.runs) / args.dataset / "linker" / f"{name}-seed{seed}" / "linker.pt"
             model = run / "model.pt"
             if not scores_file.is_file():  # train (or resume) the segmenter; a finished one is only reloaded

@@ -74,7 +74,7 @@ from tganaug.visualize import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, name_path  # benchmarks/_common.py
 from ship_tgan import BASELINES_DIR, PER_FRAME_BASELINES  # benchmarks/ship_tgan.py
 
 REPO = Path(__file__).resolve().parents[1]
@@ -262,7 +262,7 @@ def main() -> None:
                         "figures use the first")
     parser.add_argument("--clip-len", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH", type=name_path,
                         help="use this checkpoint folder instead of a shipped model (e.g. fluo-nuclei=runs/x)")
     parser.add_argument("--figure-max-side", type=int, default=1200, help="longer side of the PNG montages, px (scaled down)")
     parser.add_argument("--gif-max-side", type=int, default=600, help="longer side of the GIF frames, px (scaled down)")
@@ -273,7 +273,7 @@ def main() -> None:
                         help="tGAN and the per-frame model without their SR stage: the low-res frames bilinearly up-sampled "
                         "(how much of their SSIM/PSNR the SR stage's texture and noise cost)")
     parser.add_argument("--report", default="fidelity", help="report name: writes benchmarks/results/REPORT.md and .csv")
-    parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR",
+    parser.add_argument("--per-frame", action="append", default=[], metavar="NAME=RUN_DIR", type=name_path,
                         help="low-res run of the per-frame baseline for a modality (e.g. fluo-nuclei=runs/perframe-fluo-nuclei/lowres), "
                         "or a folder with lowres/ and its own sr/; "
                         f"default: the one in {BASELINES_DIR.relative_to(REPO)}/ for each shipped model not replaced by --model")
@@ -290,10 +290,10 @@ def main() -> None:
     except (OSError, ValueError) as error:
         parser.error(str(error))
     extras = not args.table_only and "tGAN" in chosen  # background swap, FVD-vs-length, colony: tGAN figures
-    overrides = dict(item.split("=", 1) for item in args.model)
+    overrides = dict(args.model)
     per_frame_runs = {name: str(BASELINES_DIR / folder) for name, folder in PER_FRAME_BASELINES.items()
                       if name not in overrides and (BASELINES_DIR / folder / "checkpoint.pt").is_file()}
-    per_frame_runs.update(dict(item.split("=", 1) for item in args.per_frame))
+    per_frame_runs.update(dict(args.per_frame))
     per_frame_models: dict[str, TGAN] = {}
     use_sr = not args.no_sr
     torch.set_num_threads(args.threads)
@@ -446,7 +446,7 @@ def main() -> None:
                  f"SIM+ eval clips ({args.clip_len}-frame clips; lower is better" + ("; mean ± sd over seeds):" if len(args.seeds) > 1 else "):"))
         table = [{"frames": length, **values, **{f"{m}_sd": fvd_sd[length][m] for m in methods}} for length, values in fvd_rows.items()]
         lines += ["", title, "", mean_sd_table(table, ("frames", *methods))]
-    where = figures.relative_to(RESULTS).as_posix()
+    where = figures.relative_to(RESULTS).as_posix() if figures.is_relative_to(RESULTS) else figures.as_posix()
     lines += [] if args.table_only else ["", f"Figures (seed {args.seeds[0]}): `{where}/fidelity_<dataset>.png` (rows: masks, real, tGAN, procedural[, per-frame]), "
               f"`{where}/background_swap.png`",
               f"(rows: masks, SIM+ background, GOWT1 background), `{where}/fvd_vs_length.png`, `{where}/simulated_division_fluo.gif`,",

@@ -32,6 +32,7 @@ from tganaug_plugins.generators.tgan import TGANGenerator
 import tganaug
 from tganaug.fidelity import ssim_psnr
 from tganaug.models.tgan import background_from_video
+from tganaug.utils.fsutil import atomic_write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -144,7 +145,7 @@ def main() -> None:
               f"{r['crop_ms_float32'] / r['crop_ms_bfloat16']:.2f}x | {r['size']} | {r['full_ms_float32']:.1f} | "
               f"{r['full_ms_bfloat16']:.1f} |" for r in rows]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    atomic_write_bytes(args.out, ("\n".join(lines) + "\n").encode())
     print(f"wrote {args.out}")
 
 

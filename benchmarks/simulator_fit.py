@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 import tganaug
 from tganaug.simulation.fit import video_statistics
+from tganaug.utils.fsutil import atomic_write_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, positive_int  # benchmarks/_common.py
 
 # dataset -> (simulator, train split used for fitting). GOWT1 has no train frames and its masks are
 # shrunken markers, so it is not used for fitting.
@@ -37,7 +38,7 @@ STATS = ("cells_per_10k_px", "coverage", "area_mean", "area_sd", "aspect_mean", 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=positive_int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "simulator_fit.md"))
     args = parser.parse_args()
     data = Path(args.data)
@@ -83,7 +84,7 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report)
+    atomic_write_bytes(Path(args.out), report.encode())
     print(f"wrote {args.out}")
 
 

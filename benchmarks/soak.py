@@ -23,9 +23,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from tganaug.data import SyntheticVideoStream, collate_videos
+from tganaug.utils.fsutil import atomic_write_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, positive_int  # benchmarks/_common.py
 
 
 def rss_bytes(pid: int) -> int:
@@ -49,7 +50,7 @@ def tree_rss(pid: int) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames-total", type=int, default=10_000)
+    parser.add_argument("--frames-total", type=positive_int, default=10_000)
     parser.add_argument("--frames", type=int, default=16, help="frames per video")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--workers", type=int, default=2)
@@ -101,7 +102,7 @@ def main() -> int:
     report = "\n".join(lines)
     print(report)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(report + "\n")
+    atomic_write_bytes(Path(args.out), (report + "\n").encode())
     return 0 if growth <= args.bound_mib else 1
 
 

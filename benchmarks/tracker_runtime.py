@@ -24,7 +24,7 @@ from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, positive_int  # benchmarks/_common.py
 
 DATASETS = ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet", "Fluo-N2DH-GOWT1")
 COLUMNS = ("dataset", "frames", "objects", "tracker", "seconds", "s_per_frame", "ms_per_object")
@@ -36,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--trackers", default="overlap,laptrack,btrack,linker")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=positive_int, default=3)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "tracker_runtime"))
     args = parser.parse_args()
     rows = []

@@ -30,7 +30,7 @@ from tganaug.tracking.metrics import format_table, read_seg_reference, score_tra
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, name_path  # benchmarks/_common.py
 
 #: dataset -> threshold segmenter settings, SEG reference, whether MOT measures are meaningful.
 #: ``threshold: "train"`` = midpoint of the median cell and median background intensity of the *train*
@@ -98,18 +98,18 @@ def synthetic_images(generator_name: str, dataset: Path, gt, seed: int, tgan_mod
     if generator_name == SR_ON_REAL:
         return sr_on_real_images(dataset, gt, seed, tgan_models)
     generator = make_generator(generator_name, dataset, tgan_models)
+    # the intensity space the generator renders in: tgan's training percentiles, the procedural fit's (0.1, 99.9)
+    percentiles = tuple(generator.model.config.norm_percentiles) if generator_name == "tgan" else (0.1, 99.9)
+    reference = tganaug.read_ctc(dataset, frames=reference_split(dataset))
+    norm = fit_normalization(reference.images, percentiles=percentiles)
     background = None
     if generator_name == "tgan":
         from tganaug.models.tgan import background_from_video
 
-        reference = tganaug.read_ctc(dataset, frames=reference_split(dataset))
-        norm = fit_normalization(reference.images)
         background = background_from_video(norm(reference.images), reference.labels)
     video = np.asarray(generator.generate(gt.labels, background=background, seed=seed), dtype=np.float32)
     if video.shape != gt.labels.shape:
         raise ValueError(f"generator {generator_name!r} returned shape {video.shape}, expected {gt.labels.shape}")
-    scale_source = tganaug.read_ctc(dataset, frames=reference_split(dataset), read_labels=False)
-    norm = fit_normalization(scale_source.images)
     return video * np.float32(norm.scale) + np.float32(norm.offset)
 
 
@@ -170,12 +170,18 @@ def main() -> None:
                         "model's SR stage alone on the real frames down-sampled to its low-res grid (diagnostic)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output stem (default results/tracking_real_vs_synthetic_<segmenter>)")
-    parser.add_argument("--tgan-model", action="append", default=[], metavar="NAME=PATH",
+    parser.add_argument("--tgan-model", action="append", default=[], metavar="NAME=PATH", type=name_path,
                         help="render the tgan rows with this checkpoint folder instead of shipped model NAME (e.g. fluo-nuclei=runs/x)")
     args = parser.parse_args()
-    tgan_models = dict(item.split("=", 1) for item in args.tgan_model)
+    tgan_models = dict(args.tgan_model)
     trackers = [t for t in args.trackers.split(",") if t]
     generators = [g for g in args.generators.split(",") if g]
+    unknown_datasets = sorted(set(d for d in args.datasets.split(",") if d) - set(DATASETS))
+    if unknown_datasets:
+        parser.error(f"unknown dataset(s) {unknown_datasets}; choose from {', '.join(DATASETS)}")
+    known_generators = {*tganaug.default_registry().names("generator"), SR_ON_REAL}
+    if set(generators) - known_generators:
+        parser.error(f"unknown generator(s) {sorted(set(generators) - known_generators)}; choose from {', '.join(sorted(known_generators))}")
     rows: list[dict] = []
     print("| " + " | ".join(COLUMNS) + " |")
     for name in [d for d in args.datasets.split(",") if d]:

@@ -182,6 +182,18 @@ def test_overwrite_never_deletes_what_the_run_reads(tmp_path, capsys, monkeypatc
     assert (out / "gen.json").is_file() and (out / "masks" / "01_GT").is_dir()
 
 
+def test_overwrite_that_fails_before_a_video_finishes_gives_the_old_set_back(tmp_path, capsys):
+    out = tmp_path / "set"
+    assert main([*ARGS, "--videos", "2", "--out", str(out)]) == 0
+    before = _files(out)
+    too_small = ["generate", "--generator", "tgan", "--model", "fluo-nuclei-x4", "--frames", "3", "--height", "32", "--width", "32",
+                 "--quiet", "--out", str(out), "--overwrite"]
+    assert main(too_small) == 2
+    assert "too small for this model" in capsys.readouterr().err
+    assert _files(out) == before  # the failed replacement put the old set back
+    assert not list(tmp_path.glob(".set.old-*"))
+
+
 def test_fewer_videos_on_resume_keep_the_recorded_count_and_outputs_follow_the_umask(tmp_path, capsys):
     import os
     import stat
@@ -212,6 +224,9 @@ def test_sixteen_bit_png_background_keeps_its_levels(tmp_path):
     tifffile.imwrite(tmp_path / "signed.tif", np.full((48, 64), -5, np.int16))
     with pytest.raises(ValueError, match="has negative values"):
         load_background(tmp_path / "signed.tif", 48, 64)
+    tifffile.imwrite(tmp_path / "wide.tif", np.full((48, 64), 999, np.int32))  # would scale by 2**31 - 1: black
+    with pytest.raises(ValueError, match="is int32: save it as 8- or 16-bit"):
+        load_background(tmp_path / "wide.tif", 48, 64)
 
 
 def test_interrupt_exits_130_with_a_resume_hint(monkeypatch, capsys):

@@ -82,6 +82,9 @@ def test_resume_equals_straight_run(tmp_path):
     a = torch.load(straight, weights_only=True)["state_dict"]
     b = torch.load(resumed, weights_only=True)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    for other in ({"batch_size": 2}, {"learning_rate": 0.5}):  # a finished run is not "resumed" with other settings
+        with pytest.raises(ValueError, match="another config, step count, seed, batch size or learning rate"):
+            train_segmenter(_dataset(), crashed, steps=4, config=TINY, progress=False, **{"batch_size": 1, **other})
 
 
 class _WrapIndex:

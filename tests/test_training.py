@@ -504,6 +504,37 @@ def test_training_reads_every_annotated_sequence_of_a_folder(tmp_path) -> None:
         load_videos([tmp_path / "gt-only"], "train", TINY)
 
 
+def test_a_run_saved_before_all_sequences_were_read_resumes_on_its_first_ones(tmp_path) -> None:
+    import shutil
+
+    from tganaug.training.checkpoint import save_checkpoint
+
+    _tiny_ctc(tmp_path / "ctc")
+    for name in ("01", "01_GT"):
+        shutil.copytree(tmp_path / "ctc" / name, tmp_path / "ctc" / name.replace("01", "02"))
+    run = tmp_path / "run"
+    LowResTrainer(TINY.replace(total_steps=4), run, data=[tmp_path / "ctc"], progress=False).train(until=2)
+    old = load_checkpoint(run)
+    old["data"] = ["ctc"]  # what a checkpoint of sessions before the split was saved looked like
+    old.pop("frames")
+    old.pop("config_obj")
+    save_checkpoint(run / "checkpoint.pt", {k: v for k, v in old.items() if k not in ("format", "version")})
+    resumed = LowResTrainer(None, run, data=[tmp_path / "ctc"], progress=False, resume=True)
+    assert resumed.data_names == ["ctc"] and resumed.step == 2
+
+
+def test_a_config_file_inside_a_new_run_directory_is_refused(tmp_path, capsys) -> None:
+    from tganaug.cli import main
+
+    _tiny_ctc(tmp_path / "ctc")
+    (tmp_path / "run").mkdir()
+    mine = tmp_path / "run" / "config.json"
+    mine.write_text(json.dumps({**TINY.to_dict(), "total_steps": 7}))
+    assert main(["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", str(mine), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert "lies inside the run directory" in capsys.readouterr().err
+    assert json.loads(mine.read_text())["total_steps"] == 7
+
+
 def test_a_run_that_never_checkpointed_does_not_block_a_new_start(tmp_path, capsys) -> None:
     from tganaug.cli import main
 

@@ -48,6 +48,7 @@ __all__ = [
     "load_background",
     "generator_record",
     "prepare_output",
+    "old_content_kept_until_done",
     "recorded_weights",
     "records_removed_unless_a_video_finishes",
     "render_video",
@@ -161,6 +162,8 @@ def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
     if image.shape != (height, width):
         raise ValueError(f"background image {path} is {image.shape[0]}x{image.shape[1]}, the videos are {height}x{width}")
     if np.issubdtype(image.dtype, np.integer):
+        if image.dtype.itemsize > 2:  # scaled by 2**31 or more, 16-bit levels would render black
+            raise ValueError(f"background image {path} is {image.dtype}: save it as 8- or 16-bit, or as float in [0, 1]")
         if image.min() < 0:
             raise ValueError(f"background image {path} has negative values ({image.dtype}); it must be an unsigned or non-negative image")
         return (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
@@ -407,6 +410,28 @@ def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequen
 
 
 @contextlib.contextmanager
+def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: bool, inputs: Sequence[str | Path] = ()) -> Iterator[None]:
+    """With ``overwrite`` and a non-empty ``out``: move its content aside (refused when it holds what the run
+    reads, :func:`prepare_output`), and put it back if the block fails before any new video is finished;
+    remove it once the block succeeds. Without ``overwrite``, or for an empty ``out``, nothing happens."""
+    if not (overwrite and out.is_dir() and any(out.iterdir())):
+        yield
+        return
+    _refuse_replacing_inputs(out, config, inputs)
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+    os.replace(out, aside / "content")
+    try:
+        yield
+    except BaseException:
+        if not finished_videos(out):  # nothing new is worth more than what the user had
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(aside / "content", out)
+            shutil.rmtree(aside, ignore_errors=True)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+@contextlib.contextmanager
 def records_removed_unless_a_video_finishes(out: Path, existed: bool) -> Iterator[None]:
     """On an error before any video of ``out`` is finished, remove the ``config.json`` / ``generator.json`` that
     :func:`prepare_output` wrote (and ``out`` itself when this run made it), so that the corrected command is not
@@ -466,10 +491,11 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
     generator = get_generator(config.generator, **config.generator_config)
     simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
     background = check_inputs(config)
-    existed = Path(out).exists()
-    done = prepare_output(out, config, overwrite, record=generator_record(generator), inputs=inputs)
-    todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
-    with records_removed_unless_a_video_finishes(Path(out), existed):
-        for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
-            render_video(config, index, out, generator, simulator, background, progress=progress)
+    with old_content_kept_until_done(Path(out), config, overwrite, inputs):
+        existed = Path(out).exists()
+        done = prepare_output(out, config, overwrite, record=generator_record(generator), inputs=inputs)
+        todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
+        with records_removed_unless_a_video_finishes(Path(out), existed):
+            for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
+                render_video(config, index, out, generator, simulator, background, progress=progress)
     return [Path(out) / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]

@@ -23,8 +23,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tganaug.generation import (GenerationConfig, check_inputs, finished_videos, generator_record, load_background, prepare_output,
-                                recorded_weights, records_removed_unless_a_video_finishes, render_video, video_name)
+from tganaug.generation import (GenerationConfig, check_inputs, finished_videos, generator_record, load_background, old_content_kept_until_done,
+                                prepare_output, recorded_weights, records_removed_unless_a_video_finishes, render_video, video_name)
 
 __all__ = ["generate_dataset_sharded"]
 
@@ -78,7 +78,7 @@ def generate_dataset_sharded(
         inputs: further files the run read (e.g. config files), never deleted by ``overwrite``.
     """
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        import dask.distributed  # noqa: F401
     except ImportError as error:  # optional dependency
         raise ImportError("sharded generation needs dask.distributed: pip install 'tganaug[dask]'") from error
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -87,6 +87,16 @@ def generate_dataset_sharded(
     config_json = json.dumps(config.to_dict(), sort_keys=True)
     record = generator_record(_worker_objects(config_json)[0])  # built here once, also to fail early on a bad plugin name
     check_inputs(config)
+    with old_content_kept_until_done(out, config, overwrite, inputs):
+        _render_sharded(config, config_json, out, record, overwrite, inputs, workers, scheduler, progress, retries)
+    return [out / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]
+
+
+def _render_sharded(config: GenerationConfig, config_json: str, out: Path, record: dict[str, Any], overwrite: bool,
+                    inputs: Sequence[str | Path], workers: int, scheduler: str | None, progress: bool, retries: int) -> None:
+    """Prepare ``out`` and render its missing videos on a Dask cluster (see :func:`generate_dataset_sharded`)."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
     existed = out.exists()
     done = prepare_output(out, config, overwrite, record=record, inputs=inputs)
     todo = [i for i in range(config.videos) if i not in done]
@@ -109,4 +119,3 @@ def generate_dataset_sharded(
             client.close()
             if cluster is not None:
                 cluster.close()
-    return [out / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]

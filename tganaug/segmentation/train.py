@@ -75,8 +75,12 @@ def train_segmenter(
     state_path = out_dir / STATE_FILE
     if resume and state_path.is_file():
         state = torch.load(state_path, map_location="cpu", weights_only=True)
-        if state["config"] != config.to_dict() or state["steps"] != steps or state["seed"] != seed:
-            raise ValueError(f"{state_path} was written by a run with another config, step count or seed; use a new out_dir")
+        # states written before batch_size / learning_rate were saved take the given ones
+        same = (state["config"] == config.to_dict() and state["steps"] == steps and state["seed"] == seed
+                and state.get("batch_size", batch_size) == batch_size and state.get("learning_rate", learning_rate) == learning_rate)
+        if not same:
+            raise ValueError(f"{state_path} was written by a run with another config, step count, seed, batch size or learning "
+                             "rate; use a new out_dir")
         network.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -96,6 +100,7 @@ def train_segmenter(
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             buffer = io.BytesIO()
             torch.save({"config": config.to_dict(), "steps": steps, "seed": seed, "step": step + 1,
+                        "batch_size": batch_size, "learning_rate": learning_rate,
                         "network": network.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()}, buffer)
             atomic_write_bytes(state_path, buffer.getvalue())

@@ -187,6 +187,11 @@ class _Trainer:
         else:
             self.videos = load_videos(list(data), self.frames, config)  # type: ignore[arg-type]
         self.data_names = [v.name for v in self.videos]
+        if self.resume_from is not None and "frames" not in self.resume_from:
+            # saved before training read every sequence of a folder: such a run trained on each folder's first one
+            first_only = [v for v in self.videos if v.name in self.resume_from.get("data", [])]
+            if [v.name for v in first_only] == list(self.resume_from.get("data", [])):
+                self.videos, self.data_names = first_only, [v.name for v in first_only]
         if self.resume_from is not None and list(self.resume_from.get("data", self.data_names)) != self.data_names:
             raise CheckpointError(f"the run was trained on {self.resume_from['data']}, not {self.data_names}: resume with the same --data")
         if clear_run_files:
