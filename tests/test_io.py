@@ -199,3 +199,30 @@ def test_splits_file_round_trip(tmp_path):
     assert split_frames(tmp_path, "train") == range(0, 4)
     with pytest.raises(ValueError, match="has no 'eval' frames"):
         split_frames(tmp_path, "eval")
+
+
+def test_atomic_directory_puts_the_old_content_back_when_the_swap_fails(tmp_path, monkeypatch):
+    import os
+
+    from tganaug.utils import fsutil
+
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "old.txt").write_text("user data")
+    real_rename = os.rename
+
+    def failing_swap(source, destination):
+        if ".tmp-" in str(source):  # staging -> target: as if another process put a folder there meanwhile
+            raise OSError(39, "Directory not empty")
+        return real_rename(source, destination)
+
+    monkeypatch.setattr(fsutil.os, "rename", failing_swap)
+    with pytest.raises(OSError, match="Directory not empty"):
+        with fsutil.atomic_directory(target, overwrite=True) as staging:
+            (staging / "new.txt").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or old-content folder left
+    assert (target / "old.txt").read_text() == "user data"
+    monkeypatch.undo()
+    with pytest.raises(fsutil.OutputExistsError, match="not empty"):
+        with fsutil.atomic_directory(target) as staging:
+            pass
