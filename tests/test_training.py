@@ -133,6 +133,32 @@ def test_ssim_weight_adds_the_structural_term(tmp_path) -> None:
         assert row["g_total"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_ssim_term_sees_frames_in_unit_range(tmp_path) -> None:
+    """SSIM's luminance term is not shift-invariant: it must see the [0, 1] frames the fidelity benchmark scores,
+    not the networks' [-1, 1] (where a +0.05 shift of a mid-grey frame cost 1 - SSIM = 0.997)."""
+    trainer = LowResTrainer(TINY.replace(total_steps=1, w_ssim=5.0), tmp_path / "run", data=[_video()], progress=False)
+    seen = []
+    real_loss = trainer.ssim_loss
+
+    def recording(fake, real):
+        seen.append((float(fake.min()), float(fake.max()), float(real.min()), float(real.max())))
+        return real_loss(fake, real)
+
+    trainer.ssim_loss = recording
+    trainer.train()
+    assert seen and all(0.0 <= low and high <= 1.0 for low_high in seen for low, high in (low_high[:2], low_high[2:]))
+    grey = torch.full((1, 1, 32, 32), 0.5) + 0.05 * torch.rand((1, 1, 32, 32), generator=torch.Generator().manual_seed(0))
+    assert float(real_loss(grey + 0.05, grey)) < 0.05
+
+
+def test_sample_montage_rescales_by_declared_range() -> None:
+    from tganaug.training.trainer import montage
+
+    masks, mid_grey = torch.ones((2, 4, 4)), torch.zeros((2, 4, 4))  # 0.0 in [-1, 1] is mid-grey, not black
+    image = montage([masks, mid_grey], (False, True))
+    assert image.shape == (8, 8) and (image[:, :4] == 255).all() and (image[:, 4:] == 128).all()
+
+
 def test_negative_or_nan_loss_weights_are_refused() -> None:
     with pytest.raises(ValueError, match=r"loss weights must be finite and >= 0, got \{'w_ssim': -1.0\}"):
         TINY.replace(w_ssim=-1.0)

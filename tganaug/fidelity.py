@@ -7,7 +7,7 @@ maps real and generated videos into it). Measures:
 * ``feature_distance``: an LPIPS-*like* distance computed with **our** feature network (the
   encoder of the small mask-predicting UNet trained on the shared train frames, shipped as
   ``tganaug/weights/feature_net.pt``): per level, channel-normalised features, squared
-  difference averaged over space and channels, then averaged over levels. Not LPIPS (no VGG/Alex
+  difference summed over channels (as LPIPS does) and averaged over space, then averaged over levels. Not LPIPS (no VGG/Alex
   weights, no learned linear heads) and not comparable to the paper's LPIPS numbers.
 * ``fvd_like``: a Fréchet distance between *clip* features of real and generated videos: each
   clip (``clip_len`` frames of a ``tile``-pixel square, all positions and windows) is described

@@ -103,8 +103,8 @@ class TGANConfig(ConfigMixin):
     #: what the temporal-warp loss compares the generated warp residual with (training/losses.temporal_warp_loss):
     #: "still" = zero (vid2vid; configs saved before the option) or "real" = the real frames' residual
     temporal_target: str = "still"
-    #: weight of the structural term ``1 - SSIM(fake, real)`` on the low-res frames (MONAI ``SSIMLoss``, 11 px
-    #: Gaussian window as in the fidelity benchmark's SSIM); 0 (the default, and every shipped model) leaves it out
+    #: weight of the structural term ``1 - SSIM(fake, real)`` on the low-res frames in [0, 1] (MONAI ``SSIMLoss``, 11 px
+    #: Gaussian window, data range 1, as in the fidelity benchmark's SSIM); 0 (the default, and every shipped model) leaves it out
     w_ssim: float = 0.0
     sr_w_adv: float = 1.0
     sr_w_perceptual: float = 10.0

@@ -186,7 +186,7 @@ class ClipSampler:
 
         Returns (``C = context``, ``h = w = crop_size``):
             ``masks (B, C+L, h, w)`` {0,1}; ``images (B, C+L, h, w)`` [-1,1]; ``background (B, 1, h, w)``;
-            ``starts (B,)`` index of the first clip frame in its video (``0`` means the clip starts the video).
+            ``starts (B,)`` index of the first target frame in its video (at least ``context``: never frame 0).
         """
         crop = self.config.crop_size
         out: dict[str, list[torch.Tensor]] = {"masks": [], "images": [], "background": [], "starts": []}

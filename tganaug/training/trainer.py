@@ -101,15 +101,16 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TGANConfig, lr: flo
     return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=config.total_steps, pct_start=pct_start, cycle_momentum=False)
 
 
-def montage(columns: Sequence[torch.Tensor]) -> np.ndarray:
-    """Grid image: each column a ``(T, h, w)`` tensor in [0, 1] or [-1, 1] (rescaled), frames as rows.
+def montage(columns: Sequence[torch.Tensor], signed: Sequence[bool]) -> np.ndarray:
+    """Grid image: each column a ``(T, h, w)`` tensor, frames as rows; ``signed[k]``: column ``k`` is in
+    [-1, 1] (rescaled to [0, 1]) rather than [0, 1].
 
     Returns ``(T*h, n_cols*w) uint8``.
     """
     cols = []
-    for column in columns:
+    for column, in_signed_range in zip(columns, signed):
         c = column.detach().float().cpu()
-        if c.min() < 0:
+        if in_signed_range:
             c = (c + 1) / 2
         cols.append(torch.cat(list(c.clamp(0, 1)), dim=0))
     grid = torch.cat(cols, dim=1)
@@ -129,6 +130,7 @@ class _Trainer:
 
     mode = ""
     log_fields: tuple[str, ...] = ()
+    sample_signed: tuple[bool, ...] = ()  # per sample-montage column: in [-1, 1] (else [0, 1])
 
     def __init__(
         self,
@@ -321,7 +323,7 @@ class _Trainer:
         if not self.dist.is_main:
             return
         (self.out_dir / "samples").mkdir(exist_ok=True)
-        atomic_write_bytes(self.out_dir / "samples" / f"step_{self.step:06d}.png", _png_bytes(montage(columns)))
+        atomic_write_bytes(self.out_dir / "samples" / f"step_{self.step:06d}.png", _png_bytes(montage(columns, self.sample_signed)))
 
     # --- loop ----------------------------------------------------------------------------------
     def train(self, until: int | None = None) -> dict[str, float]:
@@ -384,8 +386,9 @@ class LowResTrainer(_Trainer):
     1. FlowNet step: self-supervised photometric + smoothness loss on the real pairs of the clip,
        plus a supervised term on real frames warped by known random flows.
     2. The generator runs frame by frame; the first frame's previous-frame input is the reference
-       background (always when the clip starts the video, else with ``p_first_from_background``)
-       or the real previous frame; later frames get the previous generated frame.
+       background with probability ``p_first_from_background`` (how every video starts at inference)
+       or else the real previous frame; later frames get the previous generated frame. A clip's first
+       target frame is never its video's frame 0 (the clip's context frames come before it).
     3. D step on ``[mask t-1, mask t, frame t-1, frame t]`` (DiffAugment on real and fake alike).
     4. G step: ``w_adv`` LSGAN + ``w_l1`` L1 + ``w_perceptual`` perceptual + ``w_flow`` flow +
        ``w_temporal`` temporal-warp loss (+ ``w_ssim`` (1 - SSIM) when it is > 0).
@@ -394,6 +397,7 @@ class LowResTrainer(_Trainer):
     mode = "lowres"
     # "ssim" last: logs of runs started before it keep their column order
     log_fields = ("g_total", "g_adv", "l1", "perceptual", "flow", "temporal", "d", "flow_photo", "flow_smooth", "flow_sup", "ssim")
+    sample_signed = (False, True, True)  # sample columns: masks {0, 1} | real | generated in [-1, 1]
 
     def build(self) -> None:
         c = self.config
@@ -412,7 +416,7 @@ class LowResTrainer(_Trainer):
             elif c.flow_init != "shipped":
                 raise FileNotFoundError(f"FlowNet weights not found: {path}")
         self.perceptual = PerceptualLoss(c.perceptual, c.feature_channels).to(self.device)
-        self.ssim_loss = SSIMLoss(spatial_dims=2, data_range=2.0)  # frames in [-1, 1]
+        self.ssim_loss = SSIMLoss(spatial_dims=2, data_range=1.0)  # on [0, 1] frames: SSIM is not shift-invariant
         self.opt_g = make_optimizer(self.generator.parameters(), c, c.lr_g)
         self.opt_d = make_optimizer(self.discriminator.parameters(), c, c.lr_d)
         self.opt_f = make_optimizer(self.flownet.parameters(), c, c.lr_flow)
@@ -438,7 +442,7 @@ class LowResTrainer(_Trainer):
         batch, total = masks.shape[:2]
         length = total - ctx
         draws = torch.rand(batch * self.dist.world, generator=self.data_gen)[self.dist.local_slice(batch)]
-        use_bg = ((clip["starts"] == 0) | (draws < c.p_first_from_background)).view(batch, 1, 1, 1).to(self.device)
+        use_bg = (draws < c.p_first_from_background).view(batch, 1, 1, 1).to(self.device)
         first_prev = torch.where(use_bg, background, images[:, ctx - 1 : ctx]) if c.use_previous_frame else background
         prev = first_prev
         fakes = []
@@ -504,7 +508,7 @@ class LowResTrainer(_Trainer):
                                               c.temporal_target)
             else:
                 temporal = fake.new_zeros(())
-            structural = self.ssim_loss(flat(fake), flat(real)) if c.w_ssim > 0 else fake.new_zeros(())
+            structural = self.ssim_loss((flat(fake) + 1) / 2, (flat(real) + 1) / 2) if c.w_ssim > 0 else fake.new_zeros(())
             g_loss = c.w_adv * g_adv + c.w_l1 * l1 + c.w_perceptual * perc + c.w_flow * flw + c.w_temporal * temporal + c.w_ssim * structural
             self._backward_step(g_loss, self.opt_g, self.generator.parameters())
         finally:
@@ -533,6 +537,7 @@ class SRTrainer(_Trainer):
 
     mode = "sr"
     log_fields = ("g_total", "g_adv", "l1", "perceptual", "d")
+    sample_signed = (True, True, True)  # sample columns: up-sampled low-res | real | generated, all in [-1, 1]
 
     def build(self) -> None:
         c = self.config
