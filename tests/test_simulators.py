@@ -136,6 +136,7 @@ def test_from_ctc_matches_source_statistics(shared_data):
     source = tganaug.read_ctc(shared_data / "Fluo-N2DH-SIM+", frames="train", read_images=False)
     source_stats = video_statistics(source.labels, source.lineage)
     simulator = DivisionSimulator.from_ctc(shared_data / "Fluo-N2DH-SIM+", frames="train")
+    assert DivisionSimulator.from_ctc(shared_data / "Fluo-N2DH-SIM+").config == simulator.config  # eval frames stay unseen by default
     assert isinstance(simulator.config, DivisionConfig)
     assert simulator.config.radius_mean == pytest.approx(math.sqrt(source_stats["area_mean"] / (0.75 * math.pi)))
     assert simulator.config.cycle_mean == pytest.approx(math.log(2) / source_stats["division_rate"])

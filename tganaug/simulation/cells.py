@@ -536,8 +536,12 @@ class CellSimulator:
         return CellSimulation(self.config_for(frames, height, width), self.name).stream(frames, height, width, seed)
 
     @classmethod
-    def from_ctc(cls, path: str, frames: Any = None, sequence: str = "01", **overrides: Any) -> CellSimulator:
-        """A simulator whose parameters are estimated from a real CTC dataset (see :mod:`tganaug.simulation.fit`)."""
+    def from_ctc(cls, path: str, frames: Any = "train", sequence: str = "01", **overrides: Any) -> CellSimulator:
+        """A simulator whose parameters are estimated from a real CTC dataset (see :mod:`tganaug.simulation.fit`).
+
+        ``frames``: a split name (default ``"train"``, so that eval frames stay unseen; ``"all"`` for every
+        frame) or frame numbers, as in :func:`tganaug.read_ctc`.
+        """
         from tganaug.simulation.fit import fit_config
 
         return cls(fit_config(cls.config_class, path, frames=frames, sequence=sequence, **overrides))
