@@ -157,6 +157,9 @@ def test_streaming_gives_the_same_video(videos, name):
     frames = np.stack(list(stream))
     np.testing.assert_array_equal(frames, videos[name].labels)
     np.testing.assert_array_equal(stream.lineage, videos[name].lineage)
+    with pytest.raises(RuntimeError, match="can be iterated once"):
+        list(stream)
+    np.testing.assert_array_equal(stream.lineage, videos[name].lineage)  # kept
 
 
 def _rasterise_per_cell(config, cells, height, width):

@@ -186,9 +186,13 @@ class SimulationStream:
     def __init__(self, frames: Generator[np.ndarray, None, np.ndarray], meta: dict[str, Any]) -> None:
         self._frames = frames
         self._lineage: np.ndarray | None = None
+        self._started = False
         self.meta = meta
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self._started:  # the generator is spent: a second pass would yield nothing and lose the lineage
+            raise RuntimeError("a SimulationStream can be iterated once; simulate again with the same seed for the same frames")
+        self._started = True
         self._lineage = yield from self._frames
 
     @property
