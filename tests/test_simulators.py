@@ -239,3 +239,20 @@ def test_vectorised_rasteriser_matches_per_cell_loop(monkeypatch, batch_pixels):
         expected_owner, expected_visible = _rasterise_per_cell(config, cells, height, width)
         np.testing.assert_array_equal(owner, expected_owner)
         assert owner.dtype == expected_owner.dtype and visible.tobytes() == expected_visible.tobytes()
+
+
+def test_cycles_keep_their_mean_and_founders_do_not_shrink():
+    """A fractional cycle used to run as ceil(cycle) frames (division rate low), and founders were drawn at adult size
+    at frame 0 and shrank to the size of their age at frame 1."""
+    still = dict(cycle_sd=0, speed=0, radius_mean=3, radius_sd=0, replenish=False, n_cells=4, packing=1.0)
+    video = tganaug.get_simulator("division", cycle_mean=4.5, **still).simulate(26, 128, 128, seed=0)
+    parents = set(video.lineage[:, 3].tolist()) - {0}
+    lifetimes = [end - start + 1 for track, start, end, parent in video.lineage.tolist() if parent and track in parents]
+    assert len(lifetimes) > 30 and set(lifetimes) == {4, 5} and abs(np.mean(lifetimes) - 4.5) < 0.25
+    ratios = []
+    for seed in range(3):
+        labels = tganaug.get_simulator("division").simulate(2, 256, 256, seed=seed).labels
+        for track in np.unique(labels[0])[1:]:
+            if (labels[1] == track).any():
+                ratios.append((labels[1] == track).sum() / (labels[0] == track).sum())
+    assert 0.97 < np.median(ratios) < 1.1  # growing a little, not shrinking by a fifth
