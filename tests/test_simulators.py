@@ -256,3 +256,18 @@ def test_cycles_keep_their_mean_and_founders_do_not_shrink():
             if (labels[1] == track).any():
                 ratios.append((labels[1] == track).sum() / (labels[0] == track).sum())
     assert 0.97 < np.median(ratios) < 1.1  # growing a little, not shrinking by a fifth
+
+
+def test_colony_fitted_to_real_data_takes_its_division_rate(shared_data):
+    """The colony's default cycle_mean is 0 (chosen per video), which made from_ctc ignore the data's division rate:
+    its fit on E. coli divided 2.2x too often and was 12x too dense."""
+    from tganaug.simulation.fit import video_statistics
+
+    path = shared_data / "PhC-Ecoli-vanVliet"
+    real = tganaug.read_ctc(path, frames="train", read_images=False)
+    wanted = video_statistics(real.labels, real.lineage)
+    simulator = tganaug.get_simulator("colony").from_ctc(path)
+    assert simulator.config.cycle_mean == pytest.approx(math.log(2) / wanted["division_rate"])
+    stats = [video_statistics(v.labels, v.lineage) for v in (simulator.simulate(*real.labels.shape, seed=s) for s in (0, 1))]
+    for key in ("cells_per_10k_px", "area_mean", "division_rate"):
+        assert 0.7 < np.mean([s[key] for s in stats]) / wanted[key] < 1.5, key

@@ -102,14 +102,15 @@ def fit_config(config_class: type, path: str, frames: Any = None, sequence: str 
 
     Initial cell density (first frame), size and shape distributions, speed and persistence come from the labels of
     ``frames`` (a split name such as ``"train"``, a range, or None for all); the division cycle is
-    ``ln 2 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``),
+    ``ln 2 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``, or its
+    class attribute ``fit_divides``),
     and then the adult radius is chosen so that the mean area of growing cells matches.
     ``overrides`` set fields explicitly afterwards.
     """
     sequence_data = read_ctc(path, sequence, frames=frames, read_images=False)
     stats = video_statistics(sequence_data.labels, sequence_data.lineage)
     defaults = config_class()
-    divides = getattr(defaults, "cycle_mean", 0) > 0 and stats["division_rate"] > 0
+    divides = (getattr(defaults, "cycle_mean", 0) > 0 or getattr(config_class, "fit_divides", False)) and stats["division_rate"] > 0
     # Growing cells live between half and full adult area (mean 0.75), so the adult radius is larger.
     radius = math.sqrt(stats["area_mean"] / ((0.75 if divides and defaults.growth else 1.0) * math.pi))
     values: dict[str, Any] = {
