@@ -253,6 +253,10 @@ def main() -> None:
     gt_scores: dict[str, list[dict[str, float]]] = {}  # the linker alone, on the GT masks of the eval frames
     if not dataset_dir.is_dir():
         raise SystemExit(f"no dataset folder {dataset_dir}")
+    registry = tganaug.default_registry()
+    for kind, name in (("tracker", args.tracker), ("generator", args.generator)):
+        if name not in registry.names(kind):
+            raise SystemExit(f"unknown {kind} {name!r}; available: {', '.join(registry.names(kind))}")
     n_train = len(split_frames(dataset_dir, "train"))
     if any(not 0 <= k <= n_train for k in args.k):
         raise SystemExit(f"--k must be between 0 (all) and the {n_train} train frames of {args.dataset}, got {args.k}")

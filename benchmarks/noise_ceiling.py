@@ -24,7 +24,7 @@ SSIM < 1 and finite PSNR. For each shared dataset's **eval** frames, in the inte
 * next to them, the measured rows of ``benchmarks/results/fidelity.csv`` (read, not recomputed) and the
   issue's goals.
 
-    python benchmarks/noise_ceiling.py [--data ../shared/data] [--seed 0] [--report STEM]
+    python benchmarks/noise_ceiling.py [--data ../shared/data] [--seed 0] [--report NAME]
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fidelity-csv", default=str(RESULTS / "fidelity.csv"))
-    parser.add_argument("--report", default=str(RESULTS / "noise_ceiling"),
-                        help="output stem: writes REPORT.md and REPORT.csv, replacing them (default benchmarks/results/noise_ceiling)")
+    parser.add_argument("--report", default="noise_ceiling",
+                        help="report name, as fidelity.py's: writes benchmarks/results/REPORT.md and .csv (an absolute path: there), replacing them")
     args = parser.parse_args()
     measured = measured_rows(Path(args.fidelity_csv))
     rows = []
@@ -140,8 +140,8 @@ def main() -> None:
         lines.append(f"| {row['dataset']} | " + " | ".join(cells) + " |")
     report = "\n".join(lines) + "\n"
     print(report)
-    atomic_write_bytes(Path(f"{args.report}.md"), report.encode())
-    atomic_write_csv(Path(f"{args.report}.csv"), rows, COLUMNS)
+    atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
+    atomic_write_csv(RESULTS / f"{args.report}.csv", rows, COLUMNS)
 
 
 if __name__ == "__main__":

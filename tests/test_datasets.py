@@ -453,3 +453,21 @@ def test_a_video_cached_meanwhile_by_another_process_is_kept(tmp_path, monkeypat
     item = dataset[0]
     assert torch.equal(item["image"], first["image"])
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["000000"]  # no staging folder left behind
+
+
+def test_copied_datasets_keep_a_shared_epoch_and_stray_cache_folders_are_replaced(tmp_path):
+    import copy
+    import pickle
+
+    dataset = small(num_videos=2)
+    for clone in (copy.deepcopy(dataset), pickle.loads(pickle.dumps(dataset))):
+        assert clone._shared_epoch.is_shared()  # so that forked persistent workers see its set_epoch
+        clone.set_epoch(3)
+        assert clone.epoch == 3 and dataset.epoch == 0
+    with pytest.raises(ValueError, match="epoch must be below 2\\*\\*62"):
+        dataset.set_epoch(2**63)
+    (tmp_path / "cache" / "000000").mkdir(parents=True)
+    (tmp_path / "cache" / "000000" / "partial.tif").write_bytes(b"left by a crash")  # no meta.json: not an entry
+    cached = small(num_videos=1, cache_dir=tmp_path / "cache")[0]
+    assert torch.equal(cached["image"], small(num_videos=1)[0]["image"])
+    assert (tmp_path / "cache" / "000000" / "meta.json").is_file() and not (tmp_path / "cache" / "000000" / "partial.tif").exists()

@@ -194,6 +194,32 @@ def test_overwrite_that_fails_before_a_video_finishes_gives_the_old_set_back(tmp
     assert not list(tmp_path.glob(".set.old-*"))
 
 
+
+def test_overwrite_that_fails_after_a_new_video_drops_the_old_set(tmp_path):
+    out = tmp_path / "set"
+    assert main([*ARGS, "--videos", "2", "--seed", "1", "--out", str(out)]) == 0
+    config = GenerationConfig(frames=3, height=16, width=16, videos=2, seed=9)
+
+    class SecondFails:
+        calls = 0
+
+        def simulate(self, frames, height, width, seed=0):
+            SecondFails.calls += 1
+            if SecondFails.calls == 2:
+                raise RuntimeError("crash in video 02")
+            return _FixedSimulator().simulate(frames, height, width, seed)
+
+    import tganaug.generation as generation
+
+    with pytest.raises(RuntimeError, match="crash in video 02"):
+        with generation.old_content_kept_until_done(out, config, overwrite=True):
+            generation.prepare_output(out, config)
+            for index in range(2):
+                render_video(config, index, out, tganaug.get_generator("procedural"), SecondFails(), progress=False)
+    assert sorted(p.name for p in out.iterdir() if p.name.endswith("_GT")) == ["01_GT"]  # the new video, not the old set
+    assert not list(tmp_path.glob(".set.old-*"))  # the replaced set is not kept hidden beside it
+
+
 def test_fewer_videos_on_resume_keep_the_recorded_count_and_outputs_follow_the_umask(tmp_path, capsys):
     import os
     import stat

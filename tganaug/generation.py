@@ -413,7 +413,8 @@ def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequen
 def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: bool, inputs: Sequence[str | Path] = ()) -> Iterator[None]:
     """With ``overwrite`` and a non-empty ``out``: move its content aside (refused when it holds what the run
     reads, :func:`prepare_output`), and put it back if the block fails before any new video is finished;
-    remove it once the block succeeds. Without ``overwrite``, or for an empty ``out``, nothing happens."""
+    remove it once the block succeeds or fails after a new video finished (the set was replaced, as asked).
+    Without ``overwrite``, or for an empty ``out``, nothing happens."""
     if not (overwrite and out.is_dir() and any(out.iterdir())):
         yield
         return
@@ -426,7 +427,7 @@ def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: 
         if not finished_videos(out):  # nothing new is worth more than what the user had
             shutil.rmtree(out, ignore_errors=True)
             os.replace(aside / "content", out)
-            shutil.rmtree(aside, ignore_errors=True)
+        shutil.rmtree(aside, ignore_errors=True)
         raise
     shutil.rmtree(aside, ignore_errors=True)
 

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise ValueError("--steps must be >= 1")
     config = get_config(args.config) if args.config else None
-    if not args.resume and args.config and Path(args.config).is_file() and Path(args.out).resolve() in Path(args.config).resolve().parents:
-        raise ValueError(f"--config {args.config} lies inside the run directory {args.out}, whose config.json a new run writes: keep it elsewhere")
+    if not args.resume and args.config and Path(args.config).is_file() and Path(args.config).resolve() == (Path(args.out) / "config.json").resolve():
+        raise ValueError(f"--config {args.config} is the run directory's config.json, which a new run writes: keep it elsewhere")
     if not args.resume:
         config = config or get_config("default")
         if args.steps is not None:

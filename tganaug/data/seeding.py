@@ -45,7 +45,16 @@ class EpochMixin:
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose random draws items use (see the class's own docstring for what changes)."""
-        self._shared_epoch.fill_(check_seed(epoch, "epoch"))
+        epoch = check_seed(epoch, "epoch")
+        if epoch >= 2**62:
+            raise ValueError(f"epoch must be below 2**62, got {epoch}")
+        self._shared_epoch.fill_(epoch)
+
+    def __setstate__(self, state: dict) -> None:
+        # an unpickled or deep-copied dataset gets a private tensor: put it in shared memory again
+        self.__dict__.update(state)
+        if "_shared_epoch" in state:
+            self._shared_epoch.share_memory_()
 
 
 def check_seed(seed: object, what: str = "seed") -> int:

@@ -200,7 +200,8 @@ class _VideoFactory:
             return {"image": images[:, None], "label": labels.astype(np.int64), "lineage": lineage, "meta": meta}
         item = self._render(index)
         try:
-            write_video(folder, item["label"], item["lineage"], item["image"][:, 0], item["meta"])
+            # a folder without meta.json is never a finished entry (write_video moves it in complete): replace it
+            write_video(folder, item["label"], item["lineage"], item["image"][:, 0], item["meta"], overwrite=folder.exists())
         except (OutputExistsError, OSError):
             if not (folder / "meta.json").is_file():
                 raise

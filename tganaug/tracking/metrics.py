@@ -58,8 +58,6 @@ def _check_pair(gt_labels: np.ndarray, res_labels: np.ndarray) -> tuple[np.ndarr
             raise ValueError(f"{name} labels must be a non-empty (T, H, W) video, got shape {video.shape}")
         if not np.issubdtype(video.dtype, np.integer):
             raise TypeError(f"{name} labels must be integer instance ids, got {video.dtype}")
-        if video.min() < 0 or video.max() > np.iinfo(np.uint16).max:
-            raise ValueError(f"{name} label ids {int(video.min())}..{int(video.max())} are outside 0..65535 (CTC masks are uint16)")
     if gt.shape != res.shape:
         raise ValueError(f"result {res.shape} and ground truth {gt.shape} differ in shape")
     return gt, res
@@ -141,6 +139,9 @@ def ctc_measures(
     from ctc_metrics import evaluate_sequence  # noqa: PLC0415
 
     gt, res = _check_pair(gt_labels, res_labels)
+    for name, video in (("ground truth", gt), ("result", res)):  # the CTC tools read uint16 masks: larger ids would wrap
+        if video.min() < 0 or video.max() > np.iinfo(np.uint16).max:
+            raise ValueError(f"{name} label ids {int(video.min())}..{int(video.max())} are outside 0..65535 (CTC masks are uint16)")
     res_lineage, gt_lineage = as_lineage(res_lineage), as_lineage(gt_lineage)
     validate_tracks(gt, gt_lineage)
     if gt.max() == 0:

@@ -64,8 +64,9 @@ def atomic_directory(path: str | Path, overwrite: bool = False) -> Iterator[Path
         os.rename(staging, path)  # fails (ENOTEMPTY) if another process put a folder there since the check above
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-        if old is not None and not path.exists():  # moved aside, then the swap failed: put it back
+        if old is not None and (old / "content").exists() and not path.exists():  # moved aside, then the swap failed: put it back
             os.rename(old / "content", path)
+        if old is not None and not (old / "content").exists():  # never leave an empty aside folder
             shutil.rmtree(old, ignore_errors=True)
         raise
     if old is not None:
