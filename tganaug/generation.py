@@ -366,9 +366,7 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
             except (ValueError, TypeError, AttributeError):  # not JSON, not an object, or not a GenerationConfig
                 previous = None
         if overwrite:
-            _refuse_replacing_inputs(out, config, inputs)
-            aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-            os.replace(out, aside / "content")
+            aside = _move_aside(out, config, inputs)
             out.mkdir()
             _write_records(out, config, record)
             shutil.rmtree(aside, ignore_errors=True)
@@ -397,6 +395,14 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
     return done
 
 
+def _move_aside(out: Path, config: GenerationConfig, inputs: Sequence[str | Path]) -> Path:
+    """Move ``out`` to ``<aside>/content`` beside it (refused when it holds what the run reads); return ``<aside>``."""
+    _refuse_replacing_inputs(out, config, inputs)
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
+    os.replace(out, aside / "content")
+    return aside
+
+
 def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequence[str | Path]) -> None:
     """Raise :class:`OutputExistsError` when replacing ``out`` would delete something the run reads, or the working directory."""
     model = config.generator_config.get("model")
@@ -418,9 +424,7 @@ def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: 
     if not (overwrite and out.is_dir() and any(out.iterdir())):
         yield
         return
-    _refuse_replacing_inputs(out, config, inputs)
-    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-    os.replace(out, aside / "content")
+    aside = _move_aside(out, config, inputs)
     try:
         yield
     except BaseException:
