@@ -169,9 +169,13 @@ def write_cards() -> None:
         if card_file.is_file():
             cards[name] = json.loads(card_file.read_text())
             # a method the report did not run (e.g. no per-frame baseline given) has NaN figures: left off the card
-            cards[name]["fidelity_eval"] = [r for r in result_rows("fidelity", name) if r["SSIM"] != "nan"]
+            # each row names its report; reports written before fidelity.py took --seeds ran generation seed 0 only
+            main_report = MODEL_REPORTS.get(name, {}).get("fidelity", "fidelity")
+            cards[name]["fidelity_eval"] = [{"seeds": "1", **r, "report": main_report}
+                                            for r in result_rows("fidelity", name) if r["SSIM"] != "nan"]
             # a replicate's report also holds the rows it was compared with, labelled "<method> (<report>)": left off
-            cards[name]["fidelity_eval"] += [{**r, "method": f"{r['method']}, trained with seed {seed}, not shipped"}
+            cards[name]["fidelity_eval"] += [{"seeds": "1", **r, "report": report,
+                                              "method": f"{r['method']}, trained with seed {seed}, not shipped"}
                                              for seed, report in TRAINING_SEED_REPORTS.get(name, {}).items()
                                              for r in result_rows(report, name) if "(" not in r["method"] and r["SSIM"] != "nan"]
             cards[name]["noise_ceiling_eval"] = result_rows("noise_ceiling", name)
@@ -205,13 +209,16 @@ def write_cards() -> None:
                          f"batch {config['batch_size']}, max clip {config['max_clip_len']}), about {info['cpu_hours_estimate']} h of one torch thread "
                          "(logged wall-clock step time x steps; more than the CPU time when runs shared the CPU)")
         if card["fidelity_eval"]:
-            lines += ["", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) | brightness far from cells |",
+            lines += ["", f"Fidelity on eval frames: `benchmarks/results/{MODEL_REPORTS.get(name, {}).get('fidelity', 'fidelity')}.md`"
+                      + ("" if name not in TRAINING_SEED_REPORTS else
+                         " and the replicates' reports " + ", ".join(f"`{r}.md`" for r in TRAINING_SEED_REPORTS[name].values()))
+                      + ".", "", "| eval dataset | method | SSIM | PSNR | LPIPS-like | FVD-like | warp error (real) | brightness far from cells |",
                       "| --- | --- | --- | --- | --- | --- | --- | --- |"]
             for r in card["fidelity_eval"]:
                 def f(key: str) -> str:
                     value = float(r[key]) if r.get(key) not in (None, "", "nan") else float("nan")
                     return "n/a" if np.isnan(value) else f"{value:.3g}"
-                seeds = f" (mean of {r['seeds']} generation seeds)" if r.get("seeds") not in (None, "", "1") else ""
+                seeds = f" (mean of {r['seeds']} generation seeds)" if r["seeds"] != "1" else " (generation seed 0)"
                 lines.append(f"| {r['dataset']} | {r['method']}{seeds} | {f('SSIM')} | {f('PSNR')} | {f('feature_dist')} | {f('FVD_like')} | "
                              f"{f('warp_error')} ({f('warp_error_real')}) | {f('brightness_far')} |")
             for r in card.get("noise_ceiling_eval", []):

@@ -154,6 +154,33 @@ def test_ship_tgan_exports_one_stage_and_keeps_the_other(tmp_path: Path, monkeyp
     assert set(torch.load(shipped / "sr" / "checkpoint.pt", weights_only=True)["models"]) == {"generator"}
 
 
+def test_shipped_model_cards_are_the_ones_the_reports_give(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ship_tgan.py --cards-only`` run on a copy of the shipped weights rewrites MODEL_CARD.md and model_cards.json
+    byte for byte: the committed cards quote the committed reports. Every fidelity row names its report and how many
+    generation seeds it averages; rows of one-seed reports say so."""
+    import json
+    import shutil
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import ship_tgan
+
+    shutil.copytree(ship_tgan.WEIGHTS_DIR, tmp_path / "weights")
+    monkeypatch.setattr(ship_tgan, "WEIGHTS_DIR", tmp_path / "weights")
+    ship_tgan.write_cards()
+    for name in ("MODEL_CARD.md", "model_cards.json"):
+        assert (tmp_path / "weights" / name).read_text() == (ship_tgan.REPO / "tganaug" / "weights" / name).read_text(), name
+    cards = json.loads((tmp_path / "weights" / "model_cards.json").read_text())
+    for name, card in cards.items():
+        main_report = ship_tgan.MODEL_REPORTS.get(name, {}).get("fidelity", "fidelity")
+        assert card["fidelity_eval"] and {r["report"] for r in card["fidelity_eval"]} <= (
+            {main_report} | set(ship_tgan.TRAINING_SEED_REPORTS.get(name, {}).values()))
+        assert all(int(r["seeds"]) >= 1 for r in card["fidelity_eval"])
+    x4_rows = [r for r in cards["fluo-nuclei-x4"]["fidelity_eval"] if r["report"] == "fidelity_x4s"]
+    assert x4_rows and all(r["seeds"] == "1" for r in x4_rows)
+    text = (tmp_path / "weights" / "MODEL_CARD.md").read_text()
+    assert "| Fluo-N2DH-SIM+ | tGAN (generation seed 0) |" in text and "`benchmarks/results/fidelity_x4s.md`" in text
+
+
 def test_ship_tgan_cpu_time_leaves_out_pauses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A logged step time above 10x the median (a run stopped and resumed) does not count in the card's CPU time."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
