@@ -137,6 +137,20 @@ def test_render_user_masks(tmp_path):
     assert rendered.images.shape == (5, 40, 40)
 
 
+def test_masks_refuse_size_and_simulator_options(tmp_path, capsys):
+    """With --masks the videos come from the masks: a --frames/--height/--simulator the user gave would be ignored."""
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "40", "--width", "40",
+                 "--out", str(tmp_path / "masks")]) == 0
+    out = tmp_path / "rendered"
+    assert main(["generate", "--masks", str(tmp_path / "masks"), "--frames", "2", "--height", "32", "--out", str(out)]) == 2
+    assert ("--frames, --height cannot be used with --masks: the videos, their size and length come from the masks"
+            in capsys.readouterr().err)
+    assert main(["generate", "--masks", str(tmp_path / "masks"), "--simulator", "colony", "--param", "n_cells=2",
+                 "--out", str(out)]) == 2
+    assert "--simulator, --param cannot be used with --masks" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_masks_default_to_every_sequence_and_one_background_must_fit_all(tmp_path, capsys):
     import shutil
 

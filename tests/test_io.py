@@ -119,6 +119,18 @@ def test_corrupt_and_missing_files(tmp_path):
         read_ctc(out, sequence="02", read_images=False)
 
 
+def test_a_missing_frame_is_named(tmp_path):
+    labels, lineage, images = _small_video()
+    out = write_ctc(tmp_path / "video", labels, lineage, images)
+    (out / "01_GT" / "TRA" / "man_track001.tif").unlink()
+    with pytest.raises(CTCFormatError, match=r"01_GT/TRA lacks 1 of frames 0..2: 1$"):
+        read_ctc(out, read_images=False)
+    (out / "01" / "t001.tif").unlink()
+    (out / "01" / "t000.tif").unlink()
+    with pytest.raises(CTCFormatError, match=r"01 lacks 2 of frames 0..2: 0, 1$"):
+        read_ctc(out, read_labels=False)
+
+
 def test_ctc_problems_reports_inconsistent_lineage(tmp_path):
     labels, lineage, images = _small_video()
     out = write_ctc(tmp_path / "video", labels, lineage, images)

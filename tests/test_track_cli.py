@@ -91,6 +91,29 @@ def test_errors_exit_2_with_a_clear_message(run_cli, dataset: Path, tmp_path: Pa
     assert "no tracking result" in capsys.readouterr().err
 
 
+def test_score_takes_the_sequence_from_an_nn_res_folder(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    """Scoring ``02_RES`` against sequence 01's GT would compare two different videos: the folder's name decides,
+    and a contradicting --sequence is refused."""
+    import shutil
+
+    from tganaug import read_ctc
+
+    first = read_ctc(dataset)
+    mirrored = write_ctc(tmp_path / "second", first.labels[:, :, ::-1].copy(), first.lineage,
+                         images=first.images[:, :, ::-1].copy(), sequence="02")
+    for name in ("02", "02_GT"):
+        shutil.move(str(mirrored / name), str(dataset / name))
+    out = tmp_path / "out"
+    assert run_cli(["track", "--tracker", "overlap", "--sequence", "02", str(dataset), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert run_cli(["score", str(out / "02_RES"), str(dataset)]) == 0
+    assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
+    assert run_cli(["score", str(out), str(dataset), "--sequence", "02"]) == 0
+    assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
+    assert run_cli(["score", str(out / "02_RES"), str(dataset), "--sequence", "01"]) == 2
+    assert "is the result of sequence 02, not of sequence 01: pass --sequence 02" in capsys.readouterr().err
+
+
 def test_score_rejects_a_result_with_shape_or_gap_problems(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
     gt, lineage = tracked_gt(frames=8)
     res = tmp_path / "res" / "01_RES"

@@ -173,8 +173,12 @@ def read_ctc(
             f"{root}: raw frames and label frames differ (only raw: {only_images}, only labels: {only_labels})"
         )
     available = sorted(image_files or label_files)
-    if available != list(range(available[0], available[-1] + 1)) or available[0] != 0:
-        raise CTCFormatError(f"{root}: frame numbers must run from 0 without gaps, found {available[:3]}...{available[-3:]}")
+    if available != list(range(available[-1] + 1)):
+        missing = sorted(set(range(available[-1] + 1)) - set(available))
+        folder = (root / sequence).relative_to(root) if image_files else tra.relative_to(root)
+        raise CTCFormatError(
+            f"{root}: frame numbers must run from 0 without gaps; {folder} lacks {len(missing)} of frames 0..{available[-1]}: "
+            f"{', '.join(map(str, missing[:10]))}{' ...' if len(missing) > 10 else ''}")
     wanted = _resolve_frames(root, available, frames)
     images = _stack_frames([read_tiff(image_files[t]) for t in wanted], [image_files[t] for t in wanted]) if read_images else None
     labels = None

@@ -17,7 +17,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "(generator and weights sha256) and a montage/GIF per video. Re-running the same command resumes: finished videos are "
         "skipped (with other generator weights it is refused without --overwrite).",
     )
-    parser.add_argument("--generator", default="procedural", help="generator plugin name (see `tganaug plugins`)")
+    parser.add_argument("--generator", default="procedural",
+                        help="generator plugin name (see `tganaug plugins`; default procedural, the fast fitted renderer; "
+                        "tgan for the learned model)")
     parser.add_argument("--model", help="model name or checkpoint path for generators that load one (e.g. tgan)")
     # tganaug.models.tgan.PRECISIONS, written out so that building the CLI does not import torch
     parser.add_argument("--precision", choices=("float32", "bfloat16", "float16"),
@@ -25,21 +27,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "is opt-in, faster on CPUs with AMX and numerically different; float16 CUDA only")
     parser.add_argument("--generator-config", help="JSON file of generator parameters")
     parser.add_argument("--generator-param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
-    parser.add_argument("--simulator", default="division", help="simulator plugin name")
-    parser.add_argument("--simulator-config", help="JSON file of simulator parameters")
-    parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
+    parser.add_argument("--simulator", help="simulator plugin name (default division; not with --masks)")
+    parser.add_argument("--simulator-config", help="JSON file of simulator parameters (not with --masks)")
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable; not with --masks)")
     parser.add_argument("--videos", type=int, help="number of videos (default 1; with --masks: every sequence 01, 02, ... of CTC_DIR)")
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--height", type=int, default=256)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--background", help="reference background image (TIFF/PNG, HEIGHT x WIDTH); without it tgan renders each "
+    parser.add_argument("--frames", type=int, help="frames per video (default 30; with --masks: those of the masks)")
+    parser.add_argument("--height", type=int, help="frame height, px (default 256; with --masks: that of the masks)")
+    parser.add_argument("--width", type=int, help="frame width, px (default 256; with --masks: that of the masks)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the whole set (default 0): same seed, same bytes")
+    parser.add_argument("--background", help="reference background image (TIFF/PNG, HEIGHT x WIDTH) in the generator's intensity "
+                        "units, 0..1 = the training frames' 1st..99.8th percentile: a float image in [0, 1], or 8/16-bit "
+                        "scaled by 255/65535 (a raw camera frame is not in these units: make one from your own annotated "
+                        "frames with tganaug.models.tgan.background_from_video, see README). Without it tgan renders each "
                         "video on a seeded crop of its training videos' backgrounds (--generator-param background_default=flat: flat)")
     parser.add_argument("--masks", metavar="CTC_DIR", help="render the label videos of this CTC folder instead of simulating")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an output folder made with another configuration")
     parser.add_argument("--workers", type=int, default=1,
-                        help="render videos in parallel on a Dask LocalCluster with this many processes (same bytes as 1)")
+                        help="render videos in parallel on a Dask LocalCluster with this many processes (default 1; same "
+                        "bytes as 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch CPU threads per rendering process (default 1: bytes independent of machine and --workers)")
@@ -59,9 +65,17 @@ def run(args: argparse.Namespace) -> int:
         generator_config["model"] = args.model
     if args.precision:
         generator_config["precision"] = args.precision  # recorded in config.json with the other generator parameters
-    frames, height, width, videos = args.frames, args.height, args.width, args.videos
+    def given_or(value: int | None, default: int) -> int:
+        return default if value is None else value
+
+    frames, height, width, videos = given_or(args.frames, 30), given_or(args.height, 256), given_or(args.width, 256), args.videos
     masks = None
     if args.masks:
+        given = [f"--{name.replace('_', '-')}" for name in ("frames", "height", "width", "simulator", "simulator_config", "param")
+                 if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} cannot be used with --masks: the videos, their size and length come "
+                             "from the masks of CTC_DIR")
         masks = str(Path(args.masks).absolute())
         first = read_ctc(masks, sequence="01", read_images=False)
         frames, height, width = first.labels.shape
@@ -73,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     config = GenerationConfig(
         generator=args.generator,
         generator_config=generator_config,
-        simulator=args.simulator,
+        simulator=args.simulator or "division",
         simulator_config={**load_config_file(args.simulator_config), **parse_params(args.param)},
         videos=videos,
         frames=frames,

@@ -21,17 +21,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate cell masks with a simulator plugin and write DIR/01_GT/TRA (masks + man_track.txt), "
         "config.json and montage.png.",
     )
-    parser.add_argument("--simulator", default="division", help="simulator plugin name (see `tganaug plugins`)")
-    parser.add_argument("--frames", type=int, default=30)
-    parser.add_argument("--height", type=int, default=256)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--simulator", default="division", help="simulator plugin name (see `tganaug plugins`; default division)")
+    parser.add_argument("--frames", type=int, default=30, help="frames per video (default 30)")
+    parser.add_argument("--height", type=int, default=256, help="frame height, px (default 256)")
+    parser.add_argument("--width", type=int, default=256, help="frame width, px (default 256)")
+    parser.add_argument("--seed", type=int, default=0, help="seed (default 0): same seed, same masks and lineage")
     parser.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--config", help="JSON file of simulator parameters")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
     parser.add_argument("--from-ctc", metavar="CTC_DIR", help="estimate simulator parameters from a real CTC dataset")
-    parser.add_argument("--from-ctc-frames", default="train", help="frames used by --from-ctc: train, eval or all")
+    parser.add_argument("--from-ctc-frames", default="train", help="frames used by --from-ctc: train (default), eval or all")
     parser.set_defaults(func=run)
 
 

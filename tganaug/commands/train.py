@@ -27,8 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) at this global step without changing the schedule")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty RUN_DIR")
     parser.add_argument("--seed", type=int, help="seed (default 0; on --resume: the run's own)")
-    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (default: cuda when available)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--no-progress", action="store_true", help="hide the tqdm bar")
     parser.set_defaults(func=run)
     return parser

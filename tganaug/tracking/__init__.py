@@ -6,7 +6,7 @@ this package holds what they share and how their results are scored.
 
 from tganaug.tracking.base import LinkingTracker
 from tganaug.tracking.graph import DetectionTable, detection_table, relabel_video, tracks_from_edges
-from tganaug.tracking.metrics import ctc_measures, mot_metrics, score_dirs, score_tracking
+from tganaug.tracking.metrics import ctc_measures, mot_metrics, read_seg_reference, score_dirs, score_tracking
 from tganaug.tracking.results import TrackingResult, read_result, write_result
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "detection_table",
     "mot_metrics",
     "read_result",
+    "read_seg_reference",
     "relabel_video",
     "score_dirs",
     "score_tracking",

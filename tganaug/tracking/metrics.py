@@ -231,7 +231,7 @@ def score_dirs(
     result: str | Path,
     ground_truth: str | Path,
     *,
-    sequence: str = "01",
+    sequence: str | None = None,
     seg_from_tra: bool = False,
     match: str = "iou",
     iou_threshold: float = 0.5,
@@ -239,11 +239,20 @@ def score_dirs(
 ) -> dict[str, float]:
     """Score a RES folder (or a folder holding ``<sequence>_RES``) against a CTC GT dataset folder.
 
-    The GT frames scored are those the result covers (its ``maskNNN`` numbers). SEG uses the
+    ``sequence``: the GT sequence to score against; default: ``NN`` for a folder named ``NN_RES``, else
+    ``"01"``. A folder ``NN_RES`` given with another ``sequence`` is refused (it would be scored against
+    another video's GT). The GT frames scored are those the result covers (its ``maskNNN`` numbers). SEG uses the
     dataset's ``SEG`` masks, or the TRA masks when ``seg_from_tra`` (only right for dense, full
     masks such as SIM+ or E. coli; not for GOWT1's markers). Raises ``FileNotFoundError`` /
     :class:`tganaug.CTCFormatError` naming what is missing.
     """
+    named = re.fullmatch(r"(\d+)_RES", Path(result).name)
+    if named and (Path(result) / "res_track.txt").is_file():
+        if sequence is not None and sequence != named[1]:
+            raise ValueError(f"{result} is the result of sequence {named[1]}, not of sequence {sequence}: "
+                             f"pass --sequence {named[1]} (or leave it out)")
+        sequence = named[1]
+    sequence = "01" if sequence is None else sequence
     ground_truth = Path(ground_truth)
     if not ground_truth.is_dir():
         raise FileNotFoundError(f"ground-truth folder not found: {ground_truth}")
