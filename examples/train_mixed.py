@@ -38,17 +38,19 @@ def frames_of(batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--real", type=Path, default=REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+")
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--frames", type=int, default=4)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--real-weight", type=float, default=0.3)
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--real", type=Path, default=REPO.parent / "shared" / "data" / "Fluo-N2DH-SIM+",
+                        help="annotated real CTC dataset; its train frames are used (default: ../shared/data/Fluo-N2DH-SIM+)")
+    parser.add_argument("--steps", type=int, default=60, help="training steps (default 60)")
+    parser.add_argument("--batch", type=int, default=4, help="clips per batch (default 4)")
+    parser.add_argument("--frames", type=int, default=4, help="frames per clip (default 4)")
+    parser.add_argument("--size", type=int, default=64, help="clip height and width, px (default 64)")
+    parser.add_argument("--real-weight", type=float, default=0.3, help="share of real clips in the mixture (default 0.3)")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (default 0)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the data and the model (default 0)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     augment = Compose([RandFlipd(keys=["image", "label"], prob=0.5, spatial_axis=0), RandRotate90d(keys=["image", "label"], prob=0.5)])
     real = CTCVideoDataset(args.real, split="train", clip_frames=args.frames, size=args.size, transform=augment, seed=args.seed)

@@ -41,6 +41,29 @@ def test_kill_generate_mid_video_then_resume(tmp_path):
     assert _files(out) == _files(tmp_path / "clean")
 
 
+def test_sigterm_before_the_first_video_leaves_nothing_that_blocks_another_run(tmp_path):
+    """A scheduler's time limit sends SIGTERM: cleaned up like Ctrl-C (no staging folder, no config.json of a set
+    that has no video), so a corrected command is not refused as "a different configuration"."""
+    out = tmp_path / "set"
+    process = subprocess.Popen([*COMMAND, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    terminated = False
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.is_dir() and list(out.glob(".01.tmp-*/01/t0*.tif")) and not (out / "01_GT").exists():
+            os.kill(process.pid, signal.SIGTERM)
+            terminated = True
+            break
+        time.sleep(0.005)
+    _, stderr = process.communicate(timeout=60)
+    assert terminated, "the run finished its first video before it could be stopped"
+    assert process.returncode == 143 and "terminated (SIGTERM)" in stderr
+    assert not out.exists() or not any(out.iterdir())  # the run made the folder and had finished nothing
+    changed = [*COMMAND, "--out", str(out)]
+    changed[changed.index("--frames") + 1] = "5"
+    subprocess.run(changed, check=True, stdout=subprocess.DEVNULL, timeout=300)
+    assert ctc_problems(out) == {"01": [], "02": [], "03": []}
+
+
 def test_kill_training_mid_step_then_resume(tmp_path, shared_data):
     """kill -9 a real training process after a checkpoint: the checkpoint is intact, resume continues
     from it, and the result equals an uninterrupted run bit for bit."""

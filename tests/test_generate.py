@@ -370,3 +370,94 @@ def test_tgan_default_background_is_a_reference_crop_and_flat_is_opt_in(tmp_path
     capsys.readouterr()
     assert main([*args, "--generator-param", "background_default=real", "--out", str(tmp_path / "bad")]) == 2
     assert "background_default must be one of 'reference', 'flat', got 'real'" in capsys.readouterr().err
+
+
+class _BadPlugins:
+    """Third-party simulators and generators whose output breaks the contract, one way each."""
+
+    class WideIds:  # ids beyond uint16, with a lineage that matches them
+        def simulate(self, frames, height, width, seed=0):
+            labels = np.zeros((frames, height, width), np.int64)
+            labels[:, 4:12, 4:12] = 65537
+            return SimulatedVideo(labels, np.array([[65537, 0, frames - 1, 0]]))
+
+    class Small:  # one size smaller than asked, with a matching lineage
+        def simulate(self, frames, height, width, seed=0):
+            labels = np.zeros((frames, 16, 16), np.uint16)
+            labels[:, 2:6, 2:6] = 1
+            return SimulatedVideo(labels, np.array([[1, 0, frames - 1, 0]]))
+
+    class Nothing:
+        def simulate(self, frames, height, width, seed=0):
+            return None
+
+    class ShortStream:  # its stream ends a frame early
+        def simulate(self, frames, height, width, seed=0):
+            raise AssertionError("generate streams when simulate_stream exists")
+
+        def simulate_stream(self, frames, height, width, seed=0):
+            return iter([np.zeros((height, width), np.uint16)] * (frames - 1))
+
+    class Plain:  # no .config: generator.json records the parameters it was given
+        def __init__(self, level: float = 0.5):
+            self.level = level
+
+        def generate(self, labels, background=None, seed=None):
+            return np.where(labels > 0, self.level, 0.1).astype(np.float32)
+
+    class Bytes:  # 8-bit intensities instead of [0, 1]
+        def generate(self, labels, background=None, seed=None):
+            return np.where(labels > 0, 204, 25).astype(np.uint8)
+
+    class NoFrames:
+        def generate(self, labels, background=None, seed=None):
+            return None
+
+    @tganaug.hookimpl
+    def tganaug_simulators(self):
+        return {"wide-ids": self.WideIds, "small": self.Small, "nothing": self.Nothing, "short-stream": self.ShortStream}
+
+    @tganaug.hookimpl
+    def tganaug_generators(self):
+        return {"bytes": self.Bytes, "no-frames": self.NoFrames, "plain": self.Plain}
+
+
+@pytest.fixture
+def bad_plugins(monkeypatch):
+    """The installed plugins plus :class:`_BadPlugins`, as the registry every command and function uses."""
+    registry = tganaug.PluginRegistry()
+    registry.register(_BadPlugins(), where="test plugins", distribution="tests")
+    monkeypatch.setattr(tganaug.registry, "default_registry", lambda: registry)
+    monkeypatch.setattr(tganaug, "default_registry", lambda: registry)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--simulator", "wide-ids"], "simulator 'wide-ids' returned label ids 0..65537, outside 0..65535"),
+    (["--simulator", "small"], "simulator 'small' returned labels (3, 16, 16), expected (3, 32, 32)"),
+    (["--simulator", "nothing"], "simulator 'nothing': simulate() must return an object with .labels and .lineage, got NoneType"),
+    (["--generator", "bytes"], "generator 'bytes' returned values in [25, 25] in frame 0 of video 01, outside [0, 1]"),
+    (["--generator", "no-frames"], "generator 'no-frames': generate() returned NoneType for labels of shape (3, 32, 32)"),
+])
+def test_generate_and_simulate_name_a_plugin_whose_output_breaks_the_contract(tmp_path, capsys, bad_plugins, argv, message):
+    """Before, ids beyond uint16 wrapped into other cells' ids and 8-bit frames were clipped to white, with exit 0."""
+    size = ["--frames", "3", "--height", "32", "--width", "32"]
+    out = tmp_path / "set"
+    assert main(["generate", "--quiet", *size, *argv, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not (out / "01_GT").exists()
+    if argv[0] == "--simulator":  # the simulate command checks the same way
+        assert main(["simulate", *size, *argv, "--out", str(tmp_path / "masks")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "masks").exists()
+
+
+def test_a_short_simulator_stream_is_blamed_on_the_simulator_and_plain_generator_params_are_recorded(tmp_path, capsys,
+                                                                                                      bad_plugins):
+    size = ["--frames", "3", "--height", "32", "--width", "32"]
+    assert main(["generate", "--quiet", *size, "--simulator", "short-stream", "--out", str(tmp_path / "a")]) == 2
+    assert "video 01: expected 3 frames, simulator 'short-stream' gave 2" in capsys.readouterr().err
+    out = tmp_path / "b"
+    assert main(["generate", "--quiet", *size, "--generator", "plain", "--generator-param", "level=0.7", "--out", str(out)]) == 0
+    assert json.loads((out / "generator.json").read_text()) == {"name": "Plain", "config": {"level": 0.7}}
+    sequence = read_ctc(out)
+    assert np.all(sequence.images[sequence.labels > 0] == round(0.7 * 65535))

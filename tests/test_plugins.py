@@ -150,3 +150,42 @@ def test_example_simulator_is_deterministic(plugin_site):
         "print(a.tobytes() == b.tobytes())\n"
     )
     assert _run_with_site(plugin_site, code).stdout.strip() == "True"
+
+
+def _registry_with_modules(tmp_path, monkeypatch, modules: dict[str, str], group: str = "tganaug.simulators"):
+    """A registry that finds the installed plugins plus entry points naming the given modules (name -> source)."""
+    import importlib.metadata
+
+    for name, source in modules.items():
+        (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = importlib.metadata.entry_points
+    extra = [importlib.metadata.EntryPoint(name, name, group) for name in modules]
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group=None: [*real(group=group), *(e for e in extra if e.group == group)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        registry = PluginRegistry()
+        names = registry.names("simulator")
+    return names, [str(w.message) for w in caught if issubclass(w.category, PluginWarning)]
+
+
+def test_a_plugin_calling_sys_exit_on_import_is_skipped_by_name(tmp_path, monkeypatch):
+    names, messages = _registry_with_modules(tmp_path, monkeypatch, {
+        "exiting_plugin": "import sys\nsys.exit('CUDA not found, exiting')\n",
+        "exiting_hook": "import sys\nfrom tganaug import hookimpl\n@hookimpl\ndef tganaug_simulators():\n    sys.exit(3)\n"})
+    assert {"colony", "division", "random-walk"} <= set(names)  # the process lives on, the others work
+    assert any("'exiting_plugin'" in m and "failed to load" in m and "SystemExit: CUDA not found" in m for m in messages)
+    assert any("exiting_hook" in m and "failed in tganaug_simulators()" in m and "SystemExit: 3" in m for m in messages)
+
+
+def test_a_missing_or_misspelt_hook_is_named(tmp_path, monkeypatch):
+    names, messages = _registry_with_modules(tmp_path, monkeypatch, {
+        "misspelt_plugin": "from tganaug import hookimpl\n@hookimpl\ndef tganaug_simulator():\n    return {'m': dict}\n",
+        "undecorated_plugin": "def tganaug_simulators():\n    return {'u': dict}\n"})
+    assert "m" not in names and "u" not in names
+    assert any("misspelt_plugin" in m and "tganaug_simulator() is marked @hookimpl but is no tganaug hook "
+               "(did you mean tganaug_simulators?)" in m for m in messages)
+    assert any("undecorated_plugin" in m and "provides no tganaug_simulators() hook and adds nothing: its "
+               "tganaug_simulators() lacks the @tganaug.hookimpl decorator" in m for m in messages)
+    assert not any("tganaug_plugins" in m for m in messages)  # the built-ins implement their hooks

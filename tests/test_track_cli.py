@@ -161,3 +161,56 @@ def test_score_json_is_strict_json(run_cli, dataset: Path, tmp_path: Path, capsy
 
     scores = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert scores["SEG"] is None and scores["DET"] == 1.0 and scores["MOTA"] == 1.0
+
+
+class _ShortSegmenter:
+    def segment(self, images):
+        return (images[:-1] > images.mean()).astype(np.uint16)  # one frame short
+
+
+class _FloatSegmenter:
+    def segment(self, images):
+        return images.astype(np.float32)
+
+
+class _LabelsOnlyTracker:
+    def track(self, labels):
+        return labels
+
+
+class _CroppedTracker:
+    def track(self, labels):
+        return labels[:, :20, :20], np.zeros((0, 4), np.int64)
+
+
+class _WrongLineageTracker:
+    def track(self, labels):
+        return labels, np.array([[1, 0, 1, 0]])  # ids 2.. have no line, id 1 lives longer
+
+
+@pytest.mark.parametrize(("segmenter", "tracker", "message"), [
+    (_ShortSegmenter, None, "segmenter 'bad' returned labels of shape (7, 96, 96) for input of shape (8, 96, 96)"),
+    (_FloatSegmenter, None, "segmenter 'bad' returned labels of dtype float32, expected integer instance ids"),
+    (None, _LabelsOnlyTracker, "tracker 'bad': track() must return (labels, lineage), got ndarray"),
+    (None, _CroppedTracker, "tracker 'bad' returned tracked labels of shape (8, 20, 20) for input of shape (8, 96, 96)"),
+    (None, _WrongLineageTracker, "tracker 'bad': tracked labels and lineage disagree: "),
+])
+def test_track_names_a_plugin_whose_output_is_wrong_and_writes_nothing(run_cli, dataset: Path, tmp_path: Path, capsys,
+                                                                      monkeypatch, segmenter, tracker, message) -> None:
+    import tganaug
+
+    real_segmenter, real_tracker = tganaug.get_segmenter, tganaug.get_tracker
+    monkeypatch.setattr(tganaug, "get_segmenter", lambda name, **c: segmenter() if name == "bad" else real_segmenter(name, **c))
+    monkeypatch.setattr(tganaug, "get_tracker", lambda name, **c: tracker() if name == "bad" else real_tracker(name, **c))
+    out = tmp_path / "out"
+    argv = ["track", "--tracker", "bad" if tracker else "overlap", *(["--segmenter", "bad"] if segmenter else []),
+            str(dataset), "--out", str(out)]
+    assert run_cli(argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_segmenter_config_without_a_segmenter_is_refused(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    assert run_cli(["track", "--tracker", "overlap", "--segmenter-config", "model=phase-contrast", str(dataset),
+                    "--out", str(tmp_path / "out")]) == 2
+    assert "--segmenter-config needs a --segmenter plugin" in capsys.readouterr().err

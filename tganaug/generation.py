@@ -173,13 +173,20 @@ def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
     return image
 
 
-def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], background: np.ndarray | None, seed: int) -> Iterator[np.ndarray]:
-    """Frames of the generator: streamed through ``iter_frames`` when it has one, else all at once."""
-    if hasattr(generator, "iter_frames"):
+def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], background: np.ndarray | None, seed: int,
+                    name: str = "generator") -> Iterator[np.ndarray]:
+    """Frames of the generator ``name``: streamed through ``iter_frames`` when it has one, else all at once
+    (``generate()`` must return a ``(T, H, W)`` array for the ``(T, H, W)`` labels)."""
+    if callable(getattr(generator, "iter_frames", None)):
         yield from generator.iter_frames(label_frames, background=background, seed=seed)
         return
     labels = np.stack(list(label_frames))
-    yield from generator.generate(labels, background=background, seed=seed)
+    frames = generator.generate(labels, background=background, seed=seed)
+    shape = np.shape(frames) if isinstance(frames, (np.ndarray, list, tuple)) or hasattr(frames, "shape") else None
+    if shape is None or tuple(shape) != labels.shape:
+        got = f"shape {tuple(shape)}" if shape is not None else type(frames).__name__
+        raise ValueError(f"{name}: generate() returned {got} for labels of shape {labels.shape}, expected the same (T, H, W)")
+    yield from frames
 
 
 class _LabelTee:
@@ -200,6 +207,8 @@ class _LabelTee:
                 raise ValueError(f"{self.source} gave frame {t} of shape {frame.shape}, expected (H, W) = {self.shape}")
             if not np.issubdtype(frame.dtype, np.integer):
                 raise ValueError(f"{self.source} gave frame {t} of dtype {frame.dtype}, expected integer instance ids")
+            if frame.size and (frame.min() < 0 or frame.max() > 65535):  # written as uint16: others would wrap into other ids
+                raise ValueError(f"{self.source} gave frame {t} with ids {int(frame.min())}..{int(frame.max())}, outside 0..65535")
             self.presence.append(np.unique(frame))
             self.pending.append(frame)
             yield frame
@@ -247,11 +256,12 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         label_frames: Iterable[np.ndarray] = source.labels
         n_frames = len(source.labels)
         lineage_source: Any = source.lineage
-    else:
+    stream_source: Any = None  # a simulator's simulate_stream() result: its frames, then its .lineage
+    if not config.masks:
         n_frames = config.frames
-        if hasattr(simulator, "simulate_stream"):
-            stream = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
-            label_frames, lineage_source = stream, stream
+        if callable(getattr(simulator, "simulate_stream", None)):
+            stream_source = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
+            label_frames, lineage_source = stream_source, stream_source
         else:
             from tganaug.data.plugins import checked_simulation
 
@@ -270,23 +280,32 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         generated_kept: dict[int, np.ndarray] = {}
         bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
         t = -1
-        for t, image_t in enumerate(_iter_generated(generator, tee, background, seed)):
+        rendered_by = f"generator {config.generator!r}"
+        for t, image_t in enumerate(_iter_generated(generator, tee, background, seed, rendered_by)):
             if not tee.pending:
                 raise ValueError(f"video {name}: the generator produced more frames than it was given")
             labels_t = tee.pending.popleft()
             image_t = np.asarray(image_t, dtype=np.float32)
             if image_t.shape != labels_t.shape:
-                raise ValueError(f"generator returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
+                raise ValueError(f"{rendered_by} returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
             if not np.all(np.isfinite(image_t)):
-                raise ValueError(f"generator returned NaN/Inf in frame {t} of video {name}")
+                raise ValueError(f"{rendered_by} returned NaN/Inf in frame {t} of video {name}")
+            if image_t.size and (image_t.min() < -1e-6 or image_t.max() > 1 + 1e-6):  # as SyntheticVideoDataset
+                raise ValueError(f"{rendered_by} returned values in [{image_t.min():g}, {image_t.max():g}] in frame {t} of video "
+                                 f"{name}, outside [0, 1]")
             writer.write(t, labels=labels_t, image=(np.clip(image_t, 0, 1) * 65535).round().astype(np.uint16))
             if t in keep:
                 labels_kept[t] = colorize_labels(labels_t)
                 generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
             bar.update(1)
         bar.close()
+        if len(tee.presence) < n_frames:  # the label source ran out first: the simulator's fault, not the generator's
+            raise ValueError(f"video {name}: expected {n_frames} frames, {tee.source} gave {len(tee.presence)}")
         if t + 1 != n_frames:
-            raise ValueError(f"video {name}: expected {n_frames} frames, the generator produced {t + 1}")
+            raise ValueError(f"video {name}: expected {n_frames} frames, {rendered_by} produced {t + 1}")
+        if lineage_source is stream_source and not hasattr(lineage_source, "lineage"):
+            raise TypeError(f"{tee.source}: simulate_stream() must return an iterable of frames with a .lineage "
+                            f"(set once the frames are read), got {type(lineage_source).__name__}")
         lineage = lineage_source.lineage if hasattr(lineage_source, "lineage") else lineage_source
         problems = track_problems_streaming(tee.presence, lineage)
         if problems:
@@ -303,12 +322,13 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
     return out / f"{name}_GT"
 
 
-def generator_record(generator: Any) -> dict[str, Any]:
+def generator_record(generator: Any, given: dict[str, Any] | None = None) -> dict[str, Any]:
     """What :func:`prepare_output` records in ``generator.json``: ``{"name", "config"}`` of the generator
-    (:func:`tganaug.data.plugins.describe`); the ``tgan`` plugin's config holds its ``weights_sha256``."""
+    (:func:`tganaug.data.plugins.describe`; a generator without a ``config``: the parameters ``given`` to it);
+    the ``tgan`` plugin's config holds its ``weights_sha256``."""
     from tganaug.data.plugins import describe
 
-    return json.loads(json.dumps(describe(generator), default=repr))  # a third party's config may hold non-JSON values
+    return json.loads(json.dumps(describe(generator, given), default=repr))  # a third party's config may hold non-JSON values
 
 
 def recorded_weights(record: dict[str, Any] | None) -> str | None:
@@ -498,7 +518,7 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
     background = check_inputs(config)
     with old_content_kept_until_done(Path(out), config, overwrite, inputs):
         existed = Path(out).exists()
-        done = prepare_output(out, config, overwrite, record=generator_record(generator), inputs=inputs)
+        done = prepare_output(out, config, overwrite, record=generator_record(generator, config.generator_config), inputs=inputs)
         todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
         with records_removed_unless_a_video_finishes(Path(out), existed):
             for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):

@@ -8,6 +8,7 @@ returns something other than a ``{name: factory}`` mapping, is reported by name 
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib.metadata
 import warnings
@@ -62,16 +63,16 @@ class PluginRegistry:
         self._where_by_group: dict[str, dict[str, str]] = {}  # plugin -> entry-point group -> its entry point
         self._plugins: dict[str, dict[str, PluginInfo]] | None = None
         if load_entry_points:
-            for group, _hook in PLUGIN_KINDS.values():
-                self._load_group(group)
+            for group, hook_name in PLUGIN_KINDS.values():
+                self._load_group(group, hook_name)
 
-    def _load_group(self, group: str) -> None:
+    def _load_group(self, group: str, hook_name: str) -> None:
         for entry_point in importlib.metadata.entry_points(group=group):
             distribution = entry_point.dist.name if entry_point.dist is not None else "?"
             where = f"{group}: {entry_point.name} = {entry_point.value}"
             try:
                 plugin = entry_point.load()
-            except Exception as error:  # a third-party import can fail in any way
+            except (Exception, SystemExit) as error:  # a third-party import can fail in any way, sys.exit() included
                 warnings.warn(
                     f"tganaug plugin {entry_point.name!r} from {distribution} ({where}) failed to load and is "
                     f"skipped: {type(error).__name__}: {error}",
@@ -80,6 +81,30 @@ class PluginRegistry:
                 )
                 continue
             self.register(plugin, where=where, distribution=distribution, group=group)
+            self._check_hooks(plugin, hook_name, where, distribution)
+
+    def _check_hooks(self, plugin: object, hook_name: str, where: str, distribution: str) -> None:
+        """Warn, naming the plugin, when the module an entry point of ``hook_name``'s group names implements no
+        ``hook_name`` (a missing ``@hookimpl``) or marks a function that is no tganaug hook (a misspelt name)."""
+        known = [name for _group, name in PLUGIN_KINDS.values()]
+        marked = [name for name in dir(plugin) if self.manager.parse_hookimpl_opts(plugin, name) is not None]
+        for name in marked:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                warnings.warn(
+                    f"tganaug plugin ({where}) from {distribution}: {name}() is marked @hookimpl but is no tganaug hook"
+                    + (f" (did you mean {close[0]}?)" if close else f" (hooks: {', '.join(known)})"),
+                    PluginWarning,
+                    stacklevel=4,
+                )
+        if hook_name not in marked:
+            unmarked = callable(getattr(plugin, hook_name, None))
+            warnings.warn(
+                f"tganaug plugin ({where}) from {distribution} provides no {hook_name}() hook and adds nothing"
+                + (f": its {hook_name}() lacks the @tganaug.hookimpl decorator" if unmarked else ""),
+                PluginWarning,
+                stacklevel=4,
+            )
 
     def register(self, plugin: object, where: str = "registered in code", distribution: str = "?", *, group: str | None = None) -> None:
         """Register a plugin object (module or instance implementing tganaug hooks); ``group``: the entry-point
@@ -112,7 +137,7 @@ class PluginRegistry:
                 where, distribution = self._sources.get(impl.plugin_name, ("?", "?"))
                 where = self._where_by_group.get(impl.plugin_name, {}).get(group, where)
                 try:
-                    provided = impl.function()
+                    provided = impl.function()  # a SystemExit in it is caught below too
                     if not isinstance(provided, dict):
                         raise TypeError(f"{hook_name}() must return a dict of name -> factory, got {type(provided).__name__}")
                     for name, factory in provided.items():
@@ -123,7 +148,7 @@ class PluginRegistry:
                                 f"{hook_name}() must return a dict of name -> factory; {name!r} maps to a "
                                 f"{type(factory).__name__}, which is not callable"
                             )
-                except Exception as error:
+                except (Exception, SystemExit) as error:
                     warnings.warn(
                         f"tganaug plugin ({where}) from {distribution} failed in {hook_name}() and is skipped: "
                         f"{type(error).__name__}: {error}",

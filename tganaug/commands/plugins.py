@@ -8,7 +8,10 @@ from tganaug.hookspecs import PLUGIN_KINDS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("plugins", help="list registered plugins", description=__doc__)
+    parser = subparsers.add_parser(
+        "plugins", help="list registered plugins",
+        description="List the registered plugins per kind, with the package and entry point each comes from. "
+        "A plugin that fails to load is skipped with a warning naming it.")
     parser.set_defaults(func=run)
 
 

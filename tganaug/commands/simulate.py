@@ -32,11 +32,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
     parser.add_argument("--from-ctc", metavar="CTC_DIR", help="estimate simulator parameters from a real CTC dataset")
     parser.add_argument("--from-ctc-frames", default="train", help="frames used by --from-ctc: train (default), eval or all")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tganaug import __version__, default_registry
+    from tganaug.data.plugins import checked_simulation, describe
 
     check_output_dir(args.out, args.overwrite)
     params = {**load_config_file(args.config), **parse_params(args.param)}
@@ -48,31 +50,33 @@ def run(args: argparse.Namespace) -> int:
     else:
         simulator = factory(**params)
     kwargs = {}
-    with tqdm(total=args.frames, desc=f"simulate {args.simulator}", unit="frame") as bar:
+    with tqdm(total=args.frames, desc=f"simulate {args.simulator}", unit="frame", disable=args.quiet) as bar:
         if "progress" in inspect.signature(simulator.simulate).parameters:
             kwargs["progress"] = lambda _t: bar.update(1)
         video = simulator.simulate(frames=args.frames, height=args.height, width=args.width, seed=args.seed, **kwargs)
         bar.update(args.frames - bar.n)
-    video.validate()
+    # size, dtype, ids and lineage checked and named by plugin, as generate and the datasets do
+    labels, lineage = checked_simulation(video, args.simulator, (args.frames, args.height, args.width))
     config = {
         "tganaug_version": __version__,
         "command": "simulate",
         "simulator": args.simulator,
-        "simulator_config": getattr(getattr(simulator, "config", None), "to_dict", dict)(),
+        # the simulator's own full config; a plugin without one: the parameters it was given
+        "simulator_config": describe(simulator, params)["config"] or {},
         "from_ctc": args.from_ctc,
         "from_ctc_frames": args.from_ctc_frames if args.from_ctc else None,
         "frames": args.frames,
         "height": args.height,
         "width": args.width,
         "seed": args.seed,
-        "tracks": int(len(video.lineage)),
-        "divisions": int(np.sum(np.unique(video.lineage[:, 3][video.lineage[:, 3] > 0], return_counts=True)[1] >= 2)),
+        "tracks": int(len(lineage)),
+        "divisions": int(np.sum(np.unique(lineage[:, 3][lineage[:, 3] > 0], return_counts=True)[1] >= 2)),
     }
     with atomic_directory(args.out, overwrite=args.overwrite) as staging:
-        write_sequence_files(staging, labels=video.labels, lineage=video.lineage)
+        write_sequence_files(staging, labels=labels, lineage=lineage)
         atomic_write_json(staging / "config.json", config)
-        shown = frame_indices(len(video.labels))
-        save_png(staging / "montage.png", montage([[colorize_labels(video.labels[t]) for t in shown]]))
+        shown = frame_indices(len(labels))
+        save_png(staging / "montage.png", montage([[colorize_labels(labels[t]) for t in shown]]))
     print(f"wrote {args.out}: {args.frames} frames {args.height}x{args.width}, {config['tracks']} tracks, "
           f"{config['divisions']} divisions (lineage validated)")
     return 0

@@ -43,8 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder; results go to OUT/<sequence>_RES")
     parser.add_argument("--sequence", default="01", help="sequence name (default 01)")
     parser.add_argument("--frames", default="all", help="all, train, eval, or FIRST-LAST (default all)")
-    parser.add_argument("--tracker-config", action="append", metavar="KEY=VALUE", help="tracker parameter (repeatable)")
-    parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE", help="segmenter parameter (repeatable)")
+    parser.add_argument("--tracker-config", action="append", metavar="KEY=VALUE", help="tracker parameter (repeatable), e.g. model=phase-contrast for the linker on phase-contrast data "
+                        "(its default: fluo-nuclei)")
+    parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE", help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on phase-contrast data "
+                        "(its default: fluo-nuclei)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty result folder")
     parser.set_defaults(func=run)
 
@@ -53,21 +55,29 @@ def run(args: argparse.Namespace) -> int:
     """Run ``tganaug track``; returns 0 on success, 1 when the tracker's backend cannot run here."""
     from tganaug import get_segmenter, get_tracker  # noqa: PLC0415
     from tganaug.io import read_ctc  # noqa: PLC0415
+    from tganaug.tracking.checks import checked_segmentation, checked_tracking  # noqa: PLC0415
     from tganaug.tracking.results import write_result  # noqa: PLC0415
 
     frames = parse_frames(args.frames)
     use_gt = args.segmenter in (None, "", "gt", "none")
+    if use_gt and args.segmenter_config:
+        raise ValueError("--segmenter-config needs a --segmenter plugin (the default, gt, tracks the given masks and "
+                         "takes no parameters)")
     tracker = get_tracker(args.tracker, **parse_params(args.tracker_config, "--tracker-config"))
     segmenter = None if use_gt else get_segmenter(args.segmenter, **parse_params(args.segmenter_config, "--segmenter-config"))
     sequence = read_ctc(args.in_dir, args.sequence, frames, read_images=not use_gt, read_labels=use_gt)
     start = time.perf_counter()
-    labels = sequence.labels if use_gt else segmenter.segment(sequence.images)
+    if use_gt:
+        labels = sequence.labels
+    else:
+        labels = checked_segmentation(segmenter.segment(sequence.images), args.segmenter, sequence.images.shape)
     segmented = time.perf_counter()
     try:
-        tracked, lineage = tracker.track(labels)
+        output = tracker.track(labels)
     except (RuntimeError, ImportError) as error:  # e.g. btrack's C++ library cannot be loaded
-        print(f"tganaug track: tracker {args.tracker!r} cannot run: {error}")
+        print(f"tganaug track: tracker {args.tracker!r} failed ({type(error).__name__}: {error})")
         return 1
+    tracked, lineage = checked_tracking(output, args.tracker, labels.shape)  # before anything is written
     done = time.perf_counter()
     folder = write_result(
         args.out, tracked, lineage, first_frame=int(sequence.frames[0]), sequence=args.sequence, overwrite=args.overwrite

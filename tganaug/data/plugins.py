@@ -50,6 +50,8 @@ def checked_simulation(video: Any, name: str, shape: tuple[int, int, int], valid
         raise ValueError(f"simulator {name!r} returned labels {labels.shape}, expected {tuple(shape)}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"simulator {name!r} returned labels of dtype {labels.dtype}, expected integer instance ids")
+    if labels.size and (labels.min() < 0 or labels.max() > 65535):  # CTC masks are uint16: others would wrap into other ids
+        raise ValueError(f"simulator {name!r} returned label ids {int(labels.min())}..{int(labels.max())}, outside 0..65535")
     lineage = np.asarray(video.lineage, dtype=np.int64).reshape(-1, 4)
     if validate:
         problems = track_problems(labels, lineage)
@@ -58,14 +60,19 @@ def checked_simulation(video: Any, name: str, shape: tuple[int, int, int], valid
     return labels, lineage
 
 
-def describe(obj: Any) -> dict[str, Any]:
-    """``{"name": ..., "config": ...}`` of a simulator/generator for item metadata (JSON-friendly)."""
+def describe(obj: Any, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"name": ..., "config": ...}`` of a simulator/generator for item metadata (JSON-friendly): its own
+    ``config``, or, for an object without one, the keyword configuration ``given`` to its factory."""
     name = getattr(obj, "name", type(obj).__name__)
     config = getattr(obj, "config", None)
+    if config is None and given:
+        config = dict(given)
     if hasattr(config, "to_dict"):
         config = config.to_dict()
     elif dataclasses.is_dataclass(config) and not isinstance(config, type):
         config = dataclasses.asdict(config)
+    elif isinstance(config, (list, tuple)):
+        config = list(config)
     elif config is not None and not isinstance(config, (dict, str, int, float, bool)):
         config = repr(config)
     return {"name": str(name), "config": config}

@@ -111,8 +111,8 @@ class _VideoFactory:
         self.backgrounds = self._check_backgrounds(background)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.description = {
-            "simulator": describe(self.simulator),
-            "generator": describe(self.generator),
+            "simulator": describe(self.simulator, simulator_config),
+            "generator": describe(self.generator, generator_config),
             "frames": self.frames,
             "size": [self.height, self.width],
             "seed": self.seed,

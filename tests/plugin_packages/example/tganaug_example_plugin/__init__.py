@@ -1,4 +1,7 @@
-"""A third-party simulator: ``static-disks`` draws ``count`` motionless disks (one track each)."""
+"""A third-party plugin package: ``static-disks`` (simulator) and ``flaky`` (generator) here; the segmenter
+``half-max`` is in :mod:`.segment` and the tracker ``max-overlap`` in :mod:`.track`.
+
+``static-disks`` draws ``count`` motionless disks (one track each)."""
 
 from dataclasses import dataclass
 
