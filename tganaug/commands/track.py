@@ -43,10 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output folder; results go to OUT/<sequence>_RES")
     parser.add_argument("--sequence", default="01", help="sequence name (default 01)")
     parser.add_argument("--frames", default="all", help="all, train, eval, or FIRST-LAST (default all)")
-    parser.add_argument("--tracker-config", action="append", metavar="KEY=VALUE", help="tracker parameter (repeatable), e.g. model=phase-contrast for the linker on phase-contrast data "
-                        "(its default: fluo-nuclei)")
-    parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE", help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on phase-contrast data "
-                        "(its default: fluo-nuclei)")
+    parser.add_argument("--tracker-config", action="append", metavar="KEY=VALUE",
+                        help="tracker parameter (repeatable), e.g. model=phase-contrast for the linker on phase-contrast "
+                        "data (its default: fluo-nuclei)")
+    parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE",
+                        help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on "
+                        "phase-contrast data (its default: fluo-nuclei)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty result folder")
     parser.set_defaults(func=run)
 
