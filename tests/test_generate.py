@@ -398,12 +398,22 @@ class _BadPlugins:
         def simulate_stream(self, frames, height, width, seed=0):
             return iter([np.zeros((height, width), np.uint16)] * (frames - 1))
 
+    class LongStream(ShortStream):  # and this one a frame late
+        def simulate_stream(self, frames, height, width, seed=0):
+            return iter([np.zeros((height, width), np.uint16)] * (frames + 1))
+
     class Plain:  # no .config: generator.json records the parameters it was given
         def __init__(self, level: float = 0.5):
             self.level = level
 
         def generate(self, labels, background=None, seed=None):
             return np.where(labels > 0, self.level, 0.1).astype(np.float32)
+
+    class Grad:  # a torch tensor that still requires grad (a model run without torch.no_grad())
+        def generate(self, labels, background=None, seed=None):
+            import torch
+
+            return torch.from_numpy(np.where(labels > 0, 0.6, 0.2).astype(np.float32)).requires_grad_()
 
     class Bytes:  # 8-bit intensities instead of [0, 1]
         def generate(self, labels, background=None, seed=None):
@@ -415,11 +425,12 @@ class _BadPlugins:
 
     @tganaug.hookimpl
     def tganaug_simulators(self):
-        return {"wide-ids": self.WideIds, "small": self.Small, "nothing": self.Nothing, "short-stream": self.ShortStream}
+        return {"wide-ids": self.WideIds, "small": self.Small, "nothing": self.Nothing, "short-stream": self.ShortStream,
+                "long-stream": self.LongStream}
 
     @tganaug.hookimpl
     def tganaug_generators(self):
-        return {"bytes": self.Bytes, "no-frames": self.NoFrames, "plain": self.Plain}
+        return {"bytes": self.Bytes, "no-frames": self.NoFrames, "plain": self.Plain, "grad": self.Grad}
 
 
 @pytest.fixture
@@ -456,8 +467,13 @@ def test_a_short_simulator_stream_is_blamed_on_the_simulator_and_plain_generator
     size = ["--frames", "3", "--height", "32", "--width", "32"]
     assert main(["generate", "--quiet", *size, "--simulator", "short-stream", "--out", str(tmp_path / "a")]) == 2
     assert "video 01: expected 3 frames, simulator 'short-stream' gave 2" in capsys.readouterr().err
+    assert main(["generate", "--quiet", *size, "--simulator", "long-stream", "--out", str(tmp_path / "a")]) == 2
+    assert "simulator 'long-stream' gave more than the 3 frames asked for" in capsys.readouterr().err
     out = tmp_path / "b"
     assert main(["generate", "--quiet", *size, "--generator", "plain", "--generator-param", "level=0.7", "--out", str(out)]) == 0
     assert json.loads((out / "generator.json").read_text()) == {"name": "Plain", "config": {"level": 0.7}}
     sequence = read_ctc(out)
     assert np.all(sequence.images[sequence.labels > 0] == round(0.7 * 65535))
+    assert main(["generate", "--quiet", *size, "--generator", "grad", "--out", str(tmp_path / "c")]) == 0
+    sequence = read_ctc(tmp_path / "c")
+    assert np.all(sequence.images[sequence.labels == 0] == round(0.2 * 65535))

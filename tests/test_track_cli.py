@@ -91,7 +91,7 @@ def test_errors_exit_2_with_a_clear_message(run_cli, dataset: Path, tmp_path: Pa
     assert "no tracking result" in capsys.readouterr().err
 
 
-def test_score_takes_the_sequence_from_an_nn_res_folder(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+def test_score_takes_the_sequence_from_an_nn_res_folder(run_cli, dataset: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     """Scoring ``02_RES`` against sequence 01's GT would compare two different videos: the folder's name decides,
     and a contradicting --sequence is refused."""
     import shutil
@@ -109,6 +109,9 @@ def test_score_takes_the_sequence_from_an_nn_res_folder(run_cli, dataset: Path, 
     assert run_cli(["score", str(out / "02_RES"), str(dataset)]) == 0
     assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
     assert run_cli(["score", str(out), str(dataset), "--sequence", "02"]) == 0
+    assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
+    monkeypatch.chdir(out / "02_RES")  # "." names no folder: its resolved name does
+    assert run_cli(["score", ".", str(dataset)]) == 0
     assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
     assert run_cli(["score", str(out / "02_RES"), str(dataset), "--sequence", "01"]) == 2
     assert "is the result of sequence 02, not of sequence 01: pass --sequence 02" in capsys.readouterr().err

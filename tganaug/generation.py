@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from tganaug.io import SequenceWriter, annotation_dir, read_ctc, read_tiff
 from tganaug.lineage import LineageError, track_problems_streaming
+from tganaug.utils.arrays import to_numpy
 from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 
@@ -182,10 +183,13 @@ def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], backgrou
         return
     labels = np.stack(list(label_frames))
     frames = generator.generate(labels, background=background, seed=seed)
-    shape = np.shape(frames) if isinstance(frames, (np.ndarray, list, tuple)) or hasattr(frames, "shape") else None
-    if shape is None or tuple(shape) != labels.shape:
-        got = f"shape {tuple(shape)}" if shape is not None else type(frames).__name__
-        raise ValueError(f"{name}: generate() returned {got} for labels of shape {labels.shape}, expected the same (T, H, W)")
+    if not (isinstance(frames, (np.ndarray, list, tuple)) or hasattr(frames, "shape")):
+        raise ValueError(f"{name}: generate() returned {type(frames).__name__} for labels of shape {labels.shape}, "
+                         "expected a (T, H, W) array")
+    frames = to_numpy(frames)
+    if frames.shape != labels.shape:
+        raise ValueError(f"{name}: generate() returned shape {frames.shape} for labels of shape {labels.shape}, "
+                         "expected the same (T, H, W)")
     yield from frames
 
 
@@ -193,15 +197,19 @@ class _LabelTee:
     """Iterate label frames once for the generator, keeping each frame's ids (for validation)
     and the frames the generator has read but whose image has not been written yet."""
 
-    def __init__(self, frames: Iterable[np.ndarray], shape: tuple[int, int] | None = None, source: str = "masks") -> None:
+    def __init__(self, frames: Iterable[np.ndarray], shape: tuple[int, int] | None = None, source: str = "masks",
+                 length: int | None = None) -> None:
         self.frames = frames
         self.shape = shape  # every frame's (H, W) when the source must match the requested size
         self.source = source
+        self.length = length  # the number of frames the source must give, when known
         self.pending: deque[np.ndarray] = deque()
         self.presence: list[np.ndarray] = []
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for t, frame in enumerate(self.frames):
+            if self.length is not None and t >= self.length:
+                raise ValueError(f"{self.source} gave more than the {self.length} frames asked for")
             frame = np.asarray(frame)
             if self.shape is not None and frame.shape != self.shape:
                 raise ValueError(f"{self.source} gave frame {t} of shape {frame.shape}, expected (H, W) = {self.shape}")
@@ -272,7 +280,7 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
     shown = frame_indices(n_frames)
     keep = set(shown) | set(range(min(n_frames, _GIF_FRAMES)))
     size = None if config.masks else (config.height, config.width)
-    tee = _LabelTee(label_frames, size, f"simulator {config.simulator!r}" if size else f"masks {config.masks}")
+    tee = _LabelTee(label_frames, size, f"simulator {config.simulator!r}" if size else f"masks {config.masks}", n_frames)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
     try:
         writer = SequenceWriter(staging, n_frames, sequence=name)
@@ -283,9 +291,9 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         rendered_by = f"generator {config.generator!r}"
         for t, image_t in enumerate(_iter_generated(generator, tee, background, seed, rendered_by)):
             if not tee.pending:
-                raise ValueError(f"video {name}: the generator produced more frames than it was given")
+                raise ValueError(f"video {name}: {rendered_by} produced more frames than it was given")
             labels_t = tee.pending.popleft()
-            image_t = np.asarray(image_t, dtype=np.float32)
+            image_t = to_numpy(image_t).astype(np.float32, copy=False)
             if image_t.shape != labels_t.shape:
                 raise ValueError(f"{rendered_by} returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
             if not np.all(np.isfinite(image_t)):
@@ -299,7 +307,7 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
                 generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
             bar.update(1)
         bar.close()
-        if len(tee.presence) < n_frames:  # the label source ran out first: the simulator's fault, not the generator's
+        if len(tee.presence) != n_frames:  # the label source gave another count: the simulator's fault, not the generator's
             raise ValueError(f"video {name}: expected {n_frames} frames, {tee.source} gave {len(tee.presence)}")
         if t + 1 != n_frames:
             raise ValueError(f"video {name}: expected {n_frames} frames, {rendered_by} produced {t + 1}")

@@ -16,22 +16,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 from monai.transforms import Randomizable, apply_transform
 
 from tganaug.data.tracks import restrict_lineage
+from tganaug.utils.arrays import to_numpy
 
 __all__ = ["VideoTransformError", "apply_video_transform"]
 
 
 class VideoTransformError(ValueError):
     """A transform returned something that is no longer a valid video item."""
-
-
-def _to_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy() if not hasattr(value, "as_tensor") else value.as_tensor().detach().cpu().numpy()
-    return np.asarray(value)
 
 
 def apply_video_transform(transform: Callable[[dict[str, Any]], Any], item: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
@@ -77,8 +71,8 @@ def apply_video_transform(transform: Callable[[dict[str, Any]], Any], item: dict
     for key in ("image", "label"):
         if key not in result:
             raise VideoTransformError(f"transform {type(transform).__name__} dropped the {key!r} key")
-    new_image = _to_numpy(result["image"])
-    new_label = _to_numpy(result["label"])
+    new_image = to_numpy(result["image"])
+    new_label = to_numpy(result["label"])
     if new_image.ndim != 3 or new_image.shape[0] != n_frames:
         raise VideoTransformError(
             f"transform {type(transform).__name__} broke the image shape: expected (T={n_frames}, H, W) "

@@ -13,6 +13,7 @@ import numpy as np
 
 from tganaug.io import check_labels
 from tganaug.lineage import LineageError, as_lineage, track_problems
+from tganaug.utils.arrays import to_numpy
 
 __all__ = ["checked_segmentation", "checked_tracking"]
 
@@ -20,7 +21,7 @@ __all__ = ["checked_segmentation", "checked_tracking"]
 def _checked_labels(labels: Any, source: str, shape: tuple[int, ...], what: str) -> np.ndarray:
     if labels is None or not hasattr(labels, "__len__"):
         raise TypeError(f"{source} returned {type(labels).__name__}, expected {what} (T, H, W) integer instance labels")
-    labels = np.asarray(labels)
+    labels = to_numpy(labels)
     if labels.shape != tuple(shape):
         raise ValueError(f"{source} returned {what} of shape {labels.shape} for input of shape {tuple(shape)}")
     if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
@@ -47,7 +48,7 @@ def checked_tracking(output: Any, name: str, shape: tuple[int, int, int]) -> tup
         raise TypeError(f"{source}: track() must return (labels, lineage), got {got}")
     labels = _checked_labels(output[0], source, shape, "tracked labels")
     try:
-        lineage = as_lineage(output[1])
+        lineage = as_lineage(to_numpy(output[1]))
     except LineageError as error:
         raise LineageError(f"{source} returned an unusable lineage: {error}") from None
     problems = track_problems(labels, lineage)

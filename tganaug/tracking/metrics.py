@@ -246,7 +246,7 @@ def score_dirs(
     masks such as SIM+ or E. coli; not for GOWT1's markers). Raises ``FileNotFoundError`` /
     :class:`tganaug.CTCFormatError` naming what is missing.
     """
-    named = re.fullmatch(r"(\d+)_RES", Path(result).name)
+    named = re.fullmatch(r"(\d+)_RES", Path(result).resolve().name)  # resolved: "." inside 02_RES is 02_RES
     if named and (Path(result) / "res_track.txt").is_file():
         if sequence is not None and sequence != named[1]:
             raise ValueError(f"{result} is the result of sequence {named[1]}, not of sequence {sequence}: "
