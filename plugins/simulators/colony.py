@@ -18,7 +18,7 @@ class ColonyConfig(CellSimConfig):
     With ``cycle_mean = 0`` (default) the division cycle is chosen per video from a model of the
     cells' area so that the colony would reach ``target_coverage`` of the field after
     ``fill_fraction`` of the frames; packed cells are smaller than that model, so it gets there later
-    (measured in session 23, 6 seeds: 0.41-0.54 coverage at that frame, 0.85-0.90 at the last one for
+    (``benchmarks/results/simulator_fit.md``, 6 seeds: 0.41-0.54 coverage at that frame, 0.85-0.90 at the last one for
     20-40 frames of 128² and 256²). Cells pushed out of the field leave it, as at the edge of a real
     field of view. ``from_ctc`` takes the cycle from the data's division rate instead.
 
