@@ -95,6 +95,11 @@ def test_failed_tasks_are_retried(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "2"
     assert len(list(markers.iterdir())) == 2  # each video failed once, then succeeded on retry
+    import json
+
+    # a generator without .config: the sharded run records the parameters it was given, as an unsharded one does
+    assert json.loads((tmp_path / "out" / "generator.json").read_text()) == {
+        "name": "FlakyGenerator", "config": {"marker_dir": str(markers)}}
 
 
 def test_missing_mask_sequences_are_refused_before_a_cluster_starts(tmp_path):

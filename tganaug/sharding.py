@@ -50,7 +50,7 @@ def _render_task(config_json: str, index: int, out: str, weights_sha256: str | N
         return video_name(index)
     config = GenerationConfig.from_dict(json.loads(config_json))
     generator, simulator, background = _worker_objects(config_json)
-    own = recorded_weights(generator_record(generator))
+    own = recorded_weights(generator_record(generator, config.generator_config))
     if own != weights_sha256:
         raise RuntimeError(f"worker's generator weights (sha256 {str(own)[:12]}...) differ from the ones recorded in {out} "
                            f"({str(weights_sha256)[:12]}...)")
@@ -85,7 +85,8 @@ def generate_dataset_sharded(
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     out = Path(out).absolute()
     config_json = json.dumps(config.to_dict(), sort_keys=True)
-    record = generator_record(_worker_objects(config_json)[0])  # built here once, also to fail early on a bad plugin name
+    # built here once, also to fail early on a bad plugin name; the same record as an unsharded run's
+    record = generator_record(_worker_objects(config_json)[0], config.generator_config)
     check_inputs(config)
     with old_content_kept_until_done(out, config, overwrite, inputs):
         _render_sharded(config, config_json, out, record, overwrite, inputs, workers, scheduler, progress, retries)
