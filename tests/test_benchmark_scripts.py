@@ -40,7 +40,7 @@ def test_machine_names_cpu_threads_and_torch(common) -> None:
 
     line = common.machine()
     assert f"torch {torch.__version__}" in line
-    assert f"({torch.get_num_threads()} intra-op threads)" in line
+    assert f"({torch.get_num_threads()} intra-op threads, {torch.backends.cpu.get_cpu_capability()} kernels)" in line
     assert "usable core" in line
 
 
