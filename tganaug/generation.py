@@ -50,6 +50,7 @@ __all__ = [
     "generator_record",
     "prepare_output",
     "old_content_kept_until_done",
+    "output_prepared",
     "recorded_weights",
     "records_removed_unless_a_video_finishes",
     "render_video",
@@ -482,6 +483,22 @@ def records_removed_unless_a_video_finishes(out: Path, existed: bool) -> Iterato
         raise
 
 
+@contextlib.contextmanager
+def output_prepared(out: Path, config: GenerationConfig, overwrite: bool, record: dict[str, Any] | None,
+                    inputs: Sequence[str | Path] = ()) -> Iterator[set[int]]:
+    """``out`` made ready for rendering ``config`` inside the block; yields the indices of videos already finished.
+
+    The old content is kept aside until a new video finishes (:func:`old_content_kept_until_done`), the folder is
+    prepared (:func:`prepare_output`, writing ``record``), and the records of a run that finished no video are
+    removed again (:func:`records_removed_unless_a_video_finishes`). Used by both the one-process and the sharded run.
+    """
+    with old_content_kept_until_done(out, config, overwrite, inputs):
+        existed = out.exists()
+        done = prepare_output(out, config, overwrite, record=record, inputs=inputs)
+        with records_removed_unless_a_video_finishes(out, existed):
+            yield done
+
+
 def check_inputs(config: GenerationConfig) -> np.ndarray | None:
     """Check what ``config`` reads before anything is written; return its background (``(H, W) float32`` or None).
 
@@ -524,11 +541,8 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
     generator = get_generator(config.generator, **config.generator_config)
     simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
     background = check_inputs(config)
-    with old_content_kept_until_done(Path(out), config, overwrite, inputs):
-        existed = Path(out).exists()
-        done = prepare_output(out, config, overwrite, record=generator_record(generator, config.generator_config), inputs=inputs)
+    with output_prepared(Path(out), config, overwrite, generator_record(generator, config.generator_config), inputs) as done:
         todo = [i for i in (range(config.videos) if indices is None else indices) if i not in done]
-        with records_removed_unless_a_video_finishes(Path(out), existed):
-            for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
-                render_video(config, index, out, generator, simulator, background, progress=progress)
+        for index in tqdm(todo, desc="videos", unit="video", disable=not progress or len(todo) < 2):
+            render_video(config, index, out, generator, simulator, background, progress=progress)
     return [Path(out) / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]

@@ -23,8 +23,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tganaug.generation import (GenerationConfig, check_inputs, finished_videos, generator_record, load_background, old_content_kept_until_done,
-                                prepare_output, recorded_weights, records_removed_unless_a_video_finishes, render_video, video_name)
+from tganaug.generation import (GenerationConfig, check_inputs, finished_videos, generator_record, load_background, output_prepared,
+                                recorded_weights, render_video, video_name)
 
 __all__ = ["generate_dataset_sharded"]
 
@@ -88,35 +88,31 @@ def generate_dataset_sharded(
     # built here once, also to fail early on a bad plugin name; the same record as an unsharded run's
     record = generator_record(_worker_objects(config_json)[0], config.generator_config)
     check_inputs(config)
-    with old_content_kept_until_done(out, config, overwrite, inputs):
-        _render_sharded(config, config_json, out, record, overwrite, inputs, workers, scheduler, progress, retries)
+    with output_prepared(out, config, overwrite, record, inputs) as done:
+        todo = [i for i in range(config.videos) if i not in done]
+        _render_on_cluster(config_json, out, todo, recorded_weights(record), workers, scheduler, progress, retries)
     return [out / f"{video_name(i)}_GT" for i in sorted(finished_videos(out))]
 
 
-def _render_sharded(config: GenerationConfig, config_json: str, out: Path, record: dict[str, Any], overwrite: bool,
-                    inputs: Sequence[str | Path], workers: int, scheduler: str | None, progress: bool, retries: int) -> None:
-    """Prepare ``out`` and render its missing videos on a Dask cluster (see :func:`generate_dataset_sharded`)."""
+def _render_on_cluster(config_json: str, out: Path, todo: list[int], weights_sha256: str | None, workers: int,
+                       scheduler: str | None, progress: bool, retries: int) -> None:
+    """Render videos ``todo`` of a prepared ``out`` on a Dask cluster (see :func:`generate_dataset_sharded`)."""
     from dask.distributed import Client, LocalCluster, as_completed
 
-    existed = out.exists()
-    done = prepare_output(out, config, overwrite, record=record, inputs=inputs)
-    todo = [i for i in range(config.videos) if i not in done]
-    weights_sha256 = recorded_weights(record)
-    with records_removed_unless_a_video_finishes(out, existed):
-        if scheduler:
-            client = Client(scheduler)
-            cluster = None
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
-            client = Client(cluster)
-        try:
-            futures = [client.submit(_render_task, config_json, i, str(out), weights_sha256, retries=retries, pure=False) for i in todo]
-            with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
-                for future in as_completed(futures):
-                    future.result()  # re-raises the task's error after its retries
-                    bar.update(1)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_render_task, config_json, i, str(out), weights_sha256, retries=retries, pure=False) for i in todo]
+        with tqdm(total=len(futures), desc=f"videos ({workers if not scheduler else 'cluster'} workers)", unit="video", disable=not progress) as bar:
+            for future in as_completed(futures):
+                future.result()  # re-raises the task's error after its retries
+                bar.update(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
