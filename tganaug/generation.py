@@ -260,17 +260,17 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
     out = Path(out)
     name = video_name(index)
     seed = video_seed(config.seed, index)
+    stream_source: Any = None  # a simulator's simulate_stream() result: its frames, then its .lineage
     if config.masks:
         source = read_ctc(config.masks, sequence=video_name(index), read_images=False)
         label_frames: Iterable[np.ndarray] = source.labels
         n_frames = len(source.labels)
         lineage_source: Any = source.lineage
-    stream_source: Any = None  # a simulator's simulate_stream() result: its frames, then its .lineage
-    if not config.masks:
+    else:
         n_frames = config.frames
         if callable(getattr(simulator, "simulate_stream", None)):
             stream_source = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
-            label_frames, lineage_source = stream_source, stream_source
+            label_frames, lineage_source = stream_source, None  # its .lineage is read once its frames are
         else:
             from tganaug.data.plugins import checked_simulation
 
@@ -312,10 +312,10 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
             raise ValueError(f"video {name}: expected {n_frames} frames, {tee.source} gave {len(tee.presence)}")
         if t + 1 != n_frames:
             raise ValueError(f"video {name}: expected {n_frames} frames, {rendered_by} produced {t + 1}")
-        if lineage_source is stream_source and not hasattr(lineage_source, "lineage"):
+        if stream_source is not None and not hasattr(stream_source, "lineage"):
             raise TypeError(f"{tee.source}: simulate_stream() must return an iterable of frames with a .lineage "
-                            f"(set once the frames are read), got {type(lineage_source).__name__}")
-        lineage = lineage_source.lineage if hasattr(lineage_source, "lineage") else lineage_source
+                            f"(set once the frames are read), got {type(stream_source).__name__}")
+        lineage = stream_source.lineage if stream_source is not None else lineage_source
         problems = track_problems_streaming(tee.presence, lineage)
         if problems:
             raise LineageError(f"video {name}: masks and lineage disagree: " + "; ".join(problems[:5]))
