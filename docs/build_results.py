@@ -58,7 +58,8 @@ def rows(name: str) -> list[dict[str, str]]:
     """The rows of ``benchmarks/results/<name>.csv``; a missing file is an error naming it."""
     path = RESULTS / f"{name}.csv"
     if not path.is_file():
-        raise SystemExit(f"build_results: {path.relative_to(REPO)} is missing (a results page quotes it)")
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        raise SystemExit(f"build_results: {shown} is missing (a results page quotes it)")
     with open(path, newline="") as handle:
         return list(csv.DictReader(handle))
 
