@@ -1,6 +1,6 @@
 """Does synthetic data help? Train the learned segmenter on K real frames, K real + synthetic, or synthetic only.
 
-Issue 6, benchmark 2. For one dataset (default Fluo-N2DH-SIM+):
+For one dataset (default Fluo-N2DH-SIM+):
 
 * (a) ``real-K``: the ``unet`` segmenter trained on the first K *train* frames (K = 2, 5, all);
 * (b) ``real-K+syn``: the same K frames mixed 50/50 with synthetic videos from

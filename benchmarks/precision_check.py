@@ -1,4 +1,4 @@
-"""bfloat16 vs float32 inference of the shipped tGAN models, on real eval data (issue 5, opt-in speed-up).
+"""bfloat16 vs float32 inference of the shipped tGAN models, on real eval data (opt-in speed-up).
 
 For each dataset, on its **eval** frames: the shipped model for the modality renders the eval GT
 masks (reference background from the *train* frames, as in ``benchmarks/fidelity.py``; seed 0)

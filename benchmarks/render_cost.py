@@ -1,4 +1,4 @@
-"""What a lighter tGAN would buy in rendering time (issue 5: the "within 3x of the real loader" goal).
+"""What a lighter tGAN would buy in rendering time (goal: a synthetic loader within 3x of the real one).
 
 Times the shipped ``fluo-nuclei`` model and width-scaled variants of the same architecture, frame by
 frame through ``TGAN.iter_frames`` (the path ``SyntheticVideoDataset`` uses), on the same masks in

@@ -224,7 +224,7 @@ def write_cards() -> None:
             for r in card.get("noise_ceiling_eval", []):
                 lines.append(f"| {r['dataset']} | noise ceiling: exact clean image | {float(r['SSIM_clean']):.3g} | {float(r['PSNR_clean']):.3g} | | | | |")
                 lines.append(f"| {r['dataset']} | noise ceiling: clean image + real noise level | {float(r['SSIM_noisy']):.3g} | {float(r['PSNR_noisy']):.3g} | | | | |")
-                if r.get("SSIM_previous"):  # real-vs-real reference rows (noise_ceiling.py since session 18)
+                if r.get("SSIM_previous"):  # real-vs-real reference rows (noise ceilings written without them have none)
                     lines.append(f"| {r['dataset']} | real previous frame (real vs real) | {float(r['SSIM_previous']):.3g} | "
                                  f"{float(r['PSNR_previous']):.3g} | | | | |")
                     lines.append(f"| {r['dataset']} | real previous frame moved into place by the real flow | "

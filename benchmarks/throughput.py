@@ -1,4 +1,4 @@
-"""Throughput of the training-loop datasets (issue 5), printed with the machine it ran on.
+"""Throughput of the training-loop datasets, printed with the machine it ran on.
 
 Measures, in one process and one run:
   1. frames/s of ``SyntheticVideoDataset`` through a ``DataLoader`` (0 and 2 workers, 128² and 256²)

@@ -1,4 +1,4 @@
-"""Runtime of each tracker per frame and per object (issue 6, benchmark 3).
+"""Runtime of each tracker per frame and per object.
 
 Tracks the GT masks of each dataset's eval frames (so every tracker links the same detections and
 segmentation time is excluded) and reports wall-clock seconds per frame and milliseconds per object

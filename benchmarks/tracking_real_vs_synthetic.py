@@ -1,6 +1,6 @@
 """Segment-then-track on real eval videos (and, when generators exist, on synthetic twins): paper Tables 2-3.
 
-Protocol (issue 6, benchmark 1): for each eval split with dense ground truth (SIM+, E. coli; GOWT1
+Protocol (the tGAN paper's Tables 2-3): for each eval split with dense ground truth (SIM+, E. coli; GOWT1
 for DET/TRA only, its TRA masks are shrunken markers) run the same segmenter and each tracker on the
 real video and on videos generated from the same GT masks by each requested generator, and score all
 against the GT: MOTA, MT, ML, precision, recall (motmetrics, mask IoU >= 0.5), TRA, DET, SEG (CTC).

@@ -1,0 +1,442 @@
+"""Write the results pages (``docs/results/*.md``) and README's results summary from the committed result files.
+
+    python docs/build_results.py            # rewrite docs/results/*.md and the summary block of README.md
+    python docs/build_results.py --check    # exit 1 naming every file that differs from what it would write
+
+Every number on those pages is read from a CSV under ``benchmarks/results/`` (the file each table names); the machine
+and the command of a table are read from the header of the report written beside that CSV (``REPORT.md``). Nothing is
+measured or recomputed here: means, standard deviations and verdicts are the ones the benchmark scripts wrote.
+``tests/test_docs.py`` checks that the committed pages are what this script writes, so a page cannot drift from its
+data. The results of benchmarks that write no CSV (simulator fit, throughput, soak, bfloat16) are linked, not copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from tganaug.utils.fsutil import atomic_write_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+PAGES = REPO / "docs" / "results"
+README = REPO / "README.md"
+SUMMARY_BEGIN = "<!-- results summary: written by docs/build_results.py from benchmarks/results/*.csv; do not edit -->"
+SUMMARY_END = "<!-- end of results summary -->"
+
+#: links from a page in docs/results/ and from README.md to the result files
+FROM_PAGE = "../../benchmarks/results/"
+FROM_README = "benchmarks/results/"
+
+SHORT = {"Fluo-N2DH-SIM+": "SIM+", "PhC-T98G-Usiigaci": "T98G", "PhC-Ecoli-vanVliet": "E. coli",
+         "Fluo-N2DH-GOWT1": "GOWT1"}
+EVAL_FRAMES = ("**eval** frames of sequence 01 (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040); every model was "
+               "trained on **train** frames only (same-sequence protocol)")
+TRACKING_FRAMES = ("**eval** frames of sequence 01 (SIM+ t045-t064, E. coli t029-t040; GOWT1 t000-t049, a dataset no "
+                   "model was trained on); every model was trained on **train** frames only")
+#: tracking report sources -> what the row is
+VIDEO = {"Real": "real video", "tgan": "tGAN (shipped default)", "procedural": "procedural"}
+#: fidelity measures: CSV column -> (heading, decimals)
+FIDELITY = {"SSIM": ("SSIM ↑", 3), "PSNR": ("PSNR ↑", 2), "PSNR_cells": ("PSNR cells ↑", 2),
+            "PSNR_background": ("PSNR background ↑", 2), "brightness_far": ("brightness far", 3),
+            "feature_dist": ("LPIPS-like ↓", 3), "FVD_like": ("FVD-like ↓", 3), "warp_error": ("warp error", 3)}
+VERDICT_MEASURES = {"SSIM": "SSIM", "PSNR": "PSNR", "PSNR_cells": "PSNR cells", "PSNR_background": "PSNR background",
+                    "brightness_far": "brightness far", "feature_dist": "LPIPS-like", "FVD_like": "FVD-like",
+                    "FVD_appearance": "FVD appearance", "FVD_temporal": "FVD temporal", "warp_error": "warp error",
+                    "SSIM_first_half": "SSIM 1st half", "SSIM_second_half": "SSIM 2nd half"}
+TRACKING = {"MOTA": 3, "MT": 3, "ML": 3, "precision": 3, "recall": 3, "IDSW": 0, "TRA": 3, "DET": 3, "SEG": 3}
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+def rows(name: str) -> list[dict[str, str]]:
+    """The rows of ``benchmarks/results/<name>.csv``; a missing file is an error naming it."""
+    path = RESULTS / f"{name}.csv"
+    if not path.is_file():
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+        raise SystemExit(f"build_results: {shown} is missing (a results page quotes it)")
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def select(table: list[dict[str, str]], **match: str) -> list[dict[str, str]]:
+    return [r for r in table if all(r.get(k) == v for k, v in match.items())]
+
+
+def one(table: list[dict[str, str]], **match: str) -> dict[str, str]:
+    found = select(table, **match)
+    if len(found) != 1:
+        raise SystemExit(f"build_results: expected one row with {match}, found {len(found)}")
+    return found[0]
+
+
+def provenance(name: str) -> tuple[str, str]:
+    """(machine, command) from the header of ``benchmarks/results/<name>.md``: the machine line's text before the
+    command, without the run time; the first backticked ``python ...`` command ("" where the report names none)."""
+    text = (RESULTS / f"{name}.md").read_text()
+    machine = ""
+    for line in text.splitlines():
+        found = re.search(r"(?i)machine: ([^`]*)", line)
+        if found:
+            machine = re.sub(r";\s*\d+ s\b.*$", "", found[1]).strip().rstrip(".;,").strip()
+            break
+    command = re.search(r"`(python [^`]+)`", text)
+    if command:
+        return machine, f"`{command[1]}`"
+    script = re.search(r"Generated by `([^`]+)`", text)
+    return machine, f"`python {script[1]}` (its arguments are not recorded in the report)" if script else ""
+
+
+# --- formatting ----------------------------------------------------------------------------------------------------
+
+def number(value: str | float, decimals: int = 3) -> str:
+    """A CSV value at fixed decimals; NaN or empty as ``n/a``."""
+    if value in ("", None):
+        return "n/a"
+    x = float(value)
+    if math.isnan(x):
+        return "n/a"
+    return f"{x:.{decimals}f}" if decimals else f"{int(round(x))}"
+
+
+def mean_sd(row: dict[str, str], key: str, decimals: int = 3) -> str:
+    """``mean ± sd`` where the CSV has the ``KEY_sd`` column (several seeds), else the value."""
+    sd = row.get(f"{key}_sd", "")
+    if sd not in ("", None) and not math.isnan(float(sd)) and row.get("seeds", "1") not in ("1", ""):
+        return f"{number(row[key], decimals)} ± {number(sd, decimals)}"
+    return number(row[key], decimals)
+
+
+def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
+            *("| " + " | ".join(cells) + " |" for cells in body)]
+
+
+def source(names: Sequence[str], link: str = FROM_PAGE, seeds: str = "", protocol: str = EVAL_FRAMES) -> list[str]:
+    """The provenance lines of a table: files, machine, command(s), seeds, split."""
+    files = ", ".join(f"[{n}.csv]({link}{n}.csv)" for n in names)
+    reports = ", ".join(f"[{n}.md]({link}{n}.md)" for n in names)
+    lines = [f"- Data: {files} (reports: {reports})."]
+    seen: dict[str, list[str]] = {}
+    for n in names:
+        machine, command = provenance(n)
+        seen.setdefault(machine or "not recorded in the report", []).append(command)
+    for machine, commands in seen.items():
+        lines.append(f"- Machine: {machine}.")
+        for command in dict.fromkeys(commands):
+            lines.append(f"- Command: {command}." if command else "- Command: not recorded in the report.")
+    if seeds:
+        lines.append(f"- Seeds: {seeds}.")
+    lines.append(f"- Split: {protocol}.")
+    return lines
+
+
+# --- pages ---------------------------------------------------------------------------------------------------------
+
+def fidelity_page() -> list[str]:
+    main = rows("fidelity")
+    lines = ["# Generator fidelity", "",
+             "Each generator renders the eval GT masks on a background estimated from the train frames; the rendering is",
+             "compared with the real eval frames in one intensity space (1st / 99.8th percentile of the train frames).",
+             "LPIPS-like and FVD-like use this project's own feature network (a mask-predicting UNet encoder trained on the",
+             "train frames), so they are not comparable with the paper's LPIPS / FVD. Warp error: lower than the real",
+             "video's own value means too static. PSNR cells / background: over the GT cell pixels / the other pixels.",
+             "Brightness far: mean of generated - real over background pixels at least 15 px from any cell.",
+             "Methods: tGAN (the shipped model), procedural (`procedural` generator fitted to the train frames) and the",
+             "per-frame model (the same low-res generator trained without the previous-frame input and the flow losses,",
+             "same frames, steps and seed, rendered through the tGAN's SR stage; `benchmarks/baselines/`).", "",
+             "## Shipped defaults, mean ± sd over generation seeds", ""]
+    lines += table(["eval data", "method", *(h for h, _ in FIDELITY.values()), "warp error of the real video"],
+                   [[SHORT[r["dataset"]], r["method"], *(mean_sd(r, k, d) for k, (_, d) in FIDELITY.items()),
+                     number(r["warp_error_real"])] for r in main])
+    lines += [""] + source(["fidelity"], seeds="generation seeds 0, 1, 2 (the `seeds` column); each model is one training "
+                           "run, so the spread is that of generation, not of training")
+    lines += ["", "Single-run verdicts (a Welch t-test over the generation seeds, per measure), the FVD-like score against",
+              f"video length and the figures are in the report: [fidelity.md]({FROM_PAGE}fidelity.md),",
+              f"[figures]({FROM_PAGE}figures/).", "",
+              "## Across training seeds", "",
+              "The low-res stages of both defaults and their per-frame baselines were trained twice more (training seeds 1",
+              "and 2; same configs, train frames and steps) and scored like the shipped ones. Verdict of tGAN against each",
+              "baseline per measure: (a) better / worse only when all nine pairings of the three runs of each model agree",
+              "(`tganaug.fidelity.compare_training_runs`); (b) a Welch t-test over the three runs' mean scores per model",
+              "(`tganaug.fidelity.compare_run_means`, p < 0.05 per measure, not corrected for the 12 measures; the",
+              "procedural renderer is one run, so only (a) applies to it).", ""]
+    body = []
+    for name in ("training_seeds_fluo", "training_seeds_phase"):
+        for r in rows(name):
+            body.append([SHORT[r["dataset"]], r["baseline"], "(a) all pairings", *(r[m] for m in VERDICT_MEASURES)])
+            if r.get("SSIM_run_means", "n/a") != "n/a":
+                body.append([SHORT[r["dataset"]], r["baseline"], "(b) run means",
+                             *(r[f"{m}_run_means"] for m in VERDICT_MEASURES)])
+    lines += table(["eval data", "baseline", "rule", *VERDICT_MEASURES.values()], body)
+    lines += ["", f"- Data: [training_seeds_fluo.csv]({FROM_PAGE}training_seeds_fluo.csv), "
+              f"[training_seeds_phase.csv]({FROM_PAGE}training_seeds_phase.csv) (reports: "
+              f"[training_seeds_fluo.md]({FROM_PAGE}training_seeds_fluo.md), "
+              f"[training_seeds_phase.md]({FROM_PAGE}training_seeds_phase.md)), made by `benchmarks/training_seeds.py` from the",
+              "  per-seed fidelity reports `fidelity_per_seed.csv` (training seed 0, the shipped models) and",
+              "  `probe_trainseed{1,2}_{fluo,phase}_per_seed.csv`, whose headers name the machine.",
+              f"- Commands: {provenance('training_seeds_fluo')[1]}; {provenance('training_seeds_phase')[1]}.",
+              "- Seeds: training seeds 0, 1, 2; generation seeds 0, 1, 2 for each.", f"- Split: {EVAL_FRAMES}.", "",
+              "## Noise ceiling and a real-vs-real reference", "",
+              "The best SSIM / PSNR a mask-conditioned generator can reach against the noisy real frames (the real frame as",
+              "the clean image, without and with noise at the real level; generous, since they grant the cells' real",
+              "texture), and each eval frame's own predecessor scored against it, as imaged and moved into place by the",
+              "flow of the real pair (an oracle).", ""]
+    lines += table(["eval data", "noise sigma", "exact clean image", "clean image + realistic noise", "real previous frame",
+                    "real previous frame, aligned"],
+                   [[SHORT[r["dataset"]], number(r["sigma"], 4), f"{number(r['SSIM_clean'])} / {number(r['PSNR_clean'], 1)}",
+                     f"{number(r['SSIM_noisy'])} / {number(r['PSNR_noisy'], 1)}",
+                     f"{number(r['SSIM_previous'])} / {number(r['PSNR_previous'], 1)}",
+                     f"{number(r['SSIM_previous_aligned'])} / {number(r['PSNR_previous_aligned'], 1)}"]
+                    for r in rows("noise_ceiling")])
+    lines += ["", "(SSIM / PSNR.)", ""] + source(["noise_ceiling"], seeds="noise seed 0")
+    lines += ["", "## Without the SR stage", "",
+              "tGAN and the per-frame model scored on their low-res frames, bilinearly up-sampled",
+              "(`get_generator(\"tgan\", model=NAME, use_sr=False)`), beside the shipped models with their SR stage.", ""]
+    no_sr = rows("probe_no_sr")
+    lines += table(["eval data", "method", "SSIM ↑", "PSNR ↑", "FVD-like ↓", "warp error", "warp error of the real video"],
+                   [[SHORT[r["dataset"]], r["method"].replace(" (fidelity)", ", with SR stage"), mean_sd(r, "SSIM"),
+                     mean_sd(r, "PSNR", 2), mean_sd(r, "FVD_like"), mean_sd(r, "warp_error"), number(r["warp_error_real"])]
+                    for r in no_sr if "procedural" not in r["method"]])
+    lines += [""] + source(["probe_no_sr"], seeds="generation seeds 0, 1, 2")
+    lines += ["", "## The other fluorescence models (one generation seed)", ""]
+    body, seen = [], set()
+    for name, model in (("fidelity_fast_subpixel", "fluo-nuclei-fast"), ("fidelity_x4s", "fluo-nuclei-x4")):
+        for r in rows(name):
+            values = tuple(number(r[k], d) for k, (_, d) in FIDELITY.items())  # the same baseline run twice
+            if r["SSIM"] != "nan" and (r["method"], values) not in seen:
+                seen.add((r["method"], values))
+                label = f"tGAN `{model}`" if r["method"] == "tGAN" else r["method"]
+                body.append([SHORT[r["dataset"]], label, *(number(r[k], d) for k, (_, d) in FIDELITY.items()),
+                             number(r["warp_error_real"])])
+    lines += table(["eval data", "method", *(h for h, _ in FIDELITY.values()), "warp error of the real video"], body)
+    lines += [""] + source(["fidelity_fast_subpixel", "fidelity_x4s"], seeds="generation seed 0")
+    return lines
+
+
+def _tracking_rows(name: str, dataset: str, sources: Sequence[str] = ("Real", "tgan")) -> list[dict[str, str]]:
+    return [one(rows(name), dataset=dataset, source=s, tracker="laptrack") for s in sources]
+
+
+def tracking_page() -> list[str]:
+    lines = ["# Tracking on real vs synthetic twins", "",
+             "The tGAN paper's Tables 2-3 protocol: render each eval video's GT masks with a generator, segment the real",
+             "video and its synthetic twin with the shipped `unet` segmenter, link with `laptrack`, and score both against",
+             "the same GT (MOTA, MT, ML, precision, recall, ID switches: motmetrics with mask IoU >= 0.5; TRA, DET, SEG:",
+             "py-ctcmetrics). A twin that tracks like the real video is realistic where a tracker looks. tGAN: the shipped",
+             "default of the modality (`fluo-nuclei` for SIM+ and GOWT1, `phase-contrast` for E. coli). GOWT1: no MOT",
+             "measures (its TRA masks are markers); SEG from its 30 manually segmented frames. E. coli: SEG from its dense",
+             "TRA masks.", "",
+             "## Shipped defaults (generation seed 0)", ""]
+    main = [r for r in rows("tracking_real_vs_synthetic_unet") if r["tracker"] == "laptrack"]
+    lines += table(["eval data", "video", *TRACKING],
+                   [[SHORT[r["dataset"]], VIDEO[r["source"]], *(number(r[k], d) for k, d in TRACKING.items())] for r in main])
+    lines += [""] + source(["tracking_real_vs_synthetic_unet"], seeds="generation seed 0", protocol=TRACKING_FRAMES)
+    lines += ["", "## MOTA per generation seed, SIM+", "",
+              "`tgan` rendered by the shipped `fluo-nuclei`, by its per-frame baseline (through `fluo-nuclei`'s SR stage), and",
+              "by both retrained with training seeds 1 and 2 (not shipped); `fluo-nuclei-fast` and `fluo-nuclei-x4` with",
+              "generation seed 0.", ""]
+    sim = "Fluo-N2DH-SIM+"
+    real = one(rows("tracking_real_vs_synthetic_unet"), dataset=sim, source="Real", tracker="laptrack")
+    body = [["real video", "-", number(real["MOTA"]), "", ""]]
+    groups = [("tGAN `fluo-nuclei` (shipped)", "0", ["tracking_real_vs_synthetic_unet", "tracking_real_vs_synthetic_unet_s1",
+                                                      "tracking_real_vs_synthetic_unet_s2"]),
+              ("per-frame model (shipped baseline)", "0", [f"tracking_real_vs_synthetic_unet_perframe_s{g}" for g in range(3)])]
+    for seed in (1, 2):
+        groups.append(("tGAN", str(seed), [f"tracking_real_vs_synthetic_unet_trainseed{seed}_s{g}" for g in range(3)]))
+        groups.append(("per-frame model", str(seed), [f"tracking_real_vs_synthetic_unet_trainseed{seed}_perframe_s{g}" for g in range(3)]))
+    groups += [("tGAN `fluo-nuclei-fast`", "0", ["tracking_real_vs_synthetic_unet_fast_subpixel"]),
+               ("tGAN `fluo-nuclei-x4`", "0", ["tracking_real_vs_synthetic_unet_x4s"])]
+    data = []
+    for label, training_seed, files in groups:
+        values = [number(one(rows(f), dataset=sim, source="tgan", tracker="laptrack")["MOTA"]) for f in files]
+        body.append([label, training_seed, *values, *([""] * (3 - len(values)))])
+        data.append(f"  - {label}, training seed {training_seed}: "
+                    + ", ".join(f"[{f}.csv]({FROM_PAGE}{f}.csv)" for f in files))
+    lines += table(["video", "training seed", "generation seed 0", "1", "2"], body)
+    lines += ["", "- Data: the `tgan` / laptrack rows of these files (the real video's row: the first file); the `.md`",
+              "  report beside each names its run folders and its exact command:", *data,
+              f"- Machine: {provenance('tracking_real_vs_synthetic_unet_s1')[0]} (`fluo-nuclei-fast`: "
+              f"{provenance('tracking_real_vs_synthetic_unet_fast_subpixel')[0]}).",
+              "- Seeds: generation seeds 0, 1, 2 (`--seed`); training seeds as in the table.", f"- Split: {TRACKING_FRAMES}.", "",
+              "## MOTA per generation seed, E. coli", ""]
+    eco = "PhC-Ecoli-vanVliet"
+    files = ["tracking_real_vs_synthetic_unet", "tracking_real_vs_synthetic_unet_ecoli_s1", "tracking_real_vs_synthetic_unet_ecoli_s2"]
+    body = []
+    for s, label in (("Real", "real video"), ("tgan", "tGAN `phase-contrast`")):
+        body.append([label, *(number(one(rows(f), dataset=eco, source=s, tracker="laptrack")[k])
+                              for f in files for k in ("MOTA",)),
+                     *(number(one(rows(f), dataset=eco, source=s, tracker="laptrack")["DET"]) for f in files)])
+    lines += table(["video", "MOTA seed 0", "MOTA seed 1", "MOTA seed 2", "DET seed 0", "DET seed 1", "DET seed 2"], body)
+    lines += [""] + source(files, seeds="generation seeds 0, 1, 2", protocol=TRACKING_FRAMES)
+    lines += ["", "## The `threshold` segmenter", ""]
+    thr = [r for r in rows("tracking_real_vs_synthetic_threshold") if r["tracker"] == "laptrack"]
+    lines += table(["eval data", "video", *TRACKING],
+                   [[SHORT[r["dataset"]], VIDEO[r["source"]], *(number(r[k], d) for k, d in TRACKING.items())] for r in thr])
+    lines += [""] + source(["tracking_real_vs_synthetic_threshold"], seeds="generation seed 0", protocol=TRACKING_FRAMES)
+    lines += ["", "## Trackers on GT masks", "", "Segmentation left out: each tracker links the eval GT masks.", ""]
+    gt = rows("tracking_real_vs_synthetic_gt")
+    lines += table(["eval data", "tracker", "MOTA", "IDSW", "TRA", "DET"],
+                   [[SHORT[r["dataset"]], r["tracker"], number(r["MOTA"]), number(r["IDSW"], 0), number(r["TRA"]),
+                     number(r["DET"])] for r in gt])
+    lines += [""] + source(["tracking_real_vs_synthetic_gt"], protocol="eval GT masks of sequence 01, as above")
+    lines += ["", "## Tracker runtime", "",
+              "GT masks of the eval frames (segmentation excluded); btrack includes its GLPK hypothesis optimisation (time",
+              "limit 60 s); `linker` uses the shipped model of the modality. Object = one instance in one frame.", ""]
+    lines += table(["eval data", "frames", "objects", "tracker", "seconds", "ms per object"],
+                   [[SHORT[r["dataset"]], r["frames"], r["objects"], r["tracker"], number(r["seconds"], 3),
+                     number(r["ms_per_object"], 2)] for r in rows("tracker_runtime")])
+    lines += [""] + source(["tracker_runtime"], seeds="best of 2 runs", protocol="eval GT masks of sequence 01, as above")
+    return lines
+
+
+DOWNSTREAM = ("SEG", "DET", "TRA", "MOTA")
+
+
+def _downstream(r: dict[str, str], decimals: int = 3) -> list[str]:
+    return [f"{number(r[f'{k}_mean'], decimals)} ± {number(r[f'{k}_sd'], decimals)}" for k in DOWNSTREAM]
+
+
+def downstream_page() -> list[str]:
+    lines = ["# Does synthetic data help?", "",
+             "Per setup and seed, the `unet` segmenter (200 steps) is trained on (a) the first K real *train* frames",
+             "(`real-K`), (b) the same frames plus synthetic videos (`real-K+syn`), or (c) synthetic videos only",
+             "(`syn-only`). Synthetic videos: the `division` simulator fitted with `from_ctc` on the same real frames,",
+             "rendered by the generator on its default background. The segmenter segments the *eval* frames, `laptrack`",
+             "(and, where run, the learned `linker`, 1,500 steps, trained on the same data) link them; SEG / DET / TRA:",
+             "py-ctcmetrics, MOTA: motmetrics. Mean ± sd (population sd) over seeds 0, 1, 2.", "",
+             "## Shipped tGAN models, K = 2", ""]
+    body = []
+    for dataset, model in (("Fluo-N2DH-SIM+", "fluo-nuclei"), ("PhC-Ecoli-vanVliet", "phase-contrast")):
+        for r in rows(f"downstream_gain_{dataset}_tgan"):
+            body.append([SHORT[dataset], f"`{model}`", r["setup"], r["tracker"], *_downstream(r)])
+    lines += table(["eval data", "generator", "training data", "tracker", *DOWNSTREAM], body)
+    lines += [""] + source(["downstream_gain_Fluo-N2DH-SIM+_tgan", "downstream_gain_PhC-Ecoli-vanVliet_tgan"],
+                           seeds="0, 1, 2 (segmenter training, simulation and rendering)")
+    lines += ["", "## Procedural videos, K = 2, 5 and all, with the learned linker", "",
+              "Made with an earlier version of the `division` simulator (before the fractional division cycle was",
+              "rounded at random and new cells started at the size of their age).", ""]
+    body = []
+    for dataset in ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet"):
+        for r in rows(f"downstream_gain_{dataset}_procedural"):
+            if r["tracker"] != "linker on GT masks":
+                body.append([SHORT[dataset], r["setup"], r["tracker"], *_downstream(r)])
+    lines += table(["eval data", "training data", "tracker", *DOWNSTREAM], body)
+    lines += ["", "The learned linker alone, trained per setup and linking the eval **GT** masks (the simulated videos",
+              "give it masks and tracks, so the generator plays no part):", ""]
+    body = []
+    for dataset in ("Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet"):
+        for r in rows(f"downstream_gain_{dataset}_procedural"):
+            if r["tracker"] == "linker on GT masks":
+                body.append([SHORT[dataset], r["setup"], *(f"{number(r[f'{k}_mean'], 4)} ± {number(r[f'{k}_sd'], 4)}"
+                                                          for k in ("TRA", "MOTA"))])
+    lines += table(["eval data", "linker training data", "TRA", "MOTA"], body)
+    lines += [""] + source(["downstream_gain_Fluo-N2DH-SIM+_procedural", "downstream_gain_PhC-Ecoli-vanVliet_procedural"],
+                           seeds="0, 1, 2")
+    return lines
+
+
+def index_page() -> list[str]:
+    return ["# Results", "",
+            "Every table in these pages is written by `docs/build_results.py` from the result files the benchmark scripts",
+            "committed under `benchmarks/results/`; each table names its CSV, the report beside it, the machine, the exact",
+            "command, the seeds and the split. Protocol: the fixed frame splits of the shared data (`tganaug.splits`):",
+            "every model was trained on **train** frames, every figure is measured on **eval** frames of the same sequence",
+            "(GOWT1: a dataset no model was trained on). All were measured on CPU (2 cores, no GPU).",
+            "<!-- lead: the unseen-sequence protocol (sequence 02 of SIM+ and GOWT1) goes here once its results exist -->", "",
+            "| page | what |", "| --- | --- |",
+            "| [fidelity.md](fidelity.md) | generated vs real eval frames: SSIM, PSNR, LPIPS-like, FVD-like, warp error; across training seeds; noise ceiling |",
+            "| [tracking.md](tracking.md) | segment-then-track on the real eval video vs its synthetic twin; trackers on GT masks; tracker runtime |",
+            "| [downstream.md](downstream.md) | a segmenter (and linker) trained on few real frames, real + synthetic, or synthetic only |", "",
+            "Benchmarks that write no CSV, with their reports:", "",
+            "| report | what |", "| --- | --- |",
+            f"| [simulator_fit.md]({FROM_PAGE}simulator_fit.md) | simulators fitted with `from_ctc` vs the real train frames (density, area, speed, division rate); coverage of the `colony` simulator |",
+            f"| [throughput_tgan_x4_render_batch4.txt]({FROM_PAGE}throughput_tgan_x4_render_batch4.txt), [throughput_tgan_x4.txt]({FROM_PAGE}throughput_tgan_x4.txt), [throughput_tgan_fast_render_batch4.txt]({FROM_PAGE}throughput_tgan_fast_render_batch4.txt) | `SyntheticVideoDataset` frames/s next to the real TIFF loader, generator FLOP rate, memory vs video length |",
+            f"| [soak.md]({FROM_PAGE}soak.md) | 10,000 synthetic frames through a 2-worker DataLoader, RSS over time |",
+            f"| [precision_check.md]({FROM_PAGE}precision_check.md) | opt-in bfloat16 vs float32 tGAN inference |",
+            f"| [training/README.md]({FROM_PAGE}training/README.md) | training logs of the shipped tGAN models |"]
+
+
+def summary_block() -> list[str]:
+    """README's results summary: a few figures, each from the CSV its row links."""
+    sim, eco = "Fluo-N2DH-SIM+", "PhC-Ecoli-vanVliet"
+    t = [one(rows(f), dataset=sim, source="tgan", tracker="laptrack")["MOTA"] for f in
+         ("tracking_real_vs_synthetic_unet", "tracking_real_vs_synthetic_unet_s1", "tracking_real_vs_synthetic_unet_s2")]
+    p = [one(rows(f"tracking_real_vs_synthetic_unet_perframe_s{g}"), dataset=sim, source="tgan", tracker="laptrack")["MOTA"]
+         for g in range(3)]
+    real = one(rows("tracking_real_vs_synthetic_unet"), dataset=sim, source="Real", tracker="laptrack")["MOTA"]
+    down = {r["setup"]: r for r in rows("downstream_gain_Fluo-N2DH-SIM+_tgan")}
+    down_eco = {r["setup"]: r for r in rows("downstream_gain_PhC-Ecoli-vanVliet_tgan")}
+    fid = {(r["dataset"], r["method"]): r for r in rows("fidelity")}
+
+    def mean_pm(r: dict[str, str], key: str) -> str:
+        return f"{number(r[f'{key}_mean'])} ± {number(r[f'{key}_sd'])}"
+
+    link = lambda name: f"[{name}.csv]({FROM_README}{name}.csv)"  # noqa: E731
+    body = [
+        ["SIM+ eval video rendered by `fluo-nuclei` from its GT masks, segmented (`unet`) and tracked (`laptrack`)",
+         f"MOTA {' / '.join(number(x) for x in t)} (generation seeds 0 / 1 / 2); real video {number(real)}; "
+         f"per-frame model {' / '.join(number(x) for x in p)}",
+         f"{link('tracking_real_vs_synthetic_unet')}, `_s1`, `_s2`, `_perframe_s*`"],
+        ["SIM+: segmenter trained on 2 real frames / + tGAN videos / tGAN videos only, eval MOTA (3 seeds)",
+         f"{mean_pm(down['real-2'], 'MOTA')} / {mean_pm(down['real-2+syn'], 'MOTA')} / **{mean_pm(down['syn-only'], 'MOTA')}**",
+         link("downstream_gain_Fluo-N2DH-SIM+_tgan")],
+        ["E. coli: the same with `phase-contrast` videos, eval SEG (3 seeds)",
+         f"{mean_pm(down_eco['real-2'], 'SEG')} / {mean_pm(down_eco['real-2+syn'], 'SEG')} / {mean_pm(down_eco['syn-only'], 'SEG')}",
+         link("downstream_gain_PhC-Ecoli-vanVliet_tgan")],
+        ["SIM+ fidelity, tGAN / procedural / per-frame model: SSIM, FVD-like (3 generation seeds)",
+         " / ".join(f"{number(fid[(sim, m)]['SSIM'])}, {number(fid[(sim, m)]['FVD_like'])}"
+                    for m in ("tGAN", "procedural", "per-frame model")),
+         link("fidelity")],
+        ["E. coli (eval frames denser than any train frame) fidelity, same order",
+         " / ".join(f"{number(fid[(eco, m)]['SSIM'])}, {number(fid[(eco, m)]['FVD_like'])}"
+                    for m in ("tGAN", "procedural", "per-frame model")),
+         link("fidelity")],
+    ]
+    return [SUMMARY_BEGIN, ""] + table(["measured (eval frames, CPU)", "result", "data"], body) + ["", SUMMARY_END]
+
+
+PAGE_BUILDERS: dict[str, Callable[[], list[str]]] = {"index.md": index_page, "fidelity.md": fidelity_page,
+                                                     "tracking.md": tracking_page, "downstream.md": downstream_page}
+NOTICE = "<!-- written by docs/build_results.py from benchmarks/results/*.csv; do not edit: run the script -->"
+
+
+def outputs() -> dict[Path, str]:
+    """Every file this script writes -> its content."""
+    out = {PAGES / name: "\n".join([NOTICE, "", *build()]) + "\n" for name, build in PAGE_BUILDERS.items()}
+    readme = README.read_text()
+    if SUMMARY_BEGIN not in readme or SUMMARY_END not in readme:
+        raise SystemExit(f"build_results: README.md lacks the results summary markers ({SUMMARY_BEGIN!r} ... {SUMMARY_END!r})")
+    head, rest = readme.split(SUMMARY_BEGIN, 1)
+    tail = rest.split(SUMMARY_END, 1)[1]
+    out[README] = head + "\n".join(summary_block()) + tail
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 naming each file that differs")
+    args = parser.parse_args(argv)
+    stale = []
+    for path, text in outputs().items():
+        if path.is_file() and path.read_text() == text:
+            continue
+        if args.check:
+            stale.append(str(path.relative_to(REPO)))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, text.encode())
+            print(f"wrote {path.relative_to(REPO)}")
+    if stale:
+        print("not what docs/build_results.py writes (run it): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
