@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import torch
 from monai.networks.nets import BasicUNet
 
 from tganaug.data.normalize import fit_normalization
+from tganaug.segmentation.input_check import SegmenterInputWarning, input_differences, read_input_reference
 from tganaug.segmentation.postprocess import probabilities_to_instances
 from tganaug.utils.config import ConfigMixin
 from tganaug.utils.device import check_device
@@ -72,7 +74,10 @@ class UNetSegmenter:
     def __init__(self, model: str | Path = "fluo-nuclei", device: str | None = None, interior_threshold: float = 0.5,
                  foreground_threshold: float = 0.5, min_size: int = 10) -> None:
         self.device = check_device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.config, self.network, self.meta = self.load(model)
+        path = resolve_weights(model, SHIPPED_SEGMENTERS, what="segmenter model", error=CheckpointError)
+        self.config, self.network, self.meta = self.load(path)
+        # the range of input statistics over the training frames, when the checkpoint has one beside it
+        self.input_reference = read_input_reference(path)
         self.network.to(self.device).eval()
         self.interior_threshold = interior_threshold
         self.foreground_threshold = foreground_threshold
@@ -100,6 +105,8 @@ class UNetSegmenter:
 
         The video is normalised with its own percentiles (as in training) and padded to a
         multiple of 16 by reflection (to 16 x 32 at least: the deepest level needs two pixels).
+        A :class:`~tganaug.segmentation.input_check.SegmenterInputWarning` names the statistics of a video that lie
+        outside the range of the training frames (:mod:`tganaug.segmentation.input_check`).
         """
         images = np.asarray(images)
         if images.ndim != 3 or images.shape[0] == 0:
@@ -109,6 +116,13 @@ class UNetSegmenter:
         if not np.issubdtype(images.dtype, np.number) or np.issubdtype(images.dtype, np.complexfloating) or (
                 np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images))):
             raise ValueError(f"images must be finite real numbers, got dtype {images.dtype}")
+        if self.input_reference is not None:
+            differences = input_differences(images, self.input_reference, self.config.percentiles)
+            if differences:
+                warnings.warn(f"this video is unlike the frames segmenter {self.meta.get('name', 'unet')!r} was trained on "
+                              f"({'; '.join(differences)}): expect fragmented or missed cells; a segmenter trained on "
+                              "data of this look (or synthetic videos rendered in it) will do better",
+                              SegmenterInputWarning, stacklevel=3)
         normalized = fit_normalization(images, "percentile", self.config.percentiles)(images)
         height, width = images.shape[1:]
         pad_h, pad_w = (-height) % 16, (-width) % 16
