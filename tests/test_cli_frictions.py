@@ -98,12 +98,12 @@ def test_track_and_score_show_frame_progress_on_stderr_unless_quiet(raw_dataset,
     out = tmp_path / "res"
     assert main(["track", str(raw_dataset), "--segmenter", "threshold", "--tracker", "overlap", "--out", str(out)]) == 0
     captured = capsys.readouterr()
-    assert f"segment (threshold): 100%" in captured.err and f"{frames}/{frames}" in captured.err
+    assert "segment (threshold): 100%" in captured.err and f"{frames}/{frames}" in captured.err
     assert "track (overlap): 100%" in captured.err
     assert "segment (" not in captured.out  # stdout keeps only the result line
     assert main(["score", str(out / "01_RES"), str(raw_dataset), "--json"]) == 0
     captured = capsys.readouterr()
-    assert f"CLEAR-MOT: 100%" in captured.err and f"{frames}/{frames}" in captured.err and "CTC measures" in captured.err
+    assert "CLEAR-MOT: 100%" in captured.err and f"{frames}/{frames}" in captured.err and "CTC measures" in captured.err
     assert json.loads(captured.out)["MOTA"] > 0.9  # stdout is still plain JSON
     assert main(["track", str(raw_dataset), "--segmenter", "threshold", "--tracker", "overlap", "--out", str(out),
                  "--overwrite", "--quiet"]) == 0
