@@ -340,7 +340,9 @@ def main() -> None:
             shown = frame_indices(len(real), 4)
             panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
             panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
-            save_png(figures / f"fidelity_{name}.png", montage(panels), max_side=args.figure_max_side)
+            save_png(figures / f"fidelity_{name}.png", montage(panels, row_titles=["masks", "real", *methods],
+                                                               column_titles=[f"t={int(evaluation.frames[t])}" for t in shown]),
+                     max_side=args.figure_max_side)
 
     # Fig. 3: background swap (same SIM+ masks, two reference backgrounds).
     sim = Path(args.data) / "Fluo-N2DH-SIM+"
@@ -355,7 +357,9 @@ def main() -> None:
         for reference in (own, other):
             video = models["fluo-nuclei"].generate(evaluation.labels, background=reference, seed=args.seeds[0])
             panels.append([to_uint8(f, 0, 1) for f in video])
-        save_png(figures / "background_swap.png", montage(panels), max_side=args.figure_max_side)
+        save_png(figures / "background_swap.png", montage(panels, row_titles=["masks", "SIM+ background", "GOWT1 background"],
+                                                          column_titles=[f"t={t}" for t in evaluation.frames]),
+                 max_side=args.figure_max_side)
 
     # Fig. 4: FVD-like vs video length: the first 10 / 20 / 30 frames of one video per method and seed, rendered from
     # masks simulated with parameters fitted on SIM+ train (a per-frame model has nothing to keep it coherent).
@@ -392,7 +396,8 @@ def main() -> None:
         save_png(figures / "fvd_vs_length.png", line_plot(FVD_LENGTHS, {m: [fvd_rows[n][m] for n in FVD_LENGTHS] for m in generators},
                                                          title="FVD-like (our feature net) vs video length, SIM+", x_label="video length (frames)"))
         save_gif(figures / "simulated_division_fluo.gif",
-                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(first_masks.labels, first_tgan)],
+                 [montage([[colorize_labels(m), to_uint8(f, 0, 1)]], column_titles=(f"masks t={t}", "tGAN"))
+                  for t, (m, f) in enumerate(zip(first_masks.labels, first_tgan))],
                  max_side=args.gif_max_side)
 
     # Fig. 5: a dense colony rendered by the phase-contrast model.
@@ -400,9 +405,11 @@ def main() -> None:
         colony = tganaug.get_simulator("colony", radius_mean=9.0, aspect_mean=2.5).simulate(24, 256, 256, seed=args.seeds[0])
         video = models["phase-contrast"].generate(colony.labels, seed=args.seeds[0])
         shown = frame_indices(len(video), 4)
-        save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]]),
+        save_png(figures / "colony_phase_contrast.png", montage([[colorize_labels(colony.labels[t]) for t in shown], [to_uint8(video[t], 0, 1) for t in shown]],
+                                                                row_titles=("masks", "tGAN"), column_titles=[f"t={t}" for t in shown]),
                  max_side=args.figure_max_side)
-        save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]]) for m, f in zip(colony.labels, video)],
+        save_gif(figures / "colony_phase_contrast.gif", [montage([[colorize_labels(m), to_uint8(f, 0, 1)]], column_titles=(f"masks t={t}", "tGAN"))
+                                                         for t, (m, f) in enumerate(zip(colony.labels, video))],
                  max_side=args.gif_max_side)
 
     own_rows, rows = rows, rows + earlier

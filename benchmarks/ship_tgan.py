@@ -132,7 +132,7 @@ def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "result
     from tganaug.training.data import background_from_video
     from tganaug.visualize import montage, save_png, to_uint8
 
-    rows, seen = [], set()
+    rows, seen, names = [], set(), []
     for folder in SHIPPED_MODELS.values():
         data = load_checkpoint(WEIGHTS_DIR / folder / "lowres")
         for name, cleaned in data.get("reference_backgrounds", {}).items():
@@ -143,7 +143,8 @@ def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "result
             plain = background_from_video(sequence.images, sequence.labels, percentiles=data["config_obj"].norm_percentiles)
             low, high = np.percentile(plain, [1, 99.8])
             rows.append([to_uint8(plain, low, high), to_uint8(cleaned.float().numpy(), low, high)])
-    save_png(out, montage(rows), max_side=1600)
+            names.append(name)
+    save_png(out, montage(rows, row_titles=names, column_titles=("plain", "cleaned")), max_side=1600)
     print(f"wrote {out} (rows: {', '.join(sorted(seen))}; plain | cleaned)")
 
 

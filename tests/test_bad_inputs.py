@@ -90,7 +90,7 @@ LINEAGE = np.array([[1, 0, 2, 0]])
 
 # id, what is wrong, callable(tmp_path), exception, message fragment
 API_CASES = [
-    ("float-labels", "labels of a float dtype", lambda tmp: write_ctc(tmp / "o", LABELS.astype(np.float32), LINEAGE), TypeError, "integer dtype"),
+    ("float-labels", "labels of a float dtype with fractions", lambda tmp: write_ctc(tmp / "o", LABELS.astype(np.float32) / 2, LINEAGE), TypeError, "not whole ids in 0..65535"),
     ("2d-labels", "labels without a time axis", lambda tmp: write_ctc(tmp / "o", LABELS[0], LINEAGE), ValueError, "(T, H, W)"),
     ("empty-video", "a video with T = 0", lambda tmp: write_ctc(tmp / "o", LABELS[:0], LINEAGE), ValueError, "empty video"),
     ("nan-images", "NaN pixels in images", lambda tmp: write_ctc(tmp / "o", LABELS, LINEAGE, np.full(LABELS.shape, np.nan)), ValueError, "NaN or Inf"),

@@ -30,7 +30,7 @@ def test_simulate_writes_valid_ctc_with_config_and_montage(tmp_path, capsys):
     assert config["simulator_config"]["cycle_mean"] == 5
     assert config["tracks"] == len(sequence.lineage)
     with Image.open(out / "montage.png") as montage:
-        assert montage.mode == "RGB" and montage.height == 64
+        assert montage.mode == "RGB" and montage.height > 64  # the panels and a band of frame numbers above them
         assert np.asarray(montage).max() > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]
 

@@ -157,7 +157,7 @@ def test_masks_default_to_every_sequence_and_one_background_must_fit_all(tmp_pat
     masks = tmp_path / "masks"
     assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "40", "--width", "40", "--out", str(masks)]) == 0
     shutil.copytree(masks / "01_GT", masks / "02_GT")
-    assert main(["generate", "--masks", str(masks), "--out", str(tmp_path / "all"), "--quiet"]) == 0
+    assert main(["generate", "--generator", "procedural", "--masks", str(masks), "--out", str(tmp_path / "all"), "--quiet"]) == 0
     assert "2 finished video(s)" in capsys.readouterr().out
     assert json.loads((tmp_path / "all" / "config.json").read_text())["videos"] == 2
     wide = tmp_path / "wide"
@@ -165,7 +165,7 @@ def test_masks_default_to_every_sequence_and_one_background_must_fit_all(tmp_pat
     shutil.copytree(wide / "01_GT", masks / "03_GT")
     tifffile.imwrite(tmp_path / "bg.tif", np.full((40, 40), 9000, np.uint16))
     out = tmp_path / "bg-set"
-    assert main(["generate", "--masks", str(masks), "--background", str(tmp_path / "bg.tif"), "--out", str(out), "--quiet"]) == 2
+    assert main(["generate", "--generator", "procedural", "--masks", str(masks), "--background", str(tmp_path / "bg.tif"), "--out", str(out), "--quiet"]) == 2
     assert "masks sequence 03 is 40x48, the background" in capsys.readouterr().err
     assert not out.exists()  # refused before anything was written or rendered
 
@@ -184,7 +184,7 @@ def test_failed_run_leaves_no_config_that_blocks_the_corrected_one(tmp_path, cap
 def test_overwrite_never_deletes_what_the_run_reads(tmp_path, capsys, monkeypatch):
     out = tmp_path / "set"
     assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "32", "--width", "32", "--out", str(out / "masks")]) == 0
-    assert main(["generate", "--masks", str(out / "masks"), "--out", str(out), "--overwrite", "--quiet"]) == 2
+    assert main(["generate", "--generator", "procedural", "--masks", str(out / "masks"), "--out", str(out), "--overwrite", "--quiet"]) == 2
     assert f"--overwrite would delete {out / 'masks'}, which this run reads" in capsys.readouterr().err
     assert (out / "masks" / "01_GT" / "TRA" / "man_track.txt").is_file()
     (out / "gen.json").write_text("{}")
@@ -212,7 +212,7 @@ def test_overwrite_that_fails_before_a_video_finishes_gives_the_old_set_back(tmp
 def test_overwrite_that_fails_after_a_new_video_drops_the_old_set(tmp_path):
     out = tmp_path / "set"
     assert main([*ARGS, "--videos", "2", "--seed", "1", "--out", str(out)]) == 0
-    config = GenerationConfig(frames=3, height=16, width=16, videos=2, seed=9)
+    config = GenerationConfig(generator="procedural", frames=3, height=16, width=16, videos=2, seed=9)
 
     class SecondFails:
         calls = 0
@@ -296,7 +296,7 @@ class _FixedSimulator:
 
 
 def test_failed_video_leaves_nothing_that_looks_finished(tmp_path):
-    config = GenerationConfig(frames=6, height=16, width=16)
+    config = GenerationConfig(generator="procedural", frames=6, height=16, width=16)
     out = tmp_path / "set"
     prepare_output(out, config)
     with pytest.raises(RuntimeError, match="generator crashed"):
@@ -313,7 +313,7 @@ def test_generator_producing_bad_frames_is_refused(tmp_path):
         def generate(self, labels, background=None, seed=None):
             return np.full(labels.shape, np.nan, dtype=np.float32)
 
-    config = GenerationConfig(frames=3, height=16, width=16)
+    config = GenerationConfig(generator="procedural", frames=3, height=16, width=16)
     prepare_output(tmp_path, config)
     with pytest.raises(ValueError, match="NaN/Inf in frame 0 of video 01"):
         render_video(config, 0, tmp_path, NaNGenerator(), _FixedSimulator(), progress=False)
@@ -332,7 +332,7 @@ class _StreamOfOtherSize:
 
 def test_simulator_output_of_another_size_is_refused_before_anything_is_written(tmp_path):
     """A simulator plugin ignoring the requested size must not give TIFFs of another size under a config that says 16 x 16."""
-    config = GenerationConfig(simulator="odd", frames=3, height=16, width=16)
+    config = GenerationConfig(generator="procedural", simulator="odd", frames=3, height=16, width=16)
     prepare_output(tmp_path, config)
     with pytest.raises(ValueError, match=r"simulator 'odd' returned labels \(3, 17, 16\), expected \(3, 16, 16\)"):
         render_video(config, 0, tmp_path, tganaug.get_generator("procedural"), _OneRowTooManySimulator(), progress=False)
@@ -453,7 +453,7 @@ def test_generate_and_simulate_name_a_plugin_whose_output_breaks_the_contract(tm
     """Before, ids beyond uint16 wrapped into other cells' ids and 8-bit frames were clipped to white, with exit 0."""
     size = ["--frames", "3", "--height", "32", "--width", "32"]
     out = tmp_path / "set"
-    assert main(["generate", "--quiet", *size, *argv, "--out", str(out)]) == 2
+    assert main(["generate", "--quiet", "--generator", "procedural", *size, *argv, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not (out / "01_GT").exists()
     if argv[0] == "--simulator":  # the simulate command checks the same way
@@ -465,9 +465,9 @@ def test_generate_and_simulate_name_a_plugin_whose_output_breaks_the_contract(tm
 def test_a_short_simulator_stream_is_blamed_on_the_simulator_and_plain_generator_params_are_recorded(tmp_path, capsys,
                                                                                                       bad_plugins):
     size = ["--frames", "3", "--height", "32", "--width", "32"]
-    assert main(["generate", "--quiet", *size, "--simulator", "short-stream", "--out", str(tmp_path / "a")]) == 2
+    assert main(["generate", "--quiet", "--generator", "procedural", *size, "--simulator", "short-stream", "--out", str(tmp_path / "a")]) == 2
     assert "video 01: expected 3 frames, simulator 'short-stream' gave 2" in capsys.readouterr().err
-    assert main(["generate", "--quiet", *size, "--simulator", "long-stream", "--out", str(tmp_path / "a")]) == 2
+    assert main(["generate", "--quiet", "--generator", "procedural", *size, "--simulator", "long-stream", "--out", str(tmp_path / "a")]) == 2
     assert "simulator 'long-stream' gave more than the 3 frames asked for" in capsys.readouterr().err
     out = tmp_path / "b"
     assert main(["generate", "--quiet", *size, "--generator", "plain", "--generator-param", "level=0.7", "--out", str(out)]) == 0

@@ -80,8 +80,10 @@ def test_write_refuses_non_empty_and_overwrites_atomically(tmp_path):
 
 def test_write_rejects_bad_arrays(tmp_path):
     labels, lineage, images = _small_video()
+    with pytest.raises(TypeError, match=r"labels are float32 with \d+ value\(s\) that are not whole ids"):
+        write_ctc(tmp_path / "a", labels.astype(np.float32) * 0.5, lineage)
     with pytest.raises(TypeError, match="integer dtype"):
-        write_ctc(tmp_path / "a", labels.astype(np.float32), lineage)
+        write_ctc(tmp_path / "a", labels.astype(np.complex64), lineage)
     with pytest.raises(ValueError, match=r"\(T, H, W\)"):
         write_ctc(tmp_path / "b", labels[0], lineage)
     with pytest.raises(ValueError, match="empty video"):

@@ -69,5 +69,5 @@ def test_generate_command_applies_it_to_its_own_process(monkeypatch, tmp_path):
 
     calls = []
     monkeypatch.setattr(malloc, "keep_freed_memory", lambda: calls.append(1) or True)
-    assert main(["generate", "--videos", "1", "--frames", "2", "--height", "32", "--width", "32", "--out", str(tmp_path / "out")]) == 0
+    assert main(["generate", "--generator", "procedural", "--videos", "1", "--frames", "2", "--height", "32", "--width", "32", "--out", str(tmp_path / "out")]) == 0
     assert calls == [1]

@@ -7,7 +7,7 @@ One dataset folder holds videos ``01``, ``02``, ... in CTC layout::
     DIR/01/t000.tif ...                  generated frames, (H, W) uint16 (intensity x 65535)
     DIR/01_GT/TRA/man_track000.tif ...   (H, W) uint16 instance labels = the exact annotation
     DIR/01_GT/TRA/man_track.txt          lineage id start end parent
-    DIR/01_montage.png, DIR/01.gif       masks | generated, to look at
+    DIR/01_montage.png, DIR/01.gif       masks | generated (titled rows/columns), to look at
 
 Each video is rendered frame by frame (memory does not grow with the number of frames) into a
 hidden staging folder and moved into place when complete, ``01_GT`` last: a video is finished
@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -46,6 +47,9 @@ __all__ = [
     "video_name",
     "video_seed",
     "finished_videos",
+    "BackgroundUnitsWarning",
+    "CAMERA_FRAME_P99",
+    "camera_frame_problem",
     "load_background",
     "generator_record",
     "prepare_output",
@@ -66,8 +70,10 @@ class GenerationConfig:
     """Everything that determines a generated dataset (saved as ``config.json``).
 
     Attributes:
-        generator / generator_config: generator plugin name and its keyword configuration.
-        simulator / simulator_config: simulator plugin name and configuration (ignored with ``masks``).
+        generator / generator_config: generator plugin name (default ``"tgan"``, as ``tganaug generate``: the
+            shipped ``fluo-nuclei`` model unless ``generator_config["model"]`` names another) and its keyword configuration.
+        simulator / simulator_config: simulator plugin name and configuration; with ``masks`` there is no
+            simulator: both become ``None`` / ``{}`` (``config.json`` records where the labels came from).
         videos, frames, height, width: number and size of the videos (``frames``/size ignored with ``masks``).
         seed: global seed; video ``k`` uses :func:`video_seed` ``(seed, k)``.
         background: optional path to a reference background image (TIFF/PNG), ``(H, W)``.
@@ -77,9 +83,9 @@ class GenerationConfig:
             not depend on the machine or on sharding (parallelism comes from ``--workers``).
     """
 
-    generator: str = "procedural"
+    generator: str = "tgan"
     generator_config: dict[str, Any] = field(default_factory=dict)
-    simulator: str = "division"
+    simulator: str | None = "division"
     simulator_config: dict[str, Any] = field(default_factory=dict)
     videos: int = 1
     frames: int = 30
@@ -99,9 +105,21 @@ class GenerationConfig:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.videos > 99:
             raise ValueError(f"at most 99 videos per folder (CTC sequence names 01..99), got {self.videos}")
+        if self.masks:  # the labels come from the masks: no simulator made them
+            self.simulator, self.simulator_config = None, {}
+        elif not self.simulator:
+            raise ValueError("simulator must name a simulator plugin when no masks are given")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def record(self) -> dict[str, Any]:
+        """What ``config.json`` holds: :meth:`to_dict`, plus, with ``masks``, ``mask_sequences``: the sequence of
+        ``masks`` each video was rendered from (video ``NN`` from sequence ``NN``). :meth:`from_dict` reads it back."""
+        values = self.to_dict()
+        if self.masks:
+            values["mask_sequences"] = [video_name(i) for i in range(self.videos)]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationConfig:
@@ -141,7 +159,8 @@ def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
     """Read a reference background image as ``(H, W) float32`` in [0, 1] (scaled by its dtype's range:
     8-bit by 255, 16-bit TIFF or PNG by 65535; colour PNG/JPEG converted to grey).
 
-    Raises ``ValueError`` naming the file if its size is not ``height x width`` or its values do not fit.
+    Raises ``ValueError`` naming the file if its size is not ``height x width`` or its values do not fit;
+    warns (:class:`BackgroundUnitsWarning`, :func:`camera_frame_problem`) when it looks like a raw camera frame.
     """
     path = Path(path)
     if path.suffix.lower() in (".tif", ".tiff"):
@@ -168,11 +187,44 @@ def load_background(path: str | Path, height: int, width: int) -> np.ndarray:
             raise ValueError(f"background image {path} is {image.dtype}: save it as 8- or 16-bit, or as float in [0, 1]")
         if image.min() < 0:
             raise ValueError(f"background image {path} has negative values ({image.dtype}); it must be an unsigned or non-negative image")
-        return (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
-    image = image.astype(np.float32)
-    if not np.all(np.isfinite(image)) or image.min() < 0 or image.max() > 1:
-        raise ValueError(f"background image {path} is floating point: it must be finite and in [0, 1]")
-    return image
+        scaled = (image.astype(np.float32) / np.iinfo(image.dtype).max).astype(np.float32)
+    else:
+        scaled = image.astype(np.float32)
+        if not np.all(np.isfinite(scaled)) or scaled.min() < 0 or scaled.max() > 1:
+            raise ValueError(f"background image {path} is floating point: it must be finite and in [0, 1]")
+    problem = camera_frame_problem(image, scaled)
+    if problem:
+        warnings.warn(f"background image {path} {problem}", BackgroundUnitsWarning, stacklevel=2)
+    return scaled
+
+
+class BackgroundUnitsWarning(UserWarning):
+    """A ``--background`` image whose values look like a raw camera frame, not the generator's intensity units."""
+
+
+#: a background whose 99th percentile lies below this, in the generator's units (0..1 = the training frames'
+#: 1st..99.8th percentile), is darker than any background in those units: raw camera counts scaled by their
+#: dtype's range (a raw Fluo-N2DH-SIM+ frame, uint16: 0.0032; every background estimated with
+#: background_from_video from the train frames of the data sets in shared/data, and the shipped references: 0.08 or more)
+CAMERA_FRAME_P99 = 0.02
+
+
+def camera_frame_problem(image: np.ndarray, scaled: np.ndarray) -> str | None:
+    """Why a background ``image (H, W)`` (as read) whose values in the generator's units are ``scaled (H, W) float32``
+    looks like a raw camera frame (its 99th percentile below :data:`CAMERA_FRAME_P99`), or None."""
+    if not scaled.size:
+        return None
+    p99 = float(np.percentile(scaled, 99))
+    if p99 >= CAMERA_FRAME_P99:
+        return None
+    kind = f"{image.dtype}, read as value / {np.iinfo(image.dtype).max}" if np.issubdtype(image.dtype, np.integer) else f"{image.dtype}, read as is"
+    return (f"looks like a raw camera frame, not a background in the generator's units: its values are "
+            f"{image.min()}..{image.max()} ({kind}: {scaled.min():.4g}..{scaled.max():.4g}, 99% of pixels below {p99:.4g}), "
+            f"while the model expects values in 0..1 = its training frames' 1st..99.8th percentile, where a background's "
+            f"99th percentile lies at {CAMERA_FRAME_P99:g} or more (the shipped reference backgrounds' median: 0.066 for "
+            "fluo-nuclei, 0.22..0.32 for phase-contrast); rendered on it the videos come out nearly black. Make a background in these units from your own annotated "
+            "frames with tganaug.models.tgan.background_from_video (see README, --background)")
+
 
 
 def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], background: np.ndarray | None, seed: int,
@@ -320,9 +372,11 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         if problems:
             raise LineageError(f"video {name}: masks and lineage disagree: " + "; ".join(problems[:5]))
         writer.finish(lineage)
-        save_png(staging / f"{name}_montage.png", montage([[labels_kept[t] for t in shown], [generated_kept[t] for t in shown]]))
+        save_png(staging / f"{name}_montage.png", montage([[labels_kept[t] for t in shown], [generated_kept[t] for t in shown]],
+                                                          row_titles=("masks", "synthetic"), column_titles=[f"t={t}" for t in shown]))
         gif_frames = sorted(t for t in generated_kept if t < _GIF_FRAMES)
-        save_gif(staging / f"{name}.gif", [montage([[labels_kept[t], generated_kept[t]]]) for t in gif_frames])
+        save_gif(staging / f"{name}.gif", [montage([[labels_kept[t], generated_kept[t]]], column_titles=(f"masks t={t}", "synthetic"))
+                                           for t in gif_frames])
         # Move into place; <name>_GT last, so its presence means the video is complete.
         for item in (name, f"{name}_montage.png", f"{name}.gif", f"{name}_GT"):
             os.replace(staging / item, out / item)
@@ -523,7 +577,7 @@ def check_inputs(config: GenerationConfig) -> np.ndarray | None:
 
 def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] | None) -> None:
     """``config.json`` and (when known) ``generator.json`` of ``out``, each written atomically."""
-    atomic_write_json(out / "config.json", config.to_dict())
+    atomic_write_json(out / "config.json", config.record())
     if record is not None:
         atomic_write_json(out / GENERATOR_FILE, record)
 

@@ -12,6 +12,7 @@ Layout of one sequence ``01`` inside a dataset folder::
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,13 @@ from tganaug.utils.fsutil import atomic_directory
 __all__ = [
     "CTCFormatError",
     "CTCSequence",
+    "FloatLabelsWarning",
     "annotation_dir",
     "check_labels",
     "ctc_sequences",
     "list_frames",
     "read_tiff",
+    "whole_float_ids",
     "read_ctc",
     "write_ctc",
     "write_sequence_files",
@@ -44,6 +47,29 @@ _LABEL_NAME = re.compile(r"^man_track(\d+)\.tif{1,2}$")
 
 class CTCFormatError(ValueError):
     """A CTC folder is missing pieces or holds files that cannot be read."""
+
+
+class FloatLabelsWarning(UserWarning):
+    """Labels stored as floats holding whole ids were converted to uint16."""
+
+
+_HOW_TO_LABEL = ("instance ids must be whole numbers 0..65535 (0 = background); if these are probabilities or a "
+                 "soft mask, make ids first, e.g. skimage.measure.label(mask > 0.5), and save them as uint16")
+
+
+def whole_float_ids(labels: np.ndarray, what: str) -> np.ndarray | None:
+    """``labels`` (any shape) of a float dtype holding only whole numbers in 0..65535 -> the same ids as uint16;
+    None for a non-float dtype. Raises ``TypeError`` naming ``what`` (e.g. the file) for NaN/Inf, fractions or
+    values outside 0..65535, with the first such value and its index."""
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.floating):
+        return None
+    bad = ~np.isfinite(labels) | (labels != np.round(labels)) | (labels < 0) | (labels > np.iinfo(np.uint16).max)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise TypeError(f"{what}: labels are {labels.dtype} with {int(bad.sum())} value(s) that are not whole ids in "
+                        f"0..65535 (first: {float(labels[where])} at index {where}); {_HOW_TO_LABEL}")
+    return labels.astype(np.uint16)
 
 
 @dataclass
@@ -184,13 +210,25 @@ def read_ctc(
     labels = None
     if read_labels:
         label_frames = [read_tiff(label_files[t]) for t in wanted]
-        for t, frame in zip(wanted, label_frames):
+        converted = []
+        for k, (t, frame) in enumerate(zip(wanted, label_frames)):
+            try:
+                whole = whole_float_ids(frame, str(label_files[t]))
+            except TypeError as error:
+                raise CTCFormatError(str(error)) from None
+            if whole is not None:
+                label_frames[k] = frame = whole
+                converted.append(label_files[t].name)
             if not np.issubdtype(frame.dtype, np.integer):
-                raise CTCFormatError(f"{label_files[t]}: labels must be integers, got {frame.dtype}")
+                raise CTCFormatError(f"{label_files[t]}: labels must be integers (or floats holding whole ids), got {frame.dtype}")
             if frame.size and (frame.min() < 0 or frame.max() > np.iinfo(np.uint16).max):
                 raise CTCFormatError(
                     f"{label_files[t]}: label ids {int(frame.min())}..{int(frame.max())} outside 0..65535 (CTC labels are uint16)"
                 )
+        if converted:
+            warnings.warn(f"{tra}: {len(converted)} label frame(s) ({', '.join(converted[:3])}{' ...' if len(converted) > 3 else ''}) "
+                          "are stored as floats holding whole ids: read as uint16 (save them as uint16 to skip this)",
+                          FloatLabelsWarning, stacklevel=2)
         labels = _stack_frames(label_frames, [label_files[t] for t in wanted]).astype(np.uint16)
         if list(wanted) != available:  # all frames: the table as written, so that validation sees spans beyond them
             lineage = crop_lineage(lineage, wanted[0], wanted[-1])
@@ -212,14 +250,21 @@ def _stack_frames(frames: list[np.ndarray], files: list[Path]) -> np.ndarray:
 
 def check_labels(labels: np.ndarray) -> np.ndarray:
     """``labels`` as ``(T, H, W) uint16`` instance ids; ``ValueError`` / ``TypeError`` for another shape, an empty
-    video, a non-integer dtype or ids outside 0..65535 (CTC masks are uint16: larger ids would wrap and merge cells)."""
+    video, a non-integer dtype or ids outside 0..65535 (CTC masks are uint16: larger ids would wrap and merge cells).
+    Floats holding only whole ids in 0..65535 are converted (with a :class:`FloatLabelsWarning`); other floats are
+    refused with a hint (:func:`whole_float_ids`)."""
     labels = np.asarray(labels)
     if labels.ndim != 3:
         raise ValueError(f"labels must be a (T, H, W) array, got shape {labels.shape}")
     if labels.shape[0] == 0:
         raise ValueError("labels is an empty video (T = 0)")
+    whole = whole_float_ids(labels, "labels")
+    if whole is not None:
+        warnings.warn(f"labels are {labels.dtype} holding whole ids 0..{int(whole.max())}: converted to uint16",
+                      FloatLabelsWarning, stacklevel=2)
+        return whole
     if not np.issubdtype(labels.dtype, np.integer) and labels.dtype != bool:
-        raise TypeError(f"labels must have an integer dtype (instance ids), got {labels.dtype}")
+        raise TypeError(f"labels must have an integer dtype (instance ids), got {labels.dtype}; {_HOW_TO_LABEL}")
     if labels.size and (labels.min() < 0 or labels.max() > np.iinfo(np.uint16).max):
         raise ValueError("label ids must lie in 0..65535 to be stored as uint16")
     return labels.astype(np.uint16)

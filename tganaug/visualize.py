@@ -42,24 +42,68 @@ def _as_rgb(panel: np.ndarray) -> np.ndarray:
     return panel if panel.ndim == 3 else np.repeat(panel[..., None], 3, axis=-1)
 
 
-def montage(rows: Sequence[Sequence[np.ndarray]], gap: int = 4) -> np.ndarray:
+def montage(rows: Sequence[Sequence[np.ndarray]], gap: int = 4, *, row_titles: Sequence[str] | None = None,
+            column_titles: Sequence[str] | None = None, title_size: int | None = None) -> np.ndarray:
     """Tile panels (``(H, W)`` uint8 grey or ``(H, W, 3)`` uint8 RGB) into one ``(H', W', 3)`` image.
 
-    ``rows[i][j]`` is the panel in row i, column j; panels in a row share a height.
+    ``rows[i][j]`` is the panel in row i, column j; panels in a row share a height. ``row_titles`` (one per row,
+    e.g. ``"masks"``, ``"synthetic"``) are written in a white band left of the rows, ``column_titles`` (one per
+    column of the longest row, e.g. frame numbers) in a band above them, in black; ``title_size``: their font
+    size in px (default: about a twelfth of the smallest panel height, at least 12). Raises ``ValueError`` for a
+    title count that does not match.
     """
     if not rows or not all(rows):
         raise ValueError("montage needs at least one non-empty row of panels")
     rendered_rows = []
+    offsets: list[list[tuple[int, int]]] = []  # (x, width) of each panel in its row
     for row in rows:
         panels = [_as_rgb(np.asarray(p, dtype=np.uint8)) for p in row]
         height = max(p.shape[0] for p in panels)
         spacer = np.full((height, gap, 3), 255, dtype=np.uint8)
         padded = [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)), constant_values=255) for p in panels]
         rendered_rows.append(np.concatenate([x for p in padded for x in (p, spacer)][:-1], axis=1))
+        starts = np.cumsum([0] + [p.shape[1] + gap for p in panels[:-1]])
+        offsets.append([(int(x), p.shape[1]) for x, p in zip(starts, panels)])
     width = max(r.shape[1] for r in rendered_rows)
     spacer_row = np.full((gap, width, 3), 255, dtype=np.uint8)
     padded_rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rendered_rows]
-    return np.concatenate([x for r in padded_rows for x in (r, spacer_row)][:-1], axis=0)
+    grid = np.concatenate([x for r in padded_rows for x in (r, spacer_row)][:-1], axis=0)
+    if not row_titles and not column_titles:
+        return grid
+    columns = max(len(row) for row in rows)
+    if row_titles is not None and len(row_titles) != len(rows):
+        raise ValueError(f"montage has {len(rows)} row(s), got {len(row_titles)} row title(s)")
+    if column_titles is not None and len(column_titles) != columns:
+        raise ValueError(f"montage has {columns} column(s), got {len(column_titles)} column title(s)")
+    return _with_titles(grid, gap, [r.shape[0] for r in rendered_rows], next(o for o in offsets if len(o) == columns),
+                        row_titles, column_titles, title_size or max(12, min(r.shape[0] for r in rendered_rows) // 12))
+
+
+def _with_titles(grid: np.ndarray, gap: int, row_heights: list[int], columns: list[tuple[int, int]],
+                 row_titles: Sequence[str] | None, column_titles: Sequence[str] | None, size: int) -> np.ndarray:
+    """``grid`` with a white band of ``row_titles`` on the left and one of ``column_titles`` on top (black text)."""
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=size)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def extent(text: str) -> tuple[int, int]:
+        left, top, right, bottom = measure.textbbox((0, 0), str(text), font=font)
+        return right - left, bottom - top
+
+    pad = max(2, size // 3)
+    left = pad * 2 + max(extent(t)[0] for t in row_titles) if row_titles else 0
+    top = pad * 2 + max(extent(t)[1] for t in column_titles) if column_titles else 0
+    canvas = Image.new("RGB", (grid.shape[1] + left, grid.shape[0] + top), (255, 255, 255))
+    canvas.paste(Image.fromarray(grid), (left, top))
+    draw = ImageDraw.Draw(canvas)
+    for (x, panel_width), text in zip(columns, column_titles or ()):
+        draw.text((left + x + panel_width / 2, top / 2), str(text), fill=(0, 0, 0), font=font, anchor="mm")
+    y = top
+    for height, text in zip(row_heights, row_titles or ()):
+        draw.text((pad, y + height / 2), str(text), fill=(0, 0, 0), font=font, anchor="lm")
+        y += height + gap
+    return np.asarray(canvas)
 
 
 def _png_bytes(image: np.ndarray) -> bytes:

@@ -9,6 +9,7 @@ per-frame instances (not tracked). All steps are scikit-image / scipy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,8 +104,9 @@ class ThresholdSegmenter:
             raise ValueError(f"{labels.max()} objects in one frame do not fit uint16 labels")
         return labels.astype(np.uint16)
 
-    def segment(self, images: np.ndarray) -> np.ndarray:
-        """Per-frame instance labels ``(T, H, W) uint16`` of a ``(T, H, W)`` image video (any real dtype)."""
+    def segment(self, images: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Per-frame instance labels ``(T, H, W) uint16`` of a ``(T, H, W)`` image video (any real dtype);
+        ``progress(t)`` is called after each frame."""
         images = np.asarray(images)
         if images.ndim != 3:
             raise ValueError(f"images must be a (T, H, W) video, got shape {images.shape}")
@@ -114,7 +116,12 @@ class ThresholdSegmenter:
             raise TypeError(f"images must have a real numeric dtype, got {images.dtype}")
         if np.issubdtype(images.dtype, np.floating) and not np.all(np.isfinite(images)):
             raise ValueError("images contain NaN or Inf values")
-        return np.stack([self.segment_frame(frame) for frame in images])
+        labels = []
+        for t, frame in enumerate(images):
+            labels.append(self.segment_frame(frame))
+            if progress is not None:
+                progress(t)
+        return np.stack(labels)
 
 
 @hookimpl

@@ -10,6 +10,7 @@ one frame starts a new track.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,13 +86,15 @@ class OverlapTracker(LinkingTracker):
                 links.extend([(i, extra[0]), (i, extra[1])])
         return links
 
-    def link(self, labels: np.ndarray) -> list[Edge]:
-        """Links between consecutive frames of a ``(T, H, W)`` label video."""
+    def link(self, labels: np.ndarray, progress: Callable[[int], None] | None = None) -> list[Edge]:
+        """Links between consecutive frames of a ``(T, H, W)`` label video; ``progress(t)`` after frame ``t`` is linked."""
         edges: list[Edge] = []
         for t in range(labels.shape[0] - 1):
             overlap = frame_overlap(labels[t], labels[t + 1])
             for i, j in self._pair_links(overlap):
                 edges.append(((t, int(overlap.ids_a[i])), (t + 1, int(overlap.ids_b[j]))))
+            if progress is not None:
+                progress(t)
         return edges
 
 

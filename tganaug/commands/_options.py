@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["parse_params", "load_config_file"]
+__all__ = ["add_quiet_option", "parse_params", "load_config_file"]
 
 
 def parse_params(pairs: list[str] | None, option: str = "--param") -> dict[str, Any]:
@@ -40,3 +41,8 @@ def load_config_file(path: str | None) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ValueError(f"config file {file} must hold a JSON object of parameters")
     return values
+
+
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``--quiet``: no progress bars (they go to stderr, so stdout stays the command's result)."""
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (shown on stderr otherwise)")

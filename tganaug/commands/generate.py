@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tganaug.commands._options import load_config_file, parse_params
+from tganaug.commands._options import add_quiet_option, load_config_file, parse_params
+
+#: the generator of ``tganaug generate`` without ``--generator`` (also the default of
+#: :class:`tganaug.generation.GenerationConfig`), and the model it loads without ``--model``
+DEFAULT_GENERATOR = "tgan"
+DEFAULT_MODEL = "fluo-nuclei"
+#: tganaug.models.tgan.SHIPPED_MODELS, written out so that building the CLI does not import torch (a test keeps them equal)
+SHIPPED_NAMES = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4")
+#: generators that load no model and take no precision
+_WITHOUT_MODEL = ("procedural",)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,12 +24,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate masks + lineage (or read them with --masks), render them with a generator, and write "
         "DIR/NN/tTTT.tif (frames), DIR/NN_GT/TRA (exact annotation), DIR/config.json, DIR/generator.json "
         "(generator and weights sha256) and a montage/GIF per video. Re-running the same command resumes: finished videos are "
-        "skipped (with other generator weights it is refused without --overwrite).",
+        "skipped (with other generator weights it is refused without --overwrite). Without options: one 30-frame "
+        f"256x256 video of the division simulator rendered by the {DEFAULT_GENERATOR} generator with the shipped "
+        f"{DEFAULT_MODEL} model (seed 0).",
     )
-    parser.add_argument("--generator", default="procedural",
-                        help="generator plugin name (see `tganaug plugins`; default procedural, the fast fitted renderer; "
-                        "tgan for the learned model)")
-    parser.add_argument("--model", help="model name or checkpoint path for generators that load one (e.g. tgan)")
+    parser.add_argument("--generator",
+                        help=f"generator plugin name (see `tganaug plugins`; default {DEFAULT_GENERATOR}, the learned model, with "
+                        f"--model {DEFAULT_MODEL}; procedural for the fast fitted renderer, which takes no --model/--precision)")
+    parser.add_argument("--model", help=f"model name or checkpoint path for generators that load one (implies --generator "
+                        f"{DEFAULT_GENERATOR}; its default: the shipped {DEFAULT_MODEL}; shipped: {', '.join(SHIPPED_NAMES)})")
     # tganaug.models.tgan.PRECISIONS, written out so that building the CLI does not import torch
     parser.add_argument("--precision", choices=("float32", "bfloat16", "float16"),
                         help="inference precision for generators that take one (tgan): float32 is the default; bfloat16 "
@@ -49,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler (e.g. tcp://host:8786)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch CPU threads per rendering process (default 1: bytes independent of machine and --workers)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_quiet_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -60,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     keep_freed_memory()  # this command's own process: fewer page faults while rendering (same output)
 
+    generator = resolve_generator(args.generator, args.model, args.precision)
     generator_config = {**load_config_file(args.generator_config), **parse_params(args.generator_param, "--generator-param")}
     if args.model:
         generator_config["model"] = args.model
@@ -85,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
                 videos += 1
     videos = 1 if videos is None else videos
     config = GenerationConfig(
-        generator=args.generator,
+        generator=generator,
         generator_config=generator_config,
-        simulator=args.simulator or "division",
+        simulator=None if masks else args.simulator or "division",
         simulator_config={**load_config_file(args.simulator_config), **parse_params(args.param)},
         videos=videos,
         frames=frames,
@@ -111,3 +124,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.out}: {len(finished)} finished video(s) "
           f"({config.generator} on {'masks from ' + masks if masks else config.simulator}); annotations validated")
     return 0
+
+
+def resolve_generator(generator: str | None, model: str | None, precision: str | None) -> str:
+    """The generator plugin of ``--generator``/``--model``/``--precision``: the one named, else
+    :data:`DEFAULT_GENERATOR` (``--model`` alone implies it). Raises ``ValueError`` when a generator that
+    loads no model (``procedural``) is given ``--model`` or ``--precision``."""
+    if generator is None:
+        return DEFAULT_GENERATOR
+    if generator in _WITHOUT_MODEL:
+        given = [option for option, value in (("--model", model), ("--precision", precision)) if value]
+        if given:
+            raise ValueError(f"--generator {generator} loads no model: {' and '.join(given)} cannot be used with it "
+                             f"(leave out --generator, or give --generator {DEFAULT_GENERATOR}, to render with a model)")
+    return generator

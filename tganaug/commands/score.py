@@ -6,6 +6,8 @@ import argparse
 import json
 import math
 
+from tganaug.commands._options import add_quiet_option
+
 __all__ = ["add_parser", "run"]
 
 
@@ -27,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
     parser.add_argument("--max-distance", type=float, default=10.0, help="centroid distance for --match centroid (pixels, default 10)")
     parser.add_argument("--json", action="store_true", help="print all scores as JSON instead of a table")
+    add_quiet_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         match=args.match,
         iou_threshold=args.iou_threshold,
         max_distance=args.max_distance,
+        progress=not args.quiet,
     )
     if args.json:
         # NaN (e.g. SEG without segmentation GT) is not JSON: null instead, so strict parsers read it

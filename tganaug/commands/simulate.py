@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         write_sequence_files(staging, labels=labels, lineage=lineage)
         atomic_write_json(staging / "config.json", config)
         shown = frame_indices(len(labels))
-        save_png(staging / "montage.png", montage([[colorize_labels(labels[t]) for t in shown]]))
+        save_png(staging / "montage.png", montage([[colorize_labels(labels[t]) for t in shown]], row_titles=("masks",),
+                                                  column_titles=[f"t={t}" for t in shown]))
     print(f"wrote {args.out}: {args.frames} frames {args.height}x{args.width}, {config['tracks']} tracks, "
           f"{config['divisions']} divisions (lineage validated)")
     return 0

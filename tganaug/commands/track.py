@@ -9,13 +9,31 @@ Example::
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
-from tganaug.commands._options import parse_params
+from tganaug.commands._options import add_quiet_option, parse_params
 
-__all__ = ["add_parser", "run", "parse_frames"]
+__all__ = ["add_parser", "run", "parse_frames", "with_progress"]
+
+
+def with_progress(method: Callable[..., Any], data: np.ndarray, desc: str, quiet: bool) -> Any:
+    """``method(data)`` (a segmenter's ``segment`` or a tracker's ``track`` of a ``(T, H, W)`` video) under a tqdm bar
+    of ``T`` frames on stderr: advanced frame by frame when ``method`` takes ``progress(t)``, else filled when it returns."""
+    with tqdm(total=len(data), desc=desc, unit="frame", disable=quiet) as bar:
+        try:
+            takes_progress = "progress" in inspect.signature(method).parameters
+        except (TypeError, ValueError):  # no signature to read (e.g. a C extension)
+            takes_progress = False
+        given = {"progress": lambda _t: bar.update(1)} if takes_progress else {}
+        result = method(data, **given)
+        bar.update(len(data) - bar.n)
+    return result
 
 
 def parse_frames(text: str) -> str | range:
@@ -50,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on "
                         "phase-contrast data (its default: fluo-nuclei)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty result folder")
+    add_quiet_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -72,10 +91,11 @@ def run(args: argparse.Namespace) -> int:
     if use_gt:
         labels = sequence.labels
     else:
-        labels = checked_segmentation(segmenter.segment(sequence.images), args.segmenter, sequence.images.shape)
+        labels = checked_segmentation(with_progress(segmenter.segment, sequence.images, f"segment ({args.segmenter})", args.quiet),
+                                      args.segmenter, sequence.images.shape)
     segmented = time.perf_counter()
     try:
-        output = tracker.track(labels)
+        output = with_progress(tracker.track, labels, f"track ({args.tracker})", args.quiet)
     except (RuntimeError, ImportError) as error:  # e.g. btrack's C++ library cannot be loaded
         print(f"tganaug track: tracker {args.tracker!r} failed ({type(error).__name__}: {error})")
         return 1

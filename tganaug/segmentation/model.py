@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -100,8 +100,9 @@ class UNetSegmenter:
         save_weights(path, CHECKPOINT_FORMAT, config.to_dict(), network, meta)
 
     @torch.no_grad()
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """``(T, H, W)`` raw images (any real dtype) -> ``(T, 3, H, W) float32`` class probabilities.
+    def probabilities(self, images: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """``(T, H, W)`` raw images (any real dtype) -> ``(T, 3, H, W) float32`` class probabilities;
+        ``progress(t)`` is called after each frame.
 
         The video is normalised with its own percentiles (as in training) and padded to a
         multiple of 16 by reflection (to 16 x 32 at least: the deepest level needs two pixels).
@@ -134,11 +135,14 @@ class UNetSegmenter:
         for t, frame in enumerate(padded):
             logits = self.network(torch.from_numpy(np.ascontiguousarray(frame))[None, None].to(self.device))
             out[t] = torch.softmax(logits, dim=1)[0, :, :height, :width].cpu().numpy()
+            if progress is not None:
+                progress(t)
         return out
 
-    def segment(self, images: np.ndarray) -> np.ndarray:
-        """``(T, H, W)`` images -> ``(T, H, W) uint16`` per-frame instance labels (not tracked)."""
-        probabilities = self.probabilities(images)
+    def segment(self, images: np.ndarray, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """``(T, H, W)`` images -> ``(T, H, W) uint16`` per-frame instance labels (not tracked); ``progress(t)`` is
+        called after each frame's network pass."""
+        probabilities = self.probabilities(images, progress)
         return np.stack([
             probabilities_to_instances(p, self.interior_threshold, self.foreground_threshold, self.min_size)
             for p in probabilities

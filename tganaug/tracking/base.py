@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import numpy as np
 
@@ -25,13 +27,15 @@ class LinkingTracker(ABC):
     def link(self, labels: np.ndarray) -> list[Edge]:
         """Links ``((t1, label1), (t2, label2))``, ``t2 > t1``, between detections of a checked label video."""
 
-    def track(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def track(self, labels: np.ndarray, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Track a ``(T, H, W)`` integer instance-label video (ids per frame; need not be consistent).
 
         Returns ``(tracked (T, H, W) uint16 relabelled by track id, lineage (N, 4) int64
-        id/start/end/parent)``. Raises ``ValueError`` / ``TypeError`` for a malformed video.
+        id/start/end/parent)``. Raises ``ValueError`` / ``TypeError`` for a malformed video. ``progress(t)`` is
+        passed on to :meth:`link` when it takes one (called as frame ``t`` is linked to the next).
         """
         labels = check_label_video(labels)
         if labels.max() == 0:
             return np.zeros(labels.shape, dtype=np.uint16), np.zeros((0, 4), dtype=np.int64)
-        return tracks_from_edges(labels, self.link(labels))
+        given = {"progress": progress} if progress is not None and "progress" in inspect.signature(self.link).parameters else {}
+        return tracks_from_edges(labels, self.link(labels, **given))

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -465,8 +465,10 @@ def _hungarian(score: np.ndarray, threshold: float) -> list[tuple[int, int]]:
 
 
 def link_video(labels: np.ndarray, network: LinkerNet, config: LinkerConfig, link_threshold: float = 0.5,
-               division_threshold: float = 0.5, gap_threshold: float = 0.5, max_gap: int | None = None) -> list[Edge]:
-    """Edges ``((t, label), (t + dt, label'))`` between the detections of a ``(T, H, W)`` label video (see module doc)."""
+               division_threshold: float = 0.5, gap_threshold: float = 0.5, max_gap: int | None = None,
+               progress: Callable[[int], None] | None = None) -> list[Edge]:
+    """Edges ``((t, label), (t + dt, label'))`` between the detections of a ``(T, H, W)`` label video (see module doc);
+    ``progress(t)`` is called once frame ``t`` is linked to frame ``t + 1``."""
     labels = check_label_video(labels)
     max_gap = config.max_gap if max_gap is None else min(max_gap, config.max_gap)
     props = [frame_properties(frame) for frame in labels]
@@ -509,6 +511,8 @@ def link_video(labels: np.ndarray, network: LinkerNet, config: LinkerConfig, lin
             edges.append(((t, int(props[t].ids[i])), (t + 1, int(props[t + 1].ids[j]))))
             has_successor[t][i] = True
             has_predecessor[t + 1][j] = True
+        if progress is not None:
+            progress(t)
     if max_gap >= 2:
         for t in range(labels.shape[0] - 2):
             ends, starts = ~has_successor[t], ~has_predecessor[t + 2]
@@ -566,9 +570,9 @@ class LearnedLinker(LinkingTracker):
         self.config = LinkerTrackerConfig.from_dict(config)
         self.model_config, self.network, self.meta = load_linker(self.config.model)
 
-    def link(self, labels: np.ndarray) -> list[Edge]:
-        """Links between the detections of a checked ``(T, H, W)`` label video."""
+    def link(self, labels: np.ndarray, progress: Callable[[int], None] | None = None) -> list[Edge]:
+        """Links between the detections of a checked ``(T, H, W)`` label video; ``progress(t)``: see :func:`link_video`."""
         c = self.config
         return link_video(labels, self.network, self.model_config, c.link_threshold, c.division_threshold,
-                          c.gap_threshold, c.max_gap)
+                          c.gap_threshold, c.max_gap, progress=progress)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+from tqdm import tqdm
 
 from tganaug.io import CTCFormatError, annotation_dir, list_frames, read_ctc, read_tiff
 from tganaug.lineage import as_lineage, format_man_track, validate_tracks
@@ -70,8 +71,10 @@ def mot_metrics(
     match: str = "iou",
     iou_threshold: float = 0.5,
     max_distance: float = 10.0,
+    progress: bool = False,
 ) -> dict[str, float]:
-    """CLEAR-MOT measures of a ``(T, H, W)`` result label video against ``(T, H, W)`` GT labels.
+    """CLEAR-MOT measures of a ``(T, H, W)`` result label video against ``(T, H, W)`` GT labels (``progress``: a tqdm
+    bar of the frames on stderr).
 
     Labels are track ids (the same id in two frames is the same track). ``match="iou"`` pairs
     instances with mask IoU >= ``iou_threshold``; ``match="centroid"`` pairs centroids closer than
@@ -94,7 +97,7 @@ def mot_metrics(
     else:
         raise ValueError(f"unknown match {match!r}; choose 'iou' or 'centroid'")
     accumulator = mm.MOTAccumulator(auto_id=True)
-    for gt_frame, res_frame in zip(gt, res):
+    for gt_frame, res_frame in tqdm(zip(gt, res), total=len(gt), desc="CLEAR-MOT", unit="frame", disable=not progress):
         gt_ids, res_ids, matrix = distances(gt_frame, res_frame)
         accumulator.update(gt_ids.tolist(), res_ids.tolist(), matrix)
     names = ["num_unique_objects", "num_objects", "num_detections", "num_false_positives", "num_misses",
@@ -207,10 +210,15 @@ def score_tracking(
     match: str = "iou",
     iou_threshold: float = 0.5,
     max_distance: float = 10.0,
+    progress: bool = False,
 ) -> dict[str, float]:
-    """:func:`mot_metrics` and :func:`ctc_measures` of one result, in one dict (see both)."""
-    scores = mot_metrics(gt_labels, res_labels, match=match, iou_threshold=iou_threshold, max_distance=max_distance)
-    scores.update(ctc_measures(res_labels, res_lineage, gt_labels, gt_lineage, seg_reference))
+    """:func:`mot_metrics` and :func:`ctc_measures` of one result, in one dict (see both); ``progress``: tqdm bars
+    on stderr (CLEAR-MOT frame by frame, then the CTC measures as one step)."""
+    scores = mot_metrics(gt_labels, res_labels, match=match, iou_threshold=iou_threshold, max_distance=max_distance,
+                         progress=progress)
+    with tqdm(total=1, desc="CTC measures (py-ctcmetrics)", unit="step", disable=not progress) as bar:
+        scores.update(ctc_measures(res_labels, res_lineage, gt_labels, gt_lineage, seg_reference))
+        bar.update(1)
     return scores
 
 
@@ -236,6 +244,7 @@ def score_dirs(
     match: str = "iou",
     iou_threshold: float = 0.5,
     max_distance: float = 10.0,
+    progress: bool = False,
 ) -> dict[str, float]:
     """Score a RES folder (or a folder holding ``<sequence>_RES``) against a CTC GT dataset folder.
 
@@ -243,7 +252,7 @@ def score_dirs(
     ``"01"``. A folder ``NN_RES`` given with another ``sequence`` is refused (it would be scored against
     another video's GT). The GT frames scored are those the result covers (its ``maskNNN`` numbers). SEG uses the
     dataset's ``SEG`` masks, or the TRA masks when ``seg_from_tra`` (only right for dense, full
-    masks such as SIM+ or E. coli; not for GOWT1's markers). Raises ``FileNotFoundError`` /
+    masks such as SIM+ or E. coli; not for GOWT1's markers). ``progress``: see :func:`score_tracking`. Raises ``FileNotFoundError`` /
     :class:`tganaug.CTCFormatError` naming what is missing.
     """
     named = re.fullmatch(r"(\d+)_RES", Path(result).resolve().name)  # resolved: "." inside 02_RES is 02_RES
@@ -268,7 +277,7 @@ def score_dirs(
         seg = read_seg_reference(ground_truth, res.frames.tolist(), sequence)
     return score_tracking(
         res.labels, res.lineage, gt.labels, gt.lineage, seg,
-        match=match, iou_threshold=iou_threshold, max_distance=max_distance,
+        match=match, iou_threshold=iou_threshold, max_distance=max_distance, progress=progress,
     )
 
 
