@@ -111,6 +111,10 @@ def test_tiny_tgan_cli_and_sharded_task_videos_are_the_dataset_items(tmp_path, t
     try:
         dataset = SyntheticVideoDataset("random-walk", "tiny-tgan", num_videos=2, frames=FRAMES, size=(HEIGHT, WIDTH), seed=7)
         _assert_same_as_dataset(tmp_path / "cli", dataset, 2)
+        # and an item is the whole-video generate() of its labels with its generator seed
+        item = dataset[1]
+        expected = _TinyTGANPlugin().generate(item["label"].numpy(), seed=video_seeds(7, 1).generator)
+        assert np.array_equal(item["image"][:, 0].numpy(), expected)
     finally:
         torch.set_num_threads(threads)
     # each task of a sharded run (in this process: the registry with the test plugin is not in a Dask worker's)
