@@ -6,7 +6,8 @@ import tifffile
 
 import tganaug
 from tganaug.cli import main
-from tganaug.generation import GenerationConfig, prepare_output, render_video, video_seed
+from tganaug.data.seeding import video_seeds
+from tganaug.generation import GenerationConfig, prepare_output, render_video
 from tganaug.io import ctc_problems, read_ctc
 from tganaug.simulation.base import SimulatedVideo
 
@@ -34,10 +35,10 @@ def test_generate_layout_and_valid_annotation(tmp_path, capsys):
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 3 and config["videos"] == 2 and config["generator"] == "procedural"
     assert json.loads((out / "generator.json").read_text())["name"] == "procedural"
-    # the annotation is exactly the simulator's output with that video's seed
+    # the annotation is exactly the simulator's output with that video's simulator seed
     from tganaug import get_simulator
 
-    expected = get_simulator("division").simulate(8, 48, 64, seed=video_seed(3, 1))
+    expected = get_simulator("division").simulate(8, 48, 64, seed=video_seeds(3, 1).simulator)
     np.testing.assert_array_equal(read_ctc(out, sequence="02", read_images=False).labels, expected.labels)
     np.testing.assert_array_equal(read_ctc(out, sequence="02", read_images=False).lineage, expected.lineage)
 
@@ -356,7 +357,7 @@ def test_tgan_default_background_is_a_reference_crop_and_flat_is_opt_in(tmp_path
     records = {name: json.loads((tmp_path / name / "generator.json").read_text())["config"] for name in ("default", "flat")}
     assert records["default"]["background_default"] == "reference" and records["flat"]["background_default"] == "flat"
     generator = get_generator("tgan", model="fluo-nuclei")
-    seed = video_seed(4, 0)
+    seed = video_seeds(4, 0).generator
     crop = generator.model.default_background_image(32, 32, seed)
     import torch
 
@@ -446,7 +447,7 @@ def bad_plugins(monkeypatch):
     (["--simulator", "wide-ids"], "simulator 'wide-ids' returned label ids 0..65537, outside 0..65535"),
     (["--simulator", "small"], "simulator 'small' returned labels (3, 16, 16), expected (3, 32, 32)"),
     (["--simulator", "nothing"], "simulator 'nothing': simulate() must return an object with .labels and .lineage, got NoneType"),
-    (["--generator", "bytes"], "generator 'bytes' returned values in [25, 25] in frame 0 of video 01, outside [0, 1]"),
+    (["--generator", "bytes"], "generator 'bytes' returned values in [25, 204] in frame 0 of video 01, outside [0, 1]"),
     (["--generator", "no-frames"], "generator 'no-frames': generate() returned NoneType for labels of shape (3, 32, 32)"),
 ])
 def test_generate_and_simulate_name_a_plugin_whose_output_breaks_the_contract(tmp_path, capsys, bad_plugins, argv, message):

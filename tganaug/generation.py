@@ -12,8 +12,10 @@ One dataset folder holds videos ``01``, ``02``, ... in CTC layout::
 Each video is rendered frame by frame (memory does not grow with the number of frames) into a
 hidden staging folder and moved into place when complete, ``01_GT`` last: a video is finished
 exactly when ``DIR/<name>_GT`` exists. Re-running the same configuration skips finished videos.
-Each video's seed derives from ``(seed, video index)`` only, so any subset of videos, in any
-order or process, gives the same bytes. A shipped model name can come with other weights after an
+Each video's seeds derive from ``(seed, video index)`` only (:func:`tganaug.data.seeding.video_seeds`,
+the scheme of :class:`tganaug.data.SyntheticVideoDataset`: video ``NN`` is item ``NN - 1`` of the
+dataset with the same seed, see :mod:`tganaug.render`), so any subset of videos, in any order or
+process, gives the same bytes. A shipped model name can come with other weights after an
 update, so resuming also checks the weights' sha256 in ``generator.json`` (see :func:`prepare_output`).
 """
 
@@ -26,7 +28,6 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -36,16 +37,15 @@ import numpy as np
 from tqdm import tqdm
 
 from tganaug.io import SequenceWriter, annotation_dir, read_ctc, read_tiff
-from tganaug.lineage import LineageError, track_problems_streaming
-from tganaug.utils.arrays import to_numpy
+from tganaug.render import GivenMasks, VideoRenderer
 from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 
 __all__ = [
     "GenerationConfig",
+    "SEED_SCHEME",
     "check_inputs",
     "video_name",
-    "video_seed",
     "finished_videos",
     "BackgroundUnitsWarning",
     "CAMERA_FRAME_P99",
@@ -63,6 +63,8 @@ __all__ = [
 
 _GIF_FRAMES = 60  # the preview GIF shows at most this many frames (memory stays bounded)
 GENERATOR_FILE = "generator.json"
+#: the seed scheme videos are rendered with (:attr:`GenerationConfig.seed_scheme`)
+SEED_SCHEME = 2
 
 
 @dataclass
@@ -75,12 +77,18 @@ class GenerationConfig:
         simulator / simulator_config: simulator plugin name and configuration; with ``masks`` there is no
             simulator: both become ``None`` / ``{}`` (``config.json`` records where the labels came from).
         videos, frames, height, width: number and size of the videos (``frames``/size ignored with ``masks``).
-        seed: global seed; video ``k`` uses :func:`video_seed` ``(seed, k)``.
+        seed: global seed; video ``k`` (0-based, named ``k + 1``) uses the seeds
+            :func:`tganaug.data.seeding.video_seeds` ``(seed, k)``, as item ``k`` of
+            ``SyntheticVideoDataset(seed=seed)`` does: the same video (:mod:`tganaug.render`).
         background: optional path to a reference background image (TIFF/PNG), ``(H, W)``.
         masks: optional CTC folder whose label videos are rendered instead of simulating.
         torch_threads: torch CPU threads while rendering. CPU convolutions round differently with
             another thread count, so the bytes of a video depend on it; with the default 1 they do
             not depend on the machine or on sharding (parallelism comes from ``--workers``).
+        seed_scheme: how the videos' seeds derive from ``seed``; only :data:`SEED_SCHEME` (``video_seeds``) is
+            rendered. A ``config.json`` without it was written under scheme 1 (one ``SeedSequence([seed, k])`` seed
+            shared by simulator and generator), so resuming such a folder is refused as a different configuration
+            instead of mixing two schemes in one set.
     """
 
     generator: str = "tgan"
@@ -95,6 +103,7 @@ class GenerationConfig:
     background: str | None = None
     masks: str | None = None
     torch_threads: int = 1
+    seed_scheme: int = SEED_SCHEME
 
     def __post_init__(self) -> None:
         for name in ("videos", "frames", "height", "width", "torch_threads"):
@@ -124,6 +133,7 @@ class GenerationConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationConfig:
         known = {f.name for f in fields(cls)}
+        values = {"seed_scheme": 1, **values}  # a config.json without the field is scheme 1
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def same_videos_as(self, other: GenerationConfig) -> list[str]:
@@ -135,11 +145,6 @@ class GenerationConfig:
 def video_name(index: int) -> str:
     """CTC sequence name of video ``index`` (0-based): ``01``, ``02``, ..."""
     return f"{index + 1:02d}"
-
-
-def video_seed(seed: int, index: int) -> int:
-    """The seed of video ``index`` in a set with global ``seed`` (independent of every other video)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
 
 def finished_videos(out: str | Path) -> set[int]:
@@ -227,54 +232,6 @@ def camera_frame_problem(image: np.ndarray, scaled: np.ndarray) -> str | None:
 
 
 
-def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], background: np.ndarray | None, seed: int,
-                    name: str = "generator") -> Iterator[np.ndarray]:
-    """Frames of the generator ``name``: streamed through ``iter_frames`` when it has one, else all at once
-    (``generate()`` must return a ``(T, H, W)`` array for the ``(T, H, W)`` labels)."""
-    if callable(getattr(generator, "iter_frames", None)):
-        yield from generator.iter_frames(label_frames, background=background, seed=seed)
-        return
-    labels = np.stack(list(label_frames))
-    frames = generator.generate(labels, background=background, seed=seed)
-    if not (isinstance(frames, (np.ndarray, list, tuple)) or hasattr(frames, "shape")):
-        raise ValueError(f"{name}: generate() returned {type(frames).__name__} for labels of shape {labels.shape}, "
-                         "expected a (T, H, W) array")
-    frames = to_numpy(frames)
-    if frames.shape != labels.shape:
-        raise ValueError(f"{name}: generate() returned shape {frames.shape} for labels of shape {labels.shape}, "
-                         "expected the same (T, H, W)")
-    yield from frames
-
-
-class _LabelTee:
-    """Iterate label frames once for the generator, keeping each frame's ids (for validation)
-    and the frames the generator has read but whose image has not been written yet."""
-
-    def __init__(self, frames: Iterable[np.ndarray], shape: tuple[int, int] | None = None, source: str = "masks",
-                 length: int | None = None) -> None:
-        self.frames = frames
-        self.shape = shape  # every frame's (H, W) when the source must match the requested size
-        self.source = source
-        self.length = length  # the number of frames the source must give, when known
-        self.pending: deque[np.ndarray] = deque()
-        self.presence: list[np.ndarray] = []
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for t, frame in enumerate(self.frames):
-            if self.length is not None and t >= self.length:
-                raise ValueError(f"{self.source} gave more than the {self.length} frames asked for")
-            frame = np.asarray(frame)
-            if self.shape is not None and frame.shape != self.shape:
-                raise ValueError(f"{self.source} gave frame {t} of shape {frame.shape}, expected (H, W) = {self.shape}")
-            if not np.issubdtype(frame.dtype, np.integer):
-                raise ValueError(f"{self.source} gave frame {t} of dtype {frame.dtype}, expected integer instance ids")
-            if frame.size and (frame.min() < 0 or frame.max() > 65535):  # written as uint16: others would wrap into other ids
-                raise ValueError(f"{self.source} gave frame {t} with ids {int(frame.min())}..{int(frame.max())}, outside 0..65535")
-            self.presence.append(np.unique(frame))
-            self.pending.append(frame)
-            yield frame
-
-
 @contextlib.contextmanager
 def _torch_threads(threads: int) -> Iterator[None]:
     """Use ``threads`` torch CPU threads inside the block (restored after); nothing when torch is not loaded."""
@@ -305,73 +262,38 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
                   background: np.ndarray | None, progress: bool) -> Path:
     """Render video ``index`` of ``config`` into ``out`` atomically; return ``out/<name>_GT``.
 
-    Streams simulator (or ``config.masks``) frames through ``generator`` and writes each frame
-    as it comes. The lineage is validated against the written labels before the video is moved
-    into place; a failure leaves no partial video behind.
+    Streams simulator (or ``config.masks``) frames through ``generator`` (:meth:`tganaug.render.VideoRenderer.stream`:
+    the same video as ``SyntheticVideoDataset(seed=config.seed)[index]``) and writes each frame as it comes. The
+    lineage is validated against the labels before the video is moved into place; a failure leaves no partial video
+    behind.
     """
     out = Path(out)
     name = video_name(index)
-    seed = video_seed(config.seed, index)
-    stream_source: Any = None  # a simulator's simulate_stream() result: its frames, then its .lineage
+    renderer = VideoRenderer(simulator, generator, seed=config.seed, frames=config.frames, height=config.height, width=config.width,
+                             backgrounds=[] if background is None else [background], simulator_name=config.simulator,
+                             generator_name=config.generator)
+    masks = None
     if config.masks:
-        source = read_ctc(config.masks, sequence=video_name(index), read_images=False)
-        label_frames: Iterable[np.ndarray] = source.labels
-        n_frames = len(source.labels)
-        lineage_source: Any = source.lineage
-    else:
-        n_frames = config.frames
-        if callable(getattr(simulator, "simulate_stream", None)):
-            stream_source = simulator.simulate_stream(config.frames, config.height, config.width, seed=seed)
-            label_frames, lineage_source = stream_source, None  # its .lineage is read once its frames are
-        else:
-            from tganaug.data.plugins import checked_simulation
-
-            video = simulator.simulate(config.frames, config.height, config.width, seed=seed)
-            shape = (config.frames, config.height, config.width)
-            # validated below, against the labels as written
-            label_frames, lineage_source = checked_simulation(video, config.simulator, shape, validate=False)
+        source = read_ctc(config.masks, sequence=name, read_images=False)
+        masks = GivenMasks(source.labels, source.lineage, f"masks {config.masks}")
+    frames = renderer.stream(index, masks=masks, video=f"video {name}")
+    n_frames = frames.length
     shown = frame_indices(n_frames)
     keep = set(shown) | set(range(min(n_frames, _GIF_FRAMES)))
-    size = None if config.masks else (config.height, config.width)
-    tee = _LabelTee(label_frames, size, f"simulator {config.simulator!r}" if size else f"masks {config.masks}", n_frames)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out))
     try:
         writer = SequenceWriter(staging, n_frames, sequence=name)
         labels_kept: dict[int, np.ndarray] = {}
         generated_kept: dict[int, np.ndarray] = {}
         bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
-        t = -1
-        rendered_by = f"generator {config.generator!r}"
-        for t, image_t in enumerate(_iter_generated(generator, tee, background, seed, rendered_by)):
-            if not tee.pending:
-                raise ValueError(f"video {name}: {rendered_by} produced more frames than it was given")
-            labels_t = tee.pending.popleft()
-            image_t = to_numpy(image_t).astype(np.float32, copy=False)
-            if image_t.shape != labels_t.shape:
-                raise ValueError(f"{rendered_by} returned a frame of shape {image_t.shape} for labels of shape {labels_t.shape}")
-            if not np.all(np.isfinite(image_t)):
-                raise ValueError(f"{rendered_by} returned NaN/Inf in frame {t} of video {name}")
-            if image_t.size and (image_t.min() < -1e-6 or image_t.max() > 1 + 1e-6):  # as SyntheticVideoDataset
-                raise ValueError(f"{rendered_by} returned values in [{image_t.min():g}, {image_t.max():g}] in frame {t} of video "
-                                 f"{name}, outside [0, 1]")
-            writer.write(t, labels=labels_t, image=(np.clip(image_t, 0, 1) * 65535).round().astype(np.uint16))
+        for t, (labels_t, image_t) in enumerate(frames):
+            writer.write(t, labels=labels_t, image=(image_t * 65535).round().astype(np.uint16))
             if t in keep:
                 labels_kept[t] = colorize_labels(labels_t)
                 generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
             bar.update(1)
         bar.close()
-        if len(tee.presence) != n_frames:  # the label source gave another count: the simulator's fault, not the generator's
-            raise ValueError(f"video {name}: expected {n_frames} frames, {tee.source} gave {len(tee.presence)}")
-        if t + 1 != n_frames:
-            raise ValueError(f"video {name}: expected {n_frames} frames, {rendered_by} produced {t + 1}")
-        if stream_source is not None and not hasattr(stream_source, "lineage"):
-            raise TypeError(f"{tee.source}: simulate_stream() must return an iterable of frames with a .lineage "
-                            f"(set once the frames are read), got {type(stream_source).__name__}")
-        lineage = stream_source.lineage if stream_source is not None else lineage_source
-        problems = track_problems_streaming(tee.presence, lineage)
-        if problems:
-            raise LineageError(f"video {name}: masks and lineage disagree: " + "; ".join(problems[:5]))
-        writer.finish(lineage)
+        writer.finish(frames.lineage)
         save_png(staging / f"{name}_montage.png", montage([[labels_kept[t] for t in shown], [generated_kept[t] for t in shown]],
                                                           row_titles=("masks", "synthetic"), column_titles=[f"t={t}" for t in shown]))
         gif_frames = sorted(t for t in generated_kept if t < _GIF_FRAMES)
@@ -557,8 +479,12 @@ def check_inputs(config: GenerationConfig) -> np.ndarray | None:
     """Check what ``config`` reads before anything is written; return its background (``(H, W) float32`` or None).
 
     The masks folder must hold every sequence of ``config.videos`` and, with a background, each
-    must have the background's size; the background must load (:func:`load_background`).
+    must have the background's size; the background must load (:func:`load_background`); the seed scheme must
+    be :data:`SEED_SCHEME`.
     """
+    if config.seed_scheme != SEED_SCHEME:
+        raise ValueError(f"seed_scheme {config.seed_scheme!r} cannot be rendered: videos are seeded by scheme {SEED_SCHEME} "
+                         "(tganaug.data.seeding.video_seeds)")
     if config.masks:
         missing = [video_name(i) for i in range(config.videos) if annotation_dir(config.masks, video_name(i)) is None]
         if missing:

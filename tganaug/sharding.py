@@ -1,9 +1,10 @@
 """Dataset generation sharded over a Dask cluster (``dask.distributed``).
 
-Videos are independent tasks: video ``k`` depends only on ``(config, k)`` (its seed is
-:func:`tganaug.generation.video_seed`) and every process renders with ``config.torch_threads``
-torch threads, so the folder written by any number of workers is byte-identical to a
-single-process run. Each task renders one video atomically into the shared
+Videos are independent tasks: each runs :func:`tganaug.generation.render_video` (the render core
+:mod:`tganaug.render`), video ``k`` depends only on ``(config, k)`` (its seeds are
+:func:`tganaug.data.seeding.video_seeds` ``(config.seed, k)``) and every process renders with
+``config.torch_threads`` torch threads, so the folder written by any number of workers is
+byte-identical to a single-process run. Each task renders one video atomically into the shared
 output folder; finished videos are skipped on a re-run and failed tasks are retried by Dask.
 
 A local cluster (``LocalCluster``, one single-threaded process per worker) is started by default;

@@ -1,8 +1,10 @@
 """``SyntheticVideoDataset`` and ``SyntheticVideoStream``: annotated videos made on access.
 
 Item ``index`` is simulated (masks + lineage) and rendered by the generator from seeds derived
-from ``(seed, index)`` (:func:`tganaug.data.seeding.video_seeds`), so it is the same video in
-every worker, process and run. Items are dicts::
+from ``(seed, index)`` (:func:`tganaug.data.seeding.video_seeds`) through the render core
+:class:`tganaug.render.VideoRenderer`, so it is the same video in every worker, process and run, and
+the same as video ``index + 1`` of ``tganaug generate --seed seed`` with the same simulator, generator,
+size, frames and background. Items are dicts::
 
     "image":   torch.float32 (T, 1, H, W) in [0, 1]
     "label":   torch.int64   (T, H, W)  instance ids, consistent over time (label = track id);
@@ -26,10 +28,11 @@ import torch.utils.data
 
 from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
-from tganaug.data.plugins import checked_simulation, describe, resolve
-from tganaug.data.seeding import EpochMixin, VideoSeeds, check_seed, transform_seed, video_seeds, worker_shard
+from tganaug.data.plugins import describe, resolve
+from tganaug.data.seeding import EpochMixin, check_seed, transform_seed, worker_shard
 from tganaug.data.transforms import apply_video_transform
 from tganaug.registry import PluginRegistry
+from tganaug.render import RenderedVideo, VideoRenderer
 from tganaug.simulation.base import check_video_size
 from tganaug.utils.fsutil import OutputExistsError
 
@@ -79,7 +82,8 @@ def _backgrounds_sha256(backgrounds: list[np.ndarray]) -> str:
 
 
 class _VideoFactory:
-    """Simulate + render + (cache) + transform one video item; shared by the dataset and the stream."""
+    """Render (:class:`tganaug.render.VideoRenderer`) + (cache) + transform one video item; shared by the dataset and
+    the stream."""
 
     def __init__(
         self,
@@ -120,6 +124,10 @@ class _VideoFactory:
             "background": _backgrounds_sha256(self.backgrounds) if self.backgrounds else "generator default",
             **({"render_batch": self.render_batch} if self.render_batch > 1 else {}),
         }
+        self.renderer = VideoRenderer(self.simulator, self.generator, seed=self.seed, frames=self.frames, height=self.height,
+                                      width=self.width, backgrounds=self.backgrounds,
+                                      simulator_name=self.description["simulator"]["name"],
+                                      generator_name=self.description["generator"]["name"])
 
     def _check_backgrounds(self, background: Any) -> list[np.ndarray]:
         if background is None:
@@ -139,43 +147,26 @@ class _VideoFactory:
             checked.append(bg)
         return checked
 
-    def _simulate(self, index: int) -> tuple[Any, np.ndarray, np.ndarray | None, VideoSeeds]:
-        """Video ``index``'s simulation, labels ``(T, H, W)``, background (or None) and seeds."""
-        seeds = video_seeds(self.seed, index)
-        video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
-        labels, _ = checked_simulation(video, self.description["simulator"]["name"], (self.frames, self.height, self.width))
-        background = self.backgrounds[seeds.background % len(self.backgrounds)] if self.backgrounds else None
-        return video, labels, background, seeds
-
-    def _item(self, index: int, seeds: VideoSeeds, video: Any, labels: np.ndarray, image: np.ndarray) -> dict[str, Any]:
-        """The checked numpy item of video ``index`` from its seeds, simulation and rendered ``image (T, H, W)``."""
-        name = self.description["generator"]["name"]
-        if image.shape != labels.shape:
-            raise ValueError(f"generator {name!r} returned shape {image.shape} for labels {labels.shape}")
-        if not np.all(np.isfinite(image)):
-            raise ValueError(f"generator {name!r} returned NaN or Inf values")
-        if image.size and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
-            raise ValueError(f"generator {name!r} returned values in [{image.min()}, {image.max()}], outside [0, 1]")
+    def _item(self, index: int, video: RenderedVideo) -> dict[str, Any]:
+        """The numpy item of video ``index`` from its rendering."""
         meta = {
             "source": "synthetic",
             "index": int(index),
-            "simulator_seed": seeds.simulator,
-            "generator_seed": seeds.generator,
+            "simulator_seed": video.seeds.simulator,
+            "generator_seed": video.seeds.generator,
             **self.description,
         }
         return {
-            "image": np.clip(image, 0, 1).astype(np.float32)[:, None],
-            "label": labels.astype(np.int64),
-            "lineage": np.asarray(video.lineage, dtype=np.int64).reshape(-1, 4),
+            "image": video.frames[:, None],
+            "label": video.labels.astype(np.int64),
+            "lineage": video.lineage,
             "meta": meta,
         }
 
     def _render(self, index: int) -> dict[str, Any]:
         if not renders_in_batches(self.generator, self.render_batch):
             # one video at a time (a generator without generate_batch: the same items as render_batch=1)
-            video, labels, background, seeds = self._simulate(index)
-            image = np.asarray(self.generator.generate(labels, background=background, seed=seeds.generator))
-            return self._item(index, seeds, video, labels, image)
+            return self._item(index, self.renderer.render(index, video=f"item {index}"))
         if index not in self._block_items:
             self._block_items = self._render_block(index // self.render_batch)
         return self._block_items.pop(index)  # handed out once: no later caller sees what this one's consumer changed
@@ -184,13 +175,8 @@ class _VideoFactory:
         """The items of videos ``block * B .. block * B + B - 1`` (``B = render_batch``), rendered together through the
         generator's ``generate_batch``. The block is fixed by ``B`` alone, so an item is the same bytes however it is reached."""
         indices = range(block * self.render_batch, (block + 1) * self.render_batch)
-        simulated = [self._simulate(index) for index in indices]
-        labels = [s[1] for s in simulated]
-        images = np.asarray(self.generator.generate_batch(labels, [s[2] for s in simulated], [s[3].generator for s in simulated]))
-        if images.shape[:1] != (len(labels),):
-            name = self.description["generator"]["name"]
-            raise ValueError(f"generator {name!r} generate_batch returned shape {images.shape} for {len(labels)} videos")
-        return {index: self._item(index, s[3], s[0], s[1], image) for index, s, image in zip(indices, simulated, images)}
+        videos = self.renderer.render_batch(indices, [f"item {index}" for index in indices])
+        return {index: self._item(index, video) for index, video in zip(indices, videos)}
 
     def _cached(self, index: int) -> dict[str, Any]:
         assert self.cache_dir is not None
