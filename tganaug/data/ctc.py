@@ -88,7 +88,7 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
         self.clip_frames = len(self.frames) if clip_frames is None else check_frames(clip_frames, "clip_frames")
         if self.clip_frames > len(self.frames):
             raise ValueError(
-                f"clip_frames={self.clip_frames} exceeds the {len(self.frames)} frames of split {split!r} "
+                f"clip_frames={self.clip_frames} exceeds the {len(self.frames)} frames of split {split!r} of sequence {sequence} "
                 f"({int(self.frames[0])}..{int(self.frames[-1])}) of {self.path.name}"
             )
         self.size = None if size is None else check_size(size)
