@@ -139,12 +139,20 @@ def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "result
             if name in seen:
                 continue
             seen.add(name)
-            sequence = tganaug.read_ctc(data_root / name, frames="train")
+            folder, _, number = name.partition("/")  # "Fluo-N2DH-SIM+" (its first sequence read) or "mydata/02"
+            sequence = tganaug.read_ctc(data_root / folder, number or _first_train_sequence(data_root / folder), frames="train")
             plain = background_from_video(sequence.images, sequence.labels, percentiles=data["config_obj"].norm_percentiles)
             low, high = np.percentile(plain, [1, 99.8])
             rows.append([to_uint8(plain, low, high), to_uint8(cleaned.float().numpy(), low, high)])
     save_png(out, montage(rows), max_side=1600)
     print(f"wrote {out} (rows: {', '.join(sorted(seen))}; plain | cleaned)")
+
+
+def _first_train_sequence(folder: Path) -> str:
+    """The sequence a training video named after ``folder`` alone came from: its first with train frames."""
+    from tganaug.training.data import training_sequences
+
+    return next(choice.sequence for choice in training_sequences([folder], "train") if choice.frames is not None)
 
 
 def result_rows(report: str, name: str) -> list[dict]:
