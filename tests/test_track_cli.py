@@ -140,7 +140,7 @@ def test_score_rejects_a_result_with_shape_or_gap_problems(run_cli, dataset: Pat
 def test_real_sim_frames_laptrack_on_gt_masks(run_cli, tmp_path: Path, capsys) -> None:
     data = SHARED_DATA / "Fluo-N2DH-SIM+"
     out = tmp_path / "sim"
-    assert run_cli(["track", "--tracker", "laptrack", "--frames", "45-52", str(data), "--out", str(out)]) == 0
+    assert run_cli(["track", "--tracker", "laptrack", "--frames", "45-52", "--sequence", "01", str(data), "--out", str(out)]) == 0
     capsys.readouterr()
     assert run_cli(["score", str(out), str(data), "--json"]) == 0
     import json

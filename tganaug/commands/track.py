@@ -3,7 +3,8 @@
 Example::
 
     tganaug track --tracker laptrack --segmenter threshold ../shared/data/Fluo-N2DH-SIM+ --frames eval --out runs/sim-lap
-    # -> runs/sim-lap/01_RES/mask045.tif ... mask064.tif + res_track.txt
+    # -> runs/sim-lap/01_RES/mask045.tif ... mask064.tif + res_track.txt (sequence 01's eval frames) and
+    #    runs/sim-lap/02_RES/mask000.tif ... mask059.tif (sequence 02 is evaluation-only: all its frames)
 """
 
 from __future__ import annotations
