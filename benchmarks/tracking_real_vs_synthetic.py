@@ -220,7 +220,8 @@ def main() -> None:
         "# Tracking on real vs synthetic videos (paper Tables 2-3 protocol)",
         "",
         f"Machine: {machine()}. `{command_line()}` (segmenter `{args.segmenter}`, seed {args.seed}).",
-        "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040, GOWT1 t000-t049).",
+        "Split: **eval** frames of each dataset (SIM+ t045-t064, E. coli t029-t040); GOWT1, a cross-dataset test of "
+        "models trained and fitted on SIM+, on every frame of its sequence 01 (t000-t049).",
         f"Segmenter: `{args.segmenter}`" + {"threshold": " (per-dataset settings in the script)", "gt": " (GT masks: tracker only)",
                                             "unet": " (shipped weights: fluo-nuclei for SIM+/GOWT1, phase-contrast for E. coli)"}[args.segmenter]
         + ". MOT measures match by mask IoU >= 0.5; MT/ML are fractions of GT tracks; GOWT1: DET/TRA only (marker masks).",

@@ -29,7 +29,8 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
 
     Args:
         path: CTC dataset folder (``01/``, ``01_GT/TRA`` or ``01_ST/TRA``).
-        split: ``"train"``, ``"eval"`` or ``"all"`` (:func:`tganaug.splits.split_frames`); clips
+        split: ``"train"``, ``"eval"`` or ``"all"``: that split of ``sequence``
+            (:func:`tganaug.splits.split_frames`; the train split of an evaluation-only sequence is refused); clips
             never contain a frame outside the split.
         clip_frames: frames per clip ``T``; None = the whole split as one clip.
         stride: frames between the starts of consecutive clips (1 = every start; ``clip_frames`` =
