@@ -35,7 +35,7 @@ from _common import command_line, machine, name_path  # benchmarks/_common.py
 #: dataset -> threshold segmenter settings, SEG reference, whether MOT measures are meaningful.
 #: ``threshold: "train"`` = midpoint of the median cell and median background intensity of the *train*
 #: frames (GT masks of train frames only, never eval); per-frame Otsu drifts on SIM+ as bright mitotic
-#: cells appear. GOWT1 has no train frames: Otsu.
+#: cells appear. GOWT1 (a cross-dataset test, nothing fitted on it): Otsu.
 DATASETS: dict[str, dict] = {
     "Fluo-N2DH-SIM+": {"segmenter": {"sigma": 2.0, "threshold": "train", "min_distance": 15, "min_size": 100}, "seg": "SEG", "mot": True},
     "PhC-Ecoli-vanVliet": {
@@ -67,7 +67,7 @@ def make_generator(name: str, dataset: Path, tgan_models: dict[str, str] | None 
     ``tgan_models`` maps a shipped model name to another checkpoint folder to render with instead
     (the segmenter keeps the shipped weights).
 
-    GOWT1 has no train frames: the procedural renderer is then fitted on SIM+ train frames (the
+    GOWT1 is a cross-dataset test: the procedural renderer is then fitted on SIM+ train frames (the
     other fluorescence-nuclei dataset), as a user without annotations would.
     """
     fit_on = dataset if dataset.name != "Fluo-N2DH-GOWT1" else dataset.parent / "Fluo-N2DH-SIM+"
