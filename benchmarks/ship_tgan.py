@@ -117,7 +117,8 @@ def add_backgrounds(name: str, data_root: Path) -> None:
     if data.get("reference_backgrounds"):
         print(f"{name}: already has reference backgrounds ({', '.join(data['reference_backgrounds'])})")
         return
-    videos = load_videos([data_root / d for d in data["data"]], "train", data["config_obj"])
+    folders = list(dict.fromkeys(name.partition("/")[0] for name in data["data"]))  # video names: "folder" or "folder/NN"
+    videos = load_videos([data_root / folder for folder in folders], "train", data["config_obj"])
     data["reference_backgrounds"] = reference_backgrounds(videos)
     data.pop("config_obj")
     save_checkpoint(file, data)
