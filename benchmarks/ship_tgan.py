@@ -117,7 +117,8 @@ def add_backgrounds(name: str, data_root: Path) -> None:
     if data.get("reference_backgrounds"):
         print(f"{name}: already has reference backgrounds ({', '.join(data['reference_backgrounds'])})")
         return
-    videos = load_videos([data_root / d for d in data["data"]], "train", data["config_obj"])
+    folders = list(dict.fromkeys(name.partition("/")[0] for name in data["data"]))  # video names: "folder" or "folder/NN"
+    videos = load_videos([data_root / folder for folder in folders], "train", data["config_obj"])
     data["reference_backgrounds"] = reference_backgrounds(videos)
     data.pop("config_obj")
     save_checkpoint(file, data)
@@ -139,13 +140,21 @@ def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "result
             if name in seen:
                 continue
             seen.add(name)
-            sequence = tganaug.read_ctc(data_root / name, frames="train")
+            folder, _, number = name.partition("/")  # "Fluo-N2DH-SIM+" (its first sequence read) or "mydata/02"
+            sequence = tganaug.read_ctc(data_root / folder, number or _first_train_sequence(data_root / folder), frames="train")
             plain = background_from_video(sequence.images, sequence.labels, percentiles=data["config_obj"].norm_percentiles)
             low, high = np.percentile(plain, [1, 99.8])
             rows.append([to_uint8(plain, low, high), to_uint8(cleaned.float().numpy(), low, high)])
             names.append(name)
     save_png(out, montage(rows, row_titles=names, column_titles=("plain", "cleaned")), max_side=1600)
     print(f"wrote {out} (rows: {', '.join(sorted(seen))}; plain | cleaned)")
+
+
+def _first_train_sequence(folder: Path) -> str:
+    """The sequence a training video named after ``folder`` alone came from: its first with train frames."""
+    from tganaug.training.data import training_sequences
+
+    return next(choice.sequence for choice in training_sequences([folder], "train") if choice.frames is not None)
 
 
 def result_rows(report: str, name: str) -> list[dict]:

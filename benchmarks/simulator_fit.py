@@ -26,8 +26,8 @@ from tganaug.utils.fsutil import atomic_write_bytes
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine, positive_int  # benchmarks/_common.py
 
-# dataset -> (simulator, train split used for fitting). GOWT1 has no train frames and its masks are
-# shrunken markers, so it is not used for fitting.
+# dataset -> (simulator, train split used for fitting). GOWT1 (a cross-dataset test; its
+# sequence 02 is evaluation-only) has shrunken-marker masks, so it is not used for fitting.
 DATASETS = {
     "Fluo-N2DH-SIM+": "division",
     "PhC-Ecoli-vanVliet": "division",

@@ -1,7 +1,7 @@
 """Train the small auxiliary networks shipped in tganaug/weights (perceptual feature net, FlowNet).
 
 Usage: python benchmarks/train_aux_nets.py {feature|flow} [--steps N] [--out PATH]
-Uses the *train* frames of SIM+, T98G and E. coli (GOWT1 has none). One CPU thread.
+Uses the *train* frames of SIM+, T98G and E. coli (GOWT1 is a cross-dataset test and its sequence 02 is evaluation-only). One CPU thread.
 """
 
 from __future__ import annotations

@@ -184,7 +184,7 @@ CLI_CASES = [
     ("cli-read-only-out", "--out inside a folder that cannot be written", _read_only_out, "Operation not permitted"),
     ("cli-background-size", "--background of the wrong size", _background_wrong_size, "is 10x10, the videos are 32x32"),
     ("cli-background-nan", "--background with NaN pixels", _nan_background, "must be finite and in [0, 1]"),
-    ("cli-masks-no-annotation", "--masks folder without 01_GT/TRA", _masks_without_annotation, "no annotation folder 01_GT or 01_ST"),
+    ("cli-masks-no-annotation", "--masks folder without any NN_GT/TRA", _masks_without_annotation, "no sequence with annotation NN_GT/TRA or NN_ST/TRA (sequences present: 01 (raw))"),
     ("cli-unknown-linker-model", "--tracker linker with a model that does not exist", lambda tmp: ["track", str(_video(tmp)), "--tracker", "linker", "--out", str(tmp / "o"), "--tracker-config", "model=nope"], "linker model 'nope' is neither a shipped name"),
     ("cli-validate-missing", "validate a folder that does not exist", lambda tmp: ["validate", str(tmp / "nowhere")], "not a folder"),
 ]

@@ -315,9 +315,11 @@ def test_ctc_clips_honour_splits(shared_data):
 
 
 def test_ctc_errors(shared_data):
-    with pytest.raises(ValueError, match="no 'train' frames"):
-        CTCVideoDataset(shared_data / "Fluo-N2DH-GOWT1", split="train")
-    with pytest.raises(ValueError, match="clip_frames=30 exceeds the 20 frames of split 'eval'"):
+    with pytest.raises(ValueError, match="sequence 02 of Fluo-N2DH-GOWT1 is evaluation-only"):
+        CTCVideoDataset(shared_data / "Fluo-N2DH-GOWT1", split="train", sequence="02")
+    with pytest.raises(ValueError, match="sequence 01 of Fluo-N2DH-GOWT1 has no 'eval' frames"):
+        CTCVideoDataset(shared_data / "Fluo-N2DH-GOWT1", split="eval")
+    with pytest.raises(ValueError, match="clip_frames=30 exceeds the 20 frames of split 'eval' of sequence 01"):
         CTCVideoDataset(shared_data / "Fluo-N2DH-SIM+", split="eval", clip_frames=30)
     with pytest.raises(ValueError, match="clip_frames must be a positive integer"):
         CTCVideoDataset(shared_data / "Fluo-N2DH-SIM+", split="eval", clip_frames=0)

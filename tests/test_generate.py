@@ -478,3 +478,28 @@ def test_a_short_simulator_stream_is_blamed_on_the_simulator_and_plain_generator
     assert main(["generate", "--quiet", *size, "--generator", "grad", "--out", str(tmp_path / "c")]) == 0
     sequence = read_ctc(tmp_path / "c")
     assert np.all(sequence.images[sequence.labels == 0] == round(0.2 * 65535))
+
+
+def test_masks_of_a_folder_holding_only_sequence_02(tmp_path, capsys):
+    """``--masks`` renders the sequences present (here only 02, written as video 01 and recorded in config.json);
+    ``--sequence`` picks some; a missing one is named with what the folder holds."""
+    import shutil
+
+    masks = tmp_path / "masks"
+    assert main(["simulate", "--simulator", "random-walk", "--frames", "3", "--height", "40", "--width", "40", "--out", str(masks)]) == 0
+    shutil.move(str(masks / "01_GT"), str(masks / "02_GT"))
+    out = tmp_path / "rendered"
+    assert main(["generate", "--masks", str(masks), "--out", str(out), "--quiet"]) == 0
+    assert "masks from" in (printed := capsys.readouterr().out) and "sequence(s) 02 -> 01" in printed
+    config = json.loads((out / "config.json").read_text())
+    assert config["videos"] == 1 and config["mask_sequences"] == ["02"]
+    np.testing.assert_array_equal(read_ctc(out).labels, read_ctc(masks, "02", read_images=False).labels)
+    assert main(["generate", "--masks", str(masks), "--sequence", "01", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert "sequence 01 not found with annotation NN_GT/TRA or NN_ST/TRA (sequences present: 02 (GT))" in capsys.readouterr().err
+    assert main(["generate", "--sequence", "02", "--out", str(tmp_path / "y"), "--quiet"]) == 2
+    assert "--sequence names sequences of the --masks folder" in capsys.readouterr().err
+    shutil.copytree(masks / "02_GT", masks / "01_GT")
+    assert main(["generate", "--masks", str(masks), "--sequence", "02", "--sequence", "01", "--out", str(tmp_path / "z"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "z" / "config.json").read_text())["mask_sequences"] == ["02", "01"]
+    assert main(["generate", "--masks", str(masks), "--out", str(tmp_path / "w"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["mask_sequences"] is None  # 01, 02 in order

@@ -1,9 +1,12 @@
+import json
+import re
+
 import numpy as np
 import pytest
 import tifffile
 
 from conftest import DATASETS
-from tganaug.io import CTCFormatError, ctc_problems, read_ctc, write_ctc
+from tganaug.io import CTCFormatError, ctc_problems, read_ctc, write_ctc, write_sequence_files
 from tganaug.lineage import LineageError, track_problems
 from tganaug.splits import split_frames
 from tganaug.utils.fsutil import OutputExistsError
@@ -44,10 +47,23 @@ def test_split_reading_crops_lineage(shared_data):
     assert track_problems(evaluation.labels, evaluation.lineage) == []
     assert evaluation.lineage[:, 1].min() == 0 and evaluation.lineage[:, 2].max() == 19
     assert split_frames(shared_data / "PhC-Ecoli-vanVliet", "train") == range(0, 29)
-    with pytest.raises(ValueError, match="has no 'train' frames"):
-        read_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="train")
     with pytest.raises(ValueError, match="unknown split 'test'"):
         read_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="test")
+
+
+def test_splits_are_per_sequence_on_the_shared_data(shared_data):
+    """SIM+ and GOWT1 sequence 02 are evaluation-only (all their frames); GOWT1 01 is train only (t000-t049)."""
+    sim, gowt1 = shared_data / "Fluo-N2DH-SIM+", shared_data / "Fluo-N2DH-GOWT1"
+    unseen = read_ctc(sim, sequence="02", frames="eval", read_images=False)
+    assert unseen.frames.tolist() == list(range(60)) and unseen.labels.shape == (60, 773, 739)
+    for folder in (sim, gowt1):
+        with pytest.raises(ValueError, match=f"sequence 02 of {re.escape(folder.name)} is evaluation-only"):
+            read_ctc(folder, sequence="02", frames="train", read_images=False)
+    assert read_ctc(gowt1, frames="train", read_images=False).frames.tolist() == list(range(50))
+    with pytest.raises(ValueError, match="sequence 01 of Fluo-N2DH-GOWT1 has no 'eval' frames"):
+        read_ctc(gowt1, frames="eval", read_images=False)
+    assert split_frames(sim, "eval", n_frames=60, sequence="02") == range(60)
+    assert split_frames(sim, "train") == range(45)  # sequence 01 by default
 
 
 def test_silver_truth_is_found(shared_data):
@@ -213,6 +229,66 @@ def test_splits_file_round_trip(tmp_path):
     assert split_frames(tmp_path, "train") == range(0, 4)
     with pytest.raises(ValueError, match="has no 'eval' frames"):
         split_frames(tmp_path, "eval")
+    # the flat form is sequence 01 only: another sequence is never given 01's frames
+    with pytest.raises(ValueError, match=r"no train/eval split known for sequence 02 of dataset .* declares sequence\(s\) 01\).*"
+                       r"declare it in .*splits.json as \{\"02\""):
+        split_frames(tmp_path, "train", sequence="02")
+
+
+def _long_video(n: int = 6):
+    labels = np.zeros((n, 16, 20), dtype=np.uint16)
+    labels[:, 2:6, 2:6] = 1
+    return labels, np.array([[1, 0, n - 1, 0]]), (labels * 100).astype(np.uint16)
+
+
+def test_per_sequence_splits_file(tmp_path):
+    labels, lineage, images = _long_video()
+    for sequence in ("01", "02"):
+        write_sequence_files(tmp_path, labels, lineage, images, sequence=sequence)
+    n = len(labels)
+    (tmp_path / "splits.json").write_text(json.dumps({"01": {"train": [0, 2], "eval": [3, n - 1]}, "02": {"train": None, "eval": "all"}}))
+    assert read_ctc(tmp_path, "01", frames="train").frames.tolist() == [0, 1, 2]
+    assert read_ctc(tmp_path, "02", frames="eval").frames.tolist() == list(range(n))
+    with pytest.raises(ValueError, match="sequence 02 of .* is evaluation-only"):
+        read_ctc(tmp_path, "02", frames="train")
+    assert read_ctc(tmp_path, "02", frames="all").frames.tolist() == list(range(n))  # "all" needs no split
+    with pytest.raises(ValueError, match="split 'all' needs the number of frames|every frame: give the number of frames"):
+        split_frames(tmp_path, "eval", sequence="02")
+    # a split beyond the frames present names the file, the sequence and the frames
+    (tmp_path / "splits.json").write_text(json.dumps({"01": {"train": [0, 2], "eval": [3, n + 4]}}))
+    with pytest.raises(ValueError, match=rf"splits.json gives sequence 01 of {tmp_path.name} the eval frames 3..{n + 4}, but the "
+                       rf"sequence has frames 0..{n - 1}: frames {n}..{n + 4} are not present"):
+        read_ctc(tmp_path, "01", frames="eval")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"01": {"train": [0, 2]}, "train": [0, 1]}', "mixes sequence names and split names"),
+        ('{"01": [0, 2]}', "sequence 01 must map to"),
+        ('{"01": {"test": [0, 2]}}', "unknown split\\(s\\) 'test'"),
+        ('{"02": {"eval": "some"}}', "sequence 02 split 'eval' must be"),
+    ],
+)
+def test_bad_per_sequence_splits_file_is_named(tmp_path, text, message):
+    (tmp_path / "splits.json").write_text(text)
+    with pytest.raises(ValueError, match=message) as error:
+        split_frames(tmp_path, "eval", n_frames=5, sequence="02")
+    assert str(tmp_path / "splits.json") in str(error.value)
+
+
+def test_missing_sequence_errors_name_what_is_present(tmp_path):
+    from tganaug.io import find_sequences
+
+    labels, lineage, images = _small_video()
+    write_sequence_files(tmp_path, labels, lineage, images, sequence="02")
+    with pytest.raises(ValueError, match=r"no annotation folder 01_GT or 01_ST/TRA \(sequences present: 02 \(raw, GT\)\)"):
+        read_ctc(tmp_path, "01", read_images=False)
+    assert find_sequences(tmp_path, annotated=True) == ["02"]
+    with pytest.raises(ValueError, match=r"sequence 03 not found with raw frames .* \(sequences present: 02 \(raw, GT\)\)"):
+        find_sequences(tmp_path, "03", raw=True)
+    with pytest.raises(ValueError, match=r"frame\(s\) \[3, 4\] of sequence 02 requested but not present \(it has frames 0\.\.2\)"):
+        read_ctc(tmp_path, "02", frames=range(2, 5))
 
 
 def test_atomic_directory_puts_the_old_content_back_when_the_swap_fails(tmp_path, monkeypatch):

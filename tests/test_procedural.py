@@ -124,5 +124,5 @@ def test_from_ctc_fits_real_data(shared_data):
     assert phase.config.rim is True and phase.config.rim_intensity > 0.05  # phase-contrast halo found
     forced = ProceduralRenderer.from_ctc(shared_data / "PhC-T98G-Usiigaci", frames="train", max_frames=2, rim=False)
     assert forced.config.rim is False
-    with pytest.raises(ValueError, match="no 'train' frames"):
-        ProceduralRenderer.from_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="train")
+    with pytest.raises(ValueError, match="sequence 02 of Fluo-N2DH-GOWT1 is evaluation-only"):
+        ProceduralRenderer.from_ctc(shared_data / "Fluo-N2DH-GOWT1", frames="train", sequence="02")

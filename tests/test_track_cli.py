@@ -140,7 +140,7 @@ def test_score_rejects_a_result_with_shape_or_gap_problems(run_cli, dataset: Pat
 def test_real_sim_frames_laptrack_on_gt_masks(run_cli, tmp_path: Path, capsys) -> None:
     data = SHARED_DATA / "Fluo-N2DH-SIM+"
     out = tmp_path / "sim"
-    assert run_cli(["track", "--tracker", "laptrack", "--frames", "45-52", str(data), "--out", str(out)]) == 0
+    assert run_cli(["track", "--tracker", "laptrack", "--frames", "45-52", "--sequence", "01", str(data), "--out", str(out)]) == 0
     capsys.readouterr()
     assert run_cli(["score", str(out), str(data), "--json"]) == 0
     import json
@@ -217,3 +217,36 @@ def test_segmenter_config_without_a_segmenter_is_refused(run_cli, dataset: Path,
     assert run_cli(["track", "--tracker", "overlap", "--segmenter-config", "model=phase-contrast", str(dataset),
                     "--out", str(tmp_path / "out")]) == 2
     assert "--segmenter-config needs a --segmenter plugin" in capsys.readouterr().err
+
+
+def test_track_defaults_to_every_sequence_present_and_names_what_is_there(run_cli, dataset: Path, tmp_path: Path, capsys) -> None:
+    """A folder holding only sequence 02 is tracked as 02 (not refused for lacking 01); a missing one is named with
+    what the folder holds; the result folder's one NN_RES decides the sequence scored."""
+    import json
+    import shutil
+
+    only = tmp_path / "only02"
+    for name in ("01", "01_GT"):
+        shutil.copytree(dataset / name, only / name.replace("01", "02"))
+    out = tmp_path / "out"
+    assert run_cli(["track", "--tracker", "overlap", str(only), "--out", str(out)]) == 0
+    assert "of sequence 02 of" in capsys.readouterr().out and sorted(p.name for p in out.iterdir()) == ["02_RES"]
+    assert run_cli(["score", str(out), str(only)]) == 0  # its one 02_RES: sequence 02
+    assert _scores(capsys.readouterr().out)["MOTA"] == "1.000"
+    assert run_cli(["track", "--tracker", "overlap", "--sequence", "01", str(only), "--out", str(tmp_path / "x")]) == 2
+    assert "sequence 01 not found with annotation NN_GT/TRA or NN_ST/TRA (sequences present: 02 (raw, GT))" in capsys.readouterr().err
+    # per-sequence splits: --frames eval tracks each sequence's eval frames; 02 is all eval, 01 has t006-t007
+    for name in ("01", "01_GT"):
+        shutil.copytree(dataset / name, only / name)
+    (only / "splits.json").write_text(json.dumps({"01": {"train": [0, 5], "eval": [6, 7]}, "02": {"train": None, "eval": "all"}}))
+    both = tmp_path / "both"
+    assert run_cli(["track", "--tracker", "overlap", "--frames", "eval", str(only), "--out", str(both)]) == 0
+    assert read_result(both, "01").frames.tolist() == [6, 7] and read_result(both, "02").frames.tolist() == list(range(8))
+    capsys.readouterr()
+    assert run_cli(["score", str(both), str(only)]) == 2
+    assert "holds the results of several sequences (01_RES, 02_RES): pass --sequence NN" in capsys.readouterr().err
+    train = tmp_path / "train"
+    assert run_cli(["track", "--tracker", "overlap", "--frames", "train", str(only), "--out", str(train)]) == 0
+    assert "sequence 02 of" in capsys.readouterr().out and sorted(p.name for p in train.iterdir()) == ["01_RES"]
+    assert run_cli(["track", "--tracker", "overlap", "--frames", "train", "--sequence", "02", str(only), "--out", str(train), "--overwrite"]) == 2
+    assert "sequence 02 of only02 is evaluation-only" in capsys.readouterr().err

@@ -511,7 +511,7 @@ def test_cli_resume_refuses_other_data_split_or_seed_and_overwrite_checks_inputs
 
 def test_training_reads_every_annotated_sequence_of_a_folder(tmp_path) -> None:
     from tganaug.io import write_ctc
-    from tganaug.training.data import load_videos
+    from tganaug.training.data import load_videos, training_sequences
 
     _tiny_ctc(tmp_path / "ctc")
     images, labels = _video_arrays(6, 64, seed=1)
@@ -520,10 +520,22 @@ def test_training_reads_every_annotated_sequence_of_a_folder(tmp_path) -> None:
 
     for name in ("01", "01_GT"):
         shutil.copytree(tmp_path / "ctc" / name, tmp_path / "ctc" / name.replace("01", "02"))
+        shutil.copytree(tmp_path / "two" / name, tmp_path / "ctc" / name.replace("01", "04"))
     shutil.copytree(tmp_path / "two" / "01", tmp_path / "ctc" / "03")  # raw frames only: not used
+    # a sequence without a declared split is refused, never given sequence 01's frames
+    with pytest.raises(ValueError, match=r"no train/eval split known for sequence 02 of dataset 'ctc'"):
+        load_videos([tmp_path / "ctc"], "train", TINY)
+    (tmp_path / "ctc" / "splits.json").write_text(json.dumps(
+        {"01": {"train": [0, 5], "eval": None}, "02": {"train": [1, 4], "eval": None}, "04": {"train": None, "eval": "all"}}))
     videos = load_videos([tmp_path / "ctc"], "train", TINY)
-    assert [v.name for v in videos] == ["ctc", "ctc/02"]
-    assert torch.equal(videos[0].images, videos[1].images) and videos[0].images.shape[0] == 6
+    assert [(v.name, v.sequence, v.frames) for v in videos] == [("ctc", "01", (0, 5)), ("ctc/02", "02", (1, 4))]
+    assert torch.equal(videos[0].masks[1:5], videos[1].masks) and videos[0].images.shape[0] == 6
+    choices = [c.to_dict() for c in training_sequences([tmp_path / "ctc"], "train")]
+    assert choices[2]["sequence"] == "04" and choices[2]["frames"] is None and choices[2]["skipped"].startswith("evaluation-only")
+    assert [v.sequence for v in load_videos([tmp_path / "ctc"], "all", TINY)] == ["01", "02", "04"]  # asked for: every frame
+    assert [v.name for v in load_videos([tmp_path / "ctc"], "train", TINY, sequences=["02"])] == ["ctc"]
+    with pytest.raises(ValueError, match=r"ctc: no sequence has train frames to train on \(sequence 04: evaluation-only"):
+        load_videos([tmp_path / "ctc"], "train", TINY, sequences=["04"])
     shutil.copytree(tmp_path / "two" / "01_GT", tmp_path / "gt-only" / "01_GT")
     (tmp_path / "gt-only" / "splits.json").write_text(json.dumps({"train": [0, 5]}))
     with pytest.raises(ValueError, match="gt-only: no sequence with both raw frames"):
@@ -538,6 +550,7 @@ def test_a_run_saved_before_all_sequences_were_read_resumes_on_its_first_ones(tm
     _tiny_ctc(tmp_path / "ctc")
     for name in ("01", "01_GT"):
         shutil.copytree(tmp_path / "ctc" / name, tmp_path / "ctc" / name.replace("01", "02"))
+    (tmp_path / "ctc" / "splits.json").write_text(json.dumps({"01": {"train": [0, 5]}, "02": {"train": [0, 5]}}))
     run = tmp_path / "run"
     LowResTrainer(TINY.replace(total_steps=4), run, data=[tmp_path / "ctc"], progress=False).train(until=2)
     old = load_checkpoint(run)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from tganaug.io import SequenceWriter, annotation_dir, read_ctc, read_tiff
+from tganaug.io import SequenceWriter, annotation_dir, describe_sequences, read_ctc, read_tiff
 from tganaug.render import GivenMasks, VideoRenderer
 from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
@@ -45,6 +45,7 @@ __all__ = [
     "GenerationConfig",
     "SEED_SCHEME",
     "check_inputs",
+    "masks_sequence",
     "video_name",
     "finished_videos",
     "BackgroundUnitsWarning",
@@ -82,6 +83,8 @@ class GenerationConfig:
             ``SyntheticVideoDataset(seed=seed)`` does: the same video (:mod:`tganaug.render`).
         background: optional path to a reference background image (TIFF/PNG), ``(H, W)``.
         masks: optional CTC folder whose label videos are rendered instead of simulating.
+        mask_sequences: the sequences of ``masks`` rendered as videos ``01, 02, ...`` in this order (e.g. ``["02"]``);
+            None: video ``k`` renders sequence :func:`video_name` ``(k)``.
         torch_threads: torch CPU threads while rendering. CPU convolutions round differently with
             another thread count, so the bytes of a video depend on it; with the default 1 they do
             not depend on the machine or on sharding (parallelism comes from ``--workers``).
@@ -104,6 +107,7 @@ class GenerationConfig:
     masks: str | None = None
     torch_threads: int = 1
     seed_scheme: int = SEED_SCHEME
+    mask_sequences: list[str] | None = None
 
     def __post_init__(self) -> None:
         for name in ("videos", "frames", "height", "width", "torch_threads"):
@@ -118,6 +122,11 @@ class GenerationConfig:
             self.simulator, self.simulator_config = None, {}
         elif not self.simulator:
             raise ValueError("simulator must name a simulator plugin when no masks are given")
+        if self.mask_sequences is not None:
+            if not self.masks or not all(isinstance(name, str) and name.isdigit() for name in self.mask_sequences):
+                raise ValueError(f"mask_sequences must name sequences (e.g. ['02']) of a masks folder, got {self.mask_sequences!r}")
+            if self.videos > len(self.mask_sequences):
+                raise ValueError(f"{self.videos} videos asked, but mask_sequences names only {', '.join(self.mask_sequences)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +154,11 @@ class GenerationConfig:
 def video_name(index: int) -> str:
     """CTC sequence name of video ``index`` (0-based): ``01``, ``02``, ..."""
     return f"{index + 1:02d}"
+
+
+def masks_sequence(config: GenerationConfig, index: int) -> str:
+    """The sequence of ``config.masks`` that video ``index`` renders (``config.mask_sequences``, else :func:`video_name`)."""
+    return config.mask_sequences[index] if config.mask_sequences is not None else video_name(index)
 
 
 def finished_videos(out: str | Path) -> set[int]:
@@ -274,7 +288,7 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
                              generator_name=config.generator)
     masks = None
     if config.masks:
-        source = read_ctc(config.masks, sequence=name, read_images=False)
+        source = read_ctc(config.masks, sequence=masks_sequence(config, index), read_images=False)
         masks = GivenMasks(source.labels, source.lineage, f"masks {config.masks}")
     frames = renderer.stream(index, masks=masks, video=f"video {name}")
     n_frames = frames.length
@@ -486,17 +500,18 @@ def check_inputs(config: GenerationConfig) -> np.ndarray | None:
         raise ValueError(f"seed_scheme {config.seed_scheme!r} cannot be rendered: videos are seeded by scheme {SEED_SCHEME} "
                          "(tganaug.data.seeding.video_seeds)")
     if config.masks:
-        missing = [video_name(i) for i in range(config.videos) if annotation_dir(config.masks, video_name(i)) is None]
+        missing = [masks_sequence(config, i) for i in range(config.videos) if annotation_dir(config.masks, masks_sequence(config, i)) is None]
         if missing:
-            raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) {', '.join(missing)}")
+            raise FileNotFoundError(f"masks folder {config.masks}: no annotation (NN_GT/TRA or NN_ST/TRA) for sequence(s) "
+                                    f"{', '.join(missing)} ({describe_sequences(config.masks)})")
     background = load_background(config.background, config.height, config.width) if config.background else None
     if background is not None and config.masks:
         for i in range(config.videos):
-            tra = annotation_dir(config.masks, video_name(i))[0]
+            tra = annotation_dir(config.masks, masks_sequence(config, i))[0]
             first = min(tra.glob("man_track*.tif*"), default=None)
             shape = read_tiff(first).shape if first is not None else None
             if shape is not None and shape != background.shape:
-                raise ValueError(f"masks sequence {video_name(i)} is {shape[0]}x{shape[1]}, the background {config.background} is "
+                raise ValueError(f"masks sequence {masks_sequence(config, i)} is {shape[0]}x{shape[1]}, the background {config.background} is "
                                  f"{background.shape[0]}x{background.shape[1]}: one background serves every video")
     return background
 

@@ -31,6 +31,8 @@ __all__ = [
     "annotation_dir",
     "check_labels",
     "ctc_sequences",
+    "describe_sequences",
+    "find_sequences",
     "list_frames",
     "read_tiff",
     "whole_float_ids",
@@ -133,20 +135,69 @@ def annotation_dir(root: str | Path, sequence: str = "01", annotation: str | Non
     return None
 
 
-def _resolve_frames(root: Path, available: Sequence[int], frames: Sequence[int] | str | None) -> list[int]:
+def _resolve_frames(root: Path, available: Sequence[int], frames: Sequence[int] | str | None, sequence: str = "01") -> list[int]:
+    """Frame numbers to read: ``frames`` as given, a split of ``sequence`` (:func:`tganaug.splits.split_frames`), or all."""
     if frames is None:
         return list(available)
     if isinstance(frames, str):
-        frames = split_frames(root, frames, n_frames=len(available))
+        frames = split_frames(root, frames, n_frames=len(available), sequence=sequence)
     wanted = [int(f) for f in frames]
     if not wanted:
-        raise CTCFormatError("no frames requested")
+        raise CTCFormatError(f"{root}: no frames requested of sequence {sequence}")
     if wanted != list(range(wanted[0], wanted[-1] + 1)):
         raise CTCFormatError("frames must be a contiguous increasing range (lineage spans are intervals)")
     missing = sorted(set(wanted) - set(available))
     if missing:
-        raise CTCFormatError(f"{root}: frame(s) {missing[:5]} requested but not present")
+        raise CTCFormatError(
+            f"{root}: frame(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} of sequence {sequence} requested but not "
+            f"present (it has frames {available[0]}..{available[-1]})")
     return wanted
+
+
+def describe_sequences(path: str | Path) -> str:
+    """What a folder holds, for error messages: ``"sequences present: 02 (raw, GT)"`` or ``"no CTC sequence folders"``."""
+    root = Path(path)
+    try:
+        names = ctc_sequences(root)
+    except CTCFormatError:
+        return "no CTC sequence folders (NN/, NN_GT/ or NN_ST/) present"
+    parts = []
+    for name in names:
+        kinds = (["raw"] if (root / name).is_dir() else []) + [k for k in ("GT", "ST") if (root / f"{name}_{k}" / "TRA").is_dir()]
+        parts.append(f"{name} ({', '.join(kinds) or 'no raw frames or TRA annotation'})")
+    return "sequences present: " + "; ".join(parts)
+
+
+def find_sequences(path: str | Path, sequence: str | Sequence[str] | None = None, *, raw: bool = False, annotated: bool = False) -> list[str]:
+    """The sequences of a CTC folder a command works on: ``sequence`` (a name or several) when given, else every
+    sequence present that has raw frames (``raw``) and/or a TRA annotation (``annotated``).
+
+    Raises :class:`CTCFormatError` naming the sequence(s) looked for and what the folder holds when a named
+    sequence lacks what is needed, or when no sequence has it.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CTCFormatError(f"not a folder: {root}")
+    needs = " and ".join((["raw frames NN/tTTT.tif"] if raw else []) + (["annotation NN_GT/TRA or NN_ST/TRA"] if annotated else []))
+
+    def usable(name: str) -> bool:
+        return (not raw or (root / name).is_dir()) and (not annotated or annotation_dir(root, name) is not None)
+
+    if sequence is not None:
+        names = [sequence] if isinstance(sequence, str) else list(sequence)
+        try:
+            present = set(ctc_sequences(root))
+        except CTCFormatError:
+            present = set()
+        lacking = [name for name in names if name not in present or not usable(name)]
+        if lacking:
+            raise CTCFormatError(f"{root}: sequence {', '.join(lacking)} not found{' with ' + needs if needs else ''} "
+                                 f"({describe_sequences(root)})")
+        return names
+    names = [name for name in ctc_sequences(root) if usable(name)]
+    if not names:
+        raise CTCFormatError(f"{root}: no sequence{' with ' + needs if needs else ''} ({describe_sequences(root)})")
+    return names
 
 
 def read_ctc(
@@ -164,7 +215,8 @@ def read_ctc(
         path: dataset folder holding ``<sequence>/`` and ``<sequence>_GT`` (or ``_ST``).
         sequence: sequence name, e.g. ``"01"``.
         frames: original frame numbers to read (a contiguous range), a split name (``"train"``,
-            ``"eval"``, ``"all"``, see :mod:`tganaug.splits`) or ``None`` for all frames.
+            ``"eval"``, ``"all"``: that split *of this sequence*, see :mod:`tganaug.splits`; the train frames of an
+            evaluation-only sequence are refused) or ``None`` for all frames.
         read_images / read_labels: skip the raw frames or the annotation.
         annotation: ``"GT"`` or ``"ST"``; default: GT if present, else ST.
 
@@ -178,7 +230,7 @@ def read_ctc(
         raise CTCFormatError(f"not a folder: {root}")
     image_files = list_frames(root / sequence, _IMAGE_NAME) if read_images else {}
     if read_images and not image_files:
-        raise CTCFormatError(f"{root}: no raw frames {sequence}/tNNN.tif found")
+        raise CTCFormatError(f"{root}: no raw frames {sequence}/tNNN.tif found ({describe_sequences(root)})")
     label_files: dict[int, Path] = {}
     lineage = None
     kind = ""
@@ -186,7 +238,7 @@ def read_ctc(
         found = annotation_dir(root, sequence, annotation)
         if found is None:
             which = f"{sequence}_{annotation}" if annotation else f"{sequence}_GT or {sequence}_ST"
-            raise CTCFormatError(f"{root}: no annotation folder {which}/TRA")
+            raise CTCFormatError(f"{root}: no annotation folder {which}/TRA ({describe_sequences(root)})")
         tra, kind = found
         label_files = list_frames(tra, _LABEL_NAME)
         if not label_files:
@@ -205,7 +257,7 @@ def read_ctc(
         raise CTCFormatError(
             f"{root}: frame numbers must run from 0 without gaps; {folder} lacks {len(missing)} of frames 0..{available[-1]}: "
             f"{', '.join(map(str, missing[:10]))}{' ...' if len(missing) > 10 else ''}")
-    wanted = _resolve_frames(root, available, frames)
+    wanted = _resolve_frames(root, available, frames, sequence)
     images = _stack_frames([read_tiff(image_files[t]) for t in wanted], [image_files[t] for t in wanted]) if read_images else None
     labels = None
     if read_labels:

@@ -303,7 +303,8 @@ class ProceduralRenderer:
     ) -> ProceduralRenderer:
         """A renderer whose parameters are estimated from a real CTC sequence.
 
-        Frames are read (``frames``: split name, range or None) and normalised exactly like
+        Frames of ``sequence`` are read (``frames``: a split name, that split of the sequence, refused as
+        train frames of an evaluation-only sequence; a range; or None) and normalised exactly like
         :class:`tganaug.data.CTCVideoDataset` (per-sequence ``(0.1, 99.9)`` percentiles). Up to
         ``max_frames`` evenly spaced frames are used for the fits; see :func:`estimate_config`.
         ``overrides`` set fields afterwards (e.g. ``rim=False``).

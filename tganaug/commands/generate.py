@@ -42,7 +42,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--simulator", help="simulator plugin name (default division; not with --masks)")
     parser.add_argument("--simulator-config", help="JSON file of simulator parameters (not with --masks)")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable; not with --masks)")
-    parser.add_argument("--videos", type=int, help="number of videos (default 1; with --masks: every sequence 01, 02, ... of CTC_DIR)")
+    parser.add_argument("--videos", type=int, help="number of videos (default 1; with --masks: every annotated sequence of CTC_DIR, "
+                        "or of --sequence)")
     parser.add_argument("--frames", type=int, help="frames per video (default 30; with --masks: those of the masks)")
     parser.add_argument("--height", type=int, help="frame height, px (default 256; with --masks: that of the masks)")
     parser.add_argument("--width", type=int, help="frame width, px (default 256; with --masks: that of the masks)")
@@ -53,6 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "frames with tganaug.models.tgan.background_from_video, see README). Without it tgan renders each "
                         "video on a seeded crop of its training videos' backgrounds (--generator-param background_default=flat: flat)")
     parser.add_argument("--masks", metavar="CTC_DIR", help="render the label videos of this CTC folder instead of simulating")
+    parser.add_argument("--sequence", action="append", metavar="NN",
+                        help="with --masks: render this sequence of CTC_DIR (repeatable; default every annotated sequence, in "
+                        "order); the videos are written as 01, 02, ... and config.json records which sequence each renders")
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--overwrite", action="store_true", help="replace an output folder made with another configuration")
     parser.add_argument("--workers", type=int, default=1,
@@ -67,7 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from tganaug.generation import GenerationConfig, generate_dataset, video_name
-    from tganaug.io import annotation_dir, read_ctc
+    from tganaug.io import find_sequences, read_ctc
     from tganaug.utils.malloc import keep_freed_memory
 
     keep_freed_memory()  # this command's own process: fewer page faults while rendering (same output)
@@ -82,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
         return default if value is None else value
 
     frames, height, width, videos = given_or(args.frames, 30), given_or(args.height, 256), given_or(args.width, 256), args.videos
-    masks = None
+    masks = mask_sequences = None
+    if args.sequence and not args.masks:
+        raise ValueError("--sequence names sequences of the --masks folder: give --masks CTC_DIR")
     if args.masks:
         given = [f"--{name.replace('_', '-')}" for name in ("frames", "height", "width", "simulator", "simulator_config", "param")
                  if getattr(args, name) is not None]
@@ -90,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{', '.join(given)} cannot be used with --masks: the videos, their size and length come "
                              "from the masks of CTC_DIR")
         masks = str(Path(args.masks).absolute())
-        first = read_ctc(masks, sequence="01", read_images=False)
+        names = find_sequences(masks, args.sequence, annotated=True)
+        if videos is not None and videos > len(names):
+            raise ValueError(f"--videos {videos}: {args.masks} has only {len(names)} annotated sequence(s) to render ({', '.join(names)})")
+        videos = len(names) if videos is None else videos
+        # the usual 01, 02, ... in order is left implicit (config.json as before); anything else is recorded
+        mask_sequences = None if names[:videos] == [video_name(i) for i in range(videos)] else names
+        first = read_ctc(masks, sequence=names[0], read_images=False)
         frames, height, width = first.labels.shape
-        if videos is None:
-            videos = 1
-            while annotation_dir(masks, video_name(videos)) is not None:
-                videos += 1
     videos = 1 if videos is None else videos
     config = GenerationConfig(
         generator=generator,
@@ -110,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         background=str(Path(args.background).absolute()) if args.background else None,
         masks=masks,
         torch_threads=args.torch_threads,
+        mask_sequences=mask_sequences,
     )
     config_files = [path for path in (args.generator_config, args.simulator_config) if path]
     if args.workers > 1 or args.scheduler:
@@ -122,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet, inputs=config_files)
     print(f"{args.out}: {len(finished)} finished video(s) "
-          f"({config.generator} on {'masks from ' + masks if masks else config.simulator}); annotations validated")
+          f"({config.generator} on {_masks_text(masks, mask_sequences, videos) if masks else config.simulator}); annotations validated")
     return 0
 
 
@@ -138,3 +147,12 @@ def resolve_generator(generator: str | None, model: str | None, precision: str |
             raise ValueError(f"--generator {generator} loads no model: {' and '.join(given)} cannot be used with it "
                              f"(leave out --generator, or give --generator {DEFAULT_GENERATOR}, to render with a model)")
     return generator
+
+
+def _masks_text(masks: str, names: list[str] | None, videos: int) -> str:
+    """``masks from DIR`` (sequences 01..NN) or ``masks from DIR sequence(s) 02 -> 01, ...`` when renamed."""
+    if names is None:
+        return f"masks from {masks}"
+    from tganaug.generation import video_name
+
+    return f"masks from {masks} sequence(s) " + ", ".join(f"{name} -> {video_name(i)}" for i, name in enumerate(names[:videos]))

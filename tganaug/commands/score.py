@@ -23,7 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("result_dir", metavar="RESULT_DIR")
     parser.add_argument("gt_dir", metavar="GT_DIR")
-    parser.add_argument("--sequence", help="GT sequence to score against (default: NN for a RESULT_DIR named NN_RES, else 01)")
+    parser.add_argument("--sequence", help="GT sequence to score against (default: NN for a RESULT_DIR named NN_RES or holding "
+                        "one NN_RES folder, else 01)")
     parser.add_argument("--seg-from-tra", action="store_true", help="use the TRA masks as SEG reference (dense GT only)")
     parser.add_argument("--match", choices=["iou", "centroid"], default="iou", help="instance matching for MOT measures (default iou)")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     scores = score_dirs(
         args.result_dir,
         args.gt_dir,
-        sequence=args.sequence,
+        sequence=_sequence(args.result_dir, args.sequence),
         seg_from_tra=args.seg_from_tra,
         match=args.match,
         iou_threshold=args.iou_threshold,
@@ -54,3 +55,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table([scores], SCORE_COLUMNS + ("GT_tracks", "AOGM")))
     return 0
+
+
+def _sequence(result_dir: str, sequence: str | None) -> str | None:
+    """``--sequence``, else the NN of the one ``NN_RES`` folder inside RESULT_DIR; several are refused, naming them;
+    None leaves it to :func:`tganaug.tracking.metrics.score_dirs` (a folder named NN_RES, or a bare RES folder: 01)."""
+    import re  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    root = Path(result_dir)
+    if sequence is not None or re.fullmatch(r"\d+_RES", root.resolve().name) or not root.is_dir():
+        return sequence
+    inside = sorted(m[1] for p in root.iterdir() if p.is_dir() and (m := re.fullmatch(r"(\d+)_RES", p.name)))
+    if len(inside) > 1:
+        raise ValueError(f"{root} holds the results of several sequences ({', '.join(n + '_RES' for n in inside)}): "
+                         "pass --sequence NN (or give RESULT_DIR/NN_RES)")
+    return inside[0] if inside else None

@@ -31,7 +31,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", help="JSON file of simulator parameters")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
     parser.add_argument("--from-ctc", metavar="CTC_DIR", help="estimate simulator parameters from a real CTC dataset")
-    parser.add_argument("--from-ctc-frames", default="train", help="frames used by --from-ctc: train (default), eval or all")
+    parser.add_argument("--from-ctc-frames", default="train",
+                        help="frames used by --from-ctc: train (default; that split of the sequence), eval or all")
+    parser.add_argument("--sequence", metavar="NN",
+                        help="sequence of --from-ctc to fit (default: the first annotated one with --from-ctc-frames frames; "
+                        "an evaluation-only sequence has no train frames)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -43,10 +47,14 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite)
     params = {**load_config_file(args.config), **parse_params(args.param)}
     factory = default_registry().info("simulator", args.simulator).factory
+    sequence = None
+    if args.sequence and not args.from_ctc:
+        raise ValueError("--sequence names the sequence of --from-ctc CTC_DIR to fit: give --from-ctc")
     if args.from_ctc:
         if not hasattr(factory, "from_ctc"):
             raise ValueError(f"simulator {args.simulator!r} cannot estimate parameters from CTC data")
-        simulator = factory.from_ctc(args.from_ctc, frames=args.from_ctc_frames, **params)
+        sequence = args.sequence or _fitted_sequence(args.from_ctc, args.from_ctc_frames)
+        simulator = factory.from_ctc(args.from_ctc, frames=args.from_ctc_frames, sequence=sequence, **params)
     else:
         simulator = factory(**params)
     kwargs = {}
@@ -65,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         "simulator_config": describe(simulator, params)["config"] or {},
         "from_ctc": args.from_ctc,
         "from_ctc_frames": args.from_ctc_frames if args.from_ctc else None,
+        "from_ctc_sequence": sequence,
         "frames": args.frames,
         "height": args.height,
         "width": args.width,
@@ -81,3 +90,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: {args.frames} frames {args.height}x{args.width}, {config['tracks']} tracks, "
           f"{config['divisions']} divisions (lineage validated)")
     return 0
+
+
+def _fitted_sequence(path: str, frames: str) -> str:
+    """The first annotated sequence of ``path`` that has ``frames`` (a split name; any sequence for frame numbers)."""
+    from tganaug.io import find_sequences
+    from tganaug.splits import SPLIT_NAMES, sequences_with_split
+
+    names = find_sequences(path, annotated=True)
+    if frames not in SPLIT_NAMES or frames == "all":
+        return names[0]
+    kept, skipped = sequences_with_split(path, frames, names)
+    if not kept:
+        raise ValueError(f"{path}: no annotated sequence has {frames} frames to fit (sequences {', '.join(skipped)}); "
+                         "pass --from-ctc-frames all or another --sequence")
+    return kept[0]

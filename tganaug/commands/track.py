@@ -3,7 +3,8 @@
 Example::
 
     tganaug track --tracker laptrack --segmenter threshold ../shared/data/Fluo-N2DH-SIM+ --frames eval --out runs/sim-lap
-    # -> runs/sim-lap/01_RES/mask045.tif ... mask064.tif + res_track.txt
+    # -> runs/sim-lap/01_RES/mask045.tif ... mask064.tif + res_track.txt (sequence 01's eval frames) and
+    #    runs/sim-lap/02_RES/mask000.tif ... mask059.tif (sequence 02 is evaluation-only: all its frames)
 """
 
 from __future__ import annotations
@@ -59,8 +60,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tracker", required=True, help="tracker plugin name (see `tganaug plugins`)")
     parser.add_argument("--segmenter", default="gt", help="segmenter plugin name, or 'gt' to track the given label masks (default)")
     parser.add_argument("--out", required=True, help="output folder; results go to OUT/<sequence>_RES")
-    parser.add_argument("--sequence", default="01", help="sequence name (default 01)")
-    parser.add_argument("--frames", default="all", help="all, train, eval, or FIRST-LAST (default all)")
+    parser.add_argument("--sequence", action="append", metavar="NN",
+                        help="sequence to track (repeatable; default: every sequence of IN_DIR with what the segmenter needs, "
+                        "raw frames or label masks)")
+    parser.add_argument("--frames", default="all",
+                        help="all, train, eval (that split of each sequence; a sequence without such frames is skipped unless "
+                        "named with --sequence), or FIRST-LAST (default all)")
     parser.add_argument("--tracker-config", action="append", metavar="KEY=VALUE",
                         help="tracker parameter (repeatable), e.g. model=phase-contrast for the linker on phase-contrast "
                         "data (its default: fluo-nuclei)")
@@ -75,9 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``tganaug track``; returns 0 on success, 1 when the tracker's backend cannot run here."""
     from tganaug import get_segmenter, get_tracker  # noqa: PLC0415
-    from tganaug.io import read_ctc  # noqa: PLC0415
-    from tganaug.tracking.checks import checked_segmentation, checked_tracking  # noqa: PLC0415
-    from tganaug.tracking.results import write_result  # noqa: PLC0415
+    from tganaug.io import find_sequences  # noqa: PLC0415
 
     frames = parse_frames(args.frames)
     use_gt = args.segmenter in (None, "", "gt", "none")
@@ -86,7 +89,35 @@ def run(args: argparse.Namespace) -> int:
                          "takes no parameters)")
     tracker = get_tracker(args.tracker, **parse_params(args.tracker_config, "--tracker-config"))
     segmenter = None if use_gt else get_segmenter(args.segmenter, **parse_params(args.segmenter_config, "--segmenter-config"))
-    sequence = read_ctc(args.in_dir, args.sequence, frames, read_images=not use_gt, read_labels=use_gt)
+    names = find_sequences(args.in_dir, args.sequence, raw=not use_gt, annotated=use_gt)
+    if frames in ("train", "eval") and not args.sequence:  # every sequence: those without the split's frames are skipped
+        kept = [name for name in names if _has_split(args.in_dir, frames, name)]
+        for name in sorted(set(names) - set(kept)):
+            print(f"sequence {name} of {args.in_dir} has no {frames} frames: skipped")
+        if not kept:
+            raise ValueError(f"{args.in_dir}: no sequence has {frames} frames (sequences {', '.join(names)})")
+        names = kept
+    for name in names:
+        code = _track_one(args, name, frames, use_gt, tracker, segmenter)
+        if code:
+            return code
+    return 0
+
+
+def _has_split(path: str, split: str, sequence: str) -> bool:
+    """Whether ``split`` has frames in ``sequence`` of ``path`` (an unknown split raises, naming how to declare it)."""
+    from tganaug.splits import sequence_split  # noqa: PLC0415
+
+    return sequence_split(path, sequence).bounds(split) is not None
+
+
+def _track_one(args: argparse.Namespace, name: str, frames: str | range, use_gt: bool, tracker, segmenter) -> int:  # noqa: ANN001
+    """Track sequence ``name`` of ``args.in_dir`` and write ``OUT/<name>_RES``; 1 when the tracker cannot run here."""
+    from tganaug.io import read_ctc  # noqa: PLC0415
+    from tganaug.tracking.checks import checked_segmentation, checked_tracking  # noqa: PLC0415
+    from tganaug.tracking.results import write_result  # noqa: PLC0415
+
+    sequence = read_ctc(args.in_dir, name, frames, read_images=not use_gt, read_labels=use_gt)
     start = time.perf_counter()
     if use_gt:
         labels = sequence.labels
@@ -102,13 +133,13 @@ def run(args: argparse.Namespace) -> int:
     tracked, lineage = checked_tracking(output, args.tracker, labels.shape)  # before anything is written
     done = time.perf_counter()
     folder = write_result(
-        args.out, tracked, lineage, first_frame=int(sequence.frames[0]), sequence=args.sequence, overwrite=args.overwrite
+        args.out, tracked, lineage, first_frame=int(sequence.frames[0]), sequence=name, overwrite=args.overwrite
     )
     _, children = np.unique(lineage[lineage[:, 3] > 0, 3], return_counts=True)
     divisions = int(np.sum(children >= 2))
     source = f"{sequence.annotation} masks" if use_gt else f"segmenter {args.segmenter} ({segmented - start:.1f} s)"
     print(
-        f"tracked frames {int(sequence.frames[0])}-{int(sequence.frames[-1])} of {args.in_dir} from {source} with "
+        f"tracked frames {int(sequence.frames[0])}-{int(sequence.frames[-1])} of sequence {name} of {args.in_dir} from {source} with "
         f"{args.tracker} in {done - segmented:.1f} s: {len(lineage)} tracks, {divisions} division(s) -> {folder}"
     )
     return 0

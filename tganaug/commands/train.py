@@ -19,7 +19,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("mode", choices=["lowres", "sr"], help="stage to train")
     parser.add_argument("--data", action="append", default=[], metavar="CTC_DIR", help="CTC dataset folder (repeat for several)")
-    parser.add_argument("--frames-split", choices=["train", "eval", "all"], help="frames to train on (default: train; on --resume: the run's own)")
+    parser.add_argument("--frames-split", choices=["train", "eval", "all"],
+                        help="frames to train on, per sequence (default: train; a sequence without them, such as an "
+                        "evaluation-only one, is skipped; on --resume: the run's own)")
+    parser.add_argument("--sequence", action="append", metavar="NN",
+                        help="read only this sequence of each --data folder (repeatable; default: every annotated sequence "
+                        "with frames of the split; on --resume: the run's own)")
     parser.add_argument("--config", default=None, help="preset (tiny, default, paper) or JSON file; default: 'default' (on --resume: the run's own)")
     parser.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in RUN_DIR from its checkpoint")
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if args.steps is not None:
             config = config.replace(total_steps=args.steps)
     trainer = make_trainer(
-        args.mode, config, args.out, data=args.data, frames=args.frames_split, seed=args.seed, device=device,
+        args.mode, config, args.out, data=args.data, frames=args.frames_split, sequences=args.sequence, seed=args.seed, device=device,
         resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress,
     )
     until = args.stop_at if args.stop_at is not None else (args.steps if (args.resume and args.steps) else trainer.config.total_steps)

@@ -29,7 +29,8 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
 
     Args:
         path: CTC dataset folder (``01/``, ``01_GT/TRA`` or ``01_ST/TRA``).
-        split: ``"train"``, ``"eval"`` or ``"all"`` (:func:`tganaug.splits.split_frames`); clips
+        split: ``"train"``, ``"eval"`` or ``"all"``: that split of ``sequence``
+            (:func:`tganaug.splits.split_frames`; the train split of an evaluation-only sequence is refused); clips
             never contain a frame outside the split.
         clip_frames: frames per clip ``T``; None = the whole split as one clip.
         stride: frames between the starts of consecutive clips (1 = every start; ``clip_frames`` =
@@ -88,7 +89,7 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
         self.clip_frames = len(self.frames) if clip_frames is None else check_frames(clip_frames, "clip_frames")
         if self.clip_frames > len(self.frames):
             raise ValueError(
-                f"clip_frames={self.clip_frames} exceeds the {len(self.frames)} frames of split {split!r} "
+                f"clip_frames={self.clip_frames} exceeds the {len(self.frames)} frames of split {split!r} of sequence {sequence} "
                 f"({int(self.frames[0])}..{int(self.frames[-1])}) of {self.path.name}"
             )
         self.size = None if size is None else check_size(size)

@@ -550,8 +550,8 @@ class CellSimulator:
     def from_ctc(cls, path: str, frames: Any = "train", sequence: str = "01", **overrides: Any) -> CellSimulator:
         """A simulator whose parameters are estimated from a real CTC dataset (see :mod:`tganaug.simulation.fit`).
 
-        ``frames``: a split name (default ``"train"``, so that eval frames stay unseen; ``"all"`` for every
-        frame) or frame numbers, as in :func:`tganaug.read_ctc`.
+        ``frames``: a split name of ``sequence`` (default ``"train"``, so that eval frames stay unseen and an
+        evaluation-only sequence is refused; ``"all"`` for every frame) or frame numbers, as in :func:`tganaug.read_ctc`.
         """
         from tganaug.simulation.fit import fit_config
 

@@ -101,7 +101,8 @@ def fit_config(config_class: type, path: str, frames: Any = None, sequence: str 
     """Estimate a :class:`~tganaug.simulation.cells.CellSimConfig` (subclass) from a CTC dataset.
 
     Initial cell density (first frame), size and shape distributions, speed and persistence come from the labels of
-    ``frames`` (a split name such as ``"train"``, a range, or None for all); the division cycle is
+    ``frames`` of ``sequence`` (a split name such as ``"train"``: that split of this sequence, refused for an
+    evaluation-only one, see :mod:`tganaug.splits`; a range; or None for all); the division cycle is
     ``ln 2 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``, or its
     class attribute ``fit_divides``),
     and then the adult radius is chosen so that the mean area of growing cells matches.

@@ -15,6 +15,7 @@ from tganaug.models.config import TGANConfig
 
 __all__ = [
     "ClipSampler",
+    "SequenceChoice",
     "VideoData",
     "background_from_video",
     "clip_length",
@@ -22,6 +23,7 @@ __all__ = [
     "downsample_mask",
     "load_videos",
     "normalize_video",
+    "training_sequences",
 ]
 
 
@@ -97,11 +99,13 @@ class VideoData:
     """One training video at low resolution and full resolution.
 
     Attributes:
-        name: dataset folder name.
+        name: dataset folder name (``folder/NN`` for a folder's further sequences).
         images: ``(T, H, W) float32`` in [-1, 1] (full resolution, normalised).
         masks: ``(T, H, W) float32`` in {0, 1}.
         background: ``(H, W) float32`` in [-1, 1].
         lr_images, lr_masks, lr_background: the same down-sampled by ``sr_scale``.
+        sequence: the CTC sequence read (``""`` when not read from a CTC folder).
+        frames: ``(first, last)`` original frame numbers read (inclusive), or None.
     """
 
     name: str
@@ -111,30 +115,88 @@ class VideoData:
     lr_images: torch.Tensor
     lr_masks: torch.Tensor
     lr_background: torch.Tensor
+    sequence: str = ""
+    frames: tuple[int, int] | None = None
 
 
-def load_videos(data_dirs: Sequence[str | Path], frames: str, config: TGANConfig) -> list[VideoData]:
-    """Read every annotated sequence of each CTC folder (split ``frames``, the same frame numbers for each
-    sequence) with :func:`tganaug.io.read_ctc` and prepare them. A video is named after its folder, with
-    ``/NN`` for sequences after the first (``"Fluo-N2DH-SIM+"``, ``"mydata/02"``).
+@dataclass(frozen=True)
+class SequenceChoice:
+    """One sequence of a training folder and whether it is read: ``frames`` (first, last) of the split, or None with
+    the ``reason`` it is skipped (e.g. evaluation-only)."""
 
-    Raises ``ValueError`` when a folder holds no sequence with raw frames and annotation, or a
-    sequence yields fewer than 2 frames.
+    path: Path
+    sequence: str
+    frames: tuple[int, int] | None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able record: folder name, sequence, frames (or null) and the reason a skipped one was skipped."""
+        out: dict[str, object] = {"data": self.path.name, "sequence": self.sequence,
+                                  "frames": None if self.frames is None else list(self.frames)}
+        if self.reason:
+            out["skipped"] = self.reason
+        return out
+
+
+def training_sequences(data_dirs: Sequence[str | Path], frames: str, sequences: Sequence[str] | None = None) -> list[SequenceChoice]:
+    """Which sequences of each CTC folder training reads, and which frames (:mod:`tganaug.splits`, per sequence).
+
+    Every sequence with raw frames and annotation (or only those named in ``sequences``) whose split ``frames`` has
+    frames is read; a sequence without them (the train frames of an evaluation-only sequence) is skipped, with the
+    reason. Raises ``ValueError`` when a folder holds no such sequence, a named sequence is missing, a sequence has
+    no known split, or every sequence of a folder is skipped.
     """
-    from tganaug.io import annotation_dir, ctc_sequences, read_ctc
+    from tganaug.io import _IMAGE_NAME, describe_sequences, find_sequences, list_frames
+    from tganaug.splits import sequence_split, split_range
 
     if not data_dirs:
         raise ValueError("no training data given (--data CTC_DIR)")
-    sequences = []
+    choices: list[SequenceChoice] = []
     for path in map(Path, data_dirs):
-        annotated = [name for name in ctc_sequences(path) if (path / name).is_dir() and annotation_dir(path, name) is not None]
-        if not annotated:
-            raise ValueError(f"{path}: no sequence with both raw frames (NN/) and annotation (NN_GT/TRA or NN_ST/TRA)")
-        sequences += [(path, name, k) for k, name in enumerate(annotated)]
+        try:
+            names = find_sequences(path, sequences, raw=True, annotated=True)
+        except ValueError as error:
+            if sequences is None and path.is_dir():
+                raise ValueError(f"{path}: no sequence with both raw frames (NN/) and annotation (NN_GT/TRA or NN_ST/TRA) "
+                                 f"({describe_sequences(path)})") from None
+            raise
+        here = []
+        for name in names:
+            n_frames = len(list_frames(path / name, _IMAGE_NAME))
+            frames_here = split_range(path, frames, n_frames, sequence=name)
+            if frames_here is None:
+                info = sequence_split(path, name)
+                why = "evaluation-only" if info.evaluation_only else f"no {frames} frames"
+                here.append(SequenceChoice(path, name, None, f"{why} (per {info.source})"))
+            else:
+                here.append(SequenceChoice(path, name, (frames_here[0], frames_here[-1])))
+        if not any(choice.frames is not None for choice in here):
+            skipped = "; ".join(f"sequence {c.sequence}: {c.reason}" for c in here)
+            raise ValueError(f"{path}: no sequence has {frames} frames to train on ({skipped})")
+        choices += here
+    return choices
+
+
+def load_videos(data_dirs: Sequence[str | Path], frames: str, config: TGANConfig,
+                sequences: Sequence[str] | None = None) -> list[VideoData]:
+    """Read the split ``frames`` of every annotated sequence of each CTC folder that has such frames
+    (:func:`training_sequences`: an evaluation-only sequence is never read for ``"train"``) with
+    :func:`tganaug.io.read_ctc` and prepare them. A video is named after its folder, with ``/NN`` for sequences
+    after the first one read (``"Fluo-N2DH-SIM+"``, ``"mydata/02"``); ``sequences`` restricts the sequences read.
+
+    Raises ``ValueError`` when a folder holds no sequence with raw frames and annotation and frames of the split,
+    or a sequence yields fewer than 2 frames.
+    """
+    from tganaug.io import read_ctc
+
     videos = []
-    for path, sequence, k in sequences:
-        name = path.name if k == 0 else f"{path.name}/{sequence}"
-        seq = read_ctc(path, sequence, frames=frames)
+    first_of: dict[Path, str] = {}
+    for choice in training_sequences(data_dirs, frames, sequences):
+        if choice.frames is None:
+            continue
+        path, sequence = choice.path, choice.sequence
+        name = path.name if first_of.setdefault(path, sequence) == sequence else f"{path.name}/{sequence}"
+        seq = read_ctc(path, sequence, frames=range(choice.frames[0], choice.frames[1] + 1))
         if seq.images is None or seq.labels is None or seq.images.shape[0] < 2:
             raise ValueError(f"{path} sequence {sequence}: need images, labels and at least 2 frames for training")
         norm, _ = normalize_video(seq.images, config.norm_percentiles)
@@ -143,7 +205,8 @@ def load_videos(data_dirs: Sequence[str | Path], frames: str, config: TGANConfig
         masks = torch.from_numpy((seq.labels > 0).astype(np.float32))
         bg = torch.from_numpy(background) * 2 - 1
         s = config.sr_scale
-        videos.append(VideoData(name, images, masks, bg, downsample_image(images, s), downsample_mask(masks, s), downsample_image(bg, s)))
+        videos.append(VideoData(name, images, masks, bg, downsample_image(images, s), downsample_mask(masks, s), downsample_image(bg, s),
+                                sequence=sequence, frames=choice.frames))
     return videos
 
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from tganaug.models.config import TGANConfig
 from tganaug.models.feature_net import MaskFeatureNet
 from tganaug.models.flownet import FlowNet
-from tganaug.training.data import ClipSampler, load_videos
+from tganaug.training.data import ClipSampler, VideoData, load_videos
 from tganaug.training.losses import flow_training_loss
 from tganaug.utils.fsutil import atomic_write_bytes
 
@@ -85,8 +85,14 @@ def train_feature_net(
         if log_every and (step + 1) % log_every == 0:
             print(f"feature_net step {step + 1}/{steps} bce {sum(history[-log_every:]) / log_every:.4f} {time.time() - start:.0f}s", flush=True)
     info = {"steps": steps, "seconds": time.time() - start, "final_bce": sum(history[-50:]) / len(history[-50:]),
-            "data": [Path(d).name for d in data_dirs], "split": "train", "channels": list(channels)}
+            "data": [Path(d).name for d in data_dirs], "split": "train", "channels": list(channels),
+            "data_sequences": _used(videos)}
     return net, info
+
+
+def _used(videos: Sequence[VideoData]) -> list[dict]:
+    """What a pre-training read: per video its name, sequence and (first, last) train frames."""
+    return [{"data": v.name, "sequence": v.sequence, "frames": None if v.frames is None else list(v.frames)} for v in videos]
 
 
 def pretrain_flownet(
@@ -124,5 +130,6 @@ def pretrain_flownet(
         if log_every and (step + 1) % log_every == 0:
             print(f"flownet step {step + 1}/{steps} sup-L1 {sum(history[-log_every:]) / log_every:.3f}px photo {logs['flow_photo']:.4f} {time.time() - start:.0f}s", flush=True)
     info = {"steps": steps, "seconds": time.time() - start, "final_sup_l1_px": sum(history[-50:]) / len(history[-50:]),
-            "data": [Path(d).name for d in data_dirs], "split": "train", "channels": list(channels)}
+            "data": [Path(d).name for d in data_dirs], "split": "train", "channels": list(channels),
+            "data_sequences": _used(videos)}
     return net, info

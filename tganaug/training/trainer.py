@@ -43,7 +43,7 @@ from tganaug.training.checkpoint import (
     load_network_state,
     save_checkpoint,
 )
-from tganaug.training.data import ClipSampler, VideoData, clip_length, load_videos
+from tganaug.training.data import ClipSampler, VideoData, clip_length, load_videos, training_sequences
 from tganaug.training.distributed import Distributed
 from tganaug.training.losses import (
     PerceptualLoss,
@@ -139,6 +139,7 @@ class _Trainer:
         *,
         data: Sequence[str | Path] | Sequence[VideoData] = (),
         frames: str | None = None,
+        sequences: Sequence[str] | None = None,
         seed: int | None = None,
         device: str | torch.device = "cpu",
         resume: bool = False,
@@ -166,6 +167,7 @@ class _Trainer:
             config = saved_config
             seed = _same_as_saved("seed", seed, saved.get("seed"))
             frames = _same_as_saved("frames split", frames, saved.get("frames"))  # None in checkpoints saved before it was
+            sequences = _same_as_saved("sequences", None if sequences is None else list(sequences), saved.get("sequences"))
             self.resume_from = saved
         else:
             if self.out_dir.exists() and not self.out_dir.is_dir():
@@ -179,6 +181,7 @@ class _Trainer:
         self.config = config
         seed = 0 if seed is None else seed
         self.frames = "train" if frames is None else frames
+        self.sequences = None if sequences is None else list(sequences)
         self.seed = seed
         torch.manual_seed(seed)
         self.data_gen = torch.Generator().manual_seed(seed)
@@ -186,8 +189,13 @@ class _Trainer:
         self.noise_gen = torch.Generator(device=self.device).manual_seed(seed + 2)
         if data and isinstance(next(iter(data)), VideoData):
             self.videos = list(data)  # type: ignore[arg-type]
+            #: which sequences and frames the run reads, and which it skips (and why)
+            self.data_sequences = [{"data": v.name, "sequence": v.sequence, "frames": None if v.frames is None else list(v.frames)}
+                                   for v in self.videos]
         else:
-            self.videos = load_videos(list(data), self.frames, config)  # type: ignore[arg-type]
+            choices = training_sequences(list(data), self.frames, self.sequences)  # type: ignore[arg-type]
+            self.data_sequences = [choice.to_dict() for choice in choices]
+            self.videos = load_videos(list(data), self.frames, config, self.sequences)  # type: ignore[arg-type]
         self.data_names = [v.name for v in self.videos]
         if self.resume_from is not None and "frames" not in self.resume_from:
             # saved before training read every sequence of a folder: such a run trained on each folder's first one
@@ -245,6 +253,8 @@ class _Trainer:
             "seed": self.seed,
             "data": self.data_names,
             "frames": self.frames,
+            "sequences": self.sequences,
+            "data_sequences": self.data_sequences,
             "default_background": self.default_background,
             # only the low-res generator takes a reference background
             **({"reference_backgrounds": self._reference_backgrounds()} if self.mode == "lowres" else {}),
