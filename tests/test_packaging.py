@@ -41,6 +41,37 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
+def _require_offline_builds() -> None:
+    if importlib.util.find_spec("setuptools.command.bdist_wheel") is None and importlib.util.find_spec("wheel") is None:
+        pytest.skip("this Python's setuptools cannot build wheels offline (setuptools >= 70.1 or the wheel package "
+                    "is needed; README's install brings a recent setuptools with torch)")
+
+
+def _copy_checkout(dest: Path) -> Path:
+    """Copy the checkout's git-tracked and untracked non-ignored files (what a fresh clone plus the user's
+    uncommitted work holds) to ``dest``; return ``dest``."""
+    for name in _git_files("--cached", "--others", "--exclude-standard"):
+        if (REPO_ROOT / name).is_file():  # a tracked file deleted in the checkout is listed too
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, dest / name)
+    return dest
+
+
+def _venv(path: Path) -> Path:
+    """A fresh venv at ``path`` that sees this Python's site-packages (the dependencies, pip); its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(path)], check=True,
+                   timeout=120)
+    return path / "bin" / "python"
+
+
+def _pip_install(python: Path, *args: str, cwd: Path) -> None:
+    """Install into ``python``'s venv offline, ignoring a tganaug that this Python already has (editable or not)."""
+    result = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--no-build-isolation",
+                             "--ignore-installed", "--disable-pip-version-check", "--quiet", *args],
+                            cwd=cwd, env=_clean_env(), capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, f"pip install {' '.join(args)} failed:\n{result.stderr[-3000:]}"
+
+
 def _build(source: Path, out: Path, kind: str) -> Path:
     """Build ``kind`` ("sdist" or "wheel") of the project in ``source`` into ``out`` with setuptools.build_meta."""
     code = f"from setuptools import build_meta; print(build_meta.build_{kind}({str(out)!r}))"
@@ -53,15 +84,9 @@ def _build(source: Path, out: Path, kind: str) -> Path:
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``wheel`` (built from the checkout's files), ``sdist`` and ``wheel_from_sdist`` (built from the unpacked sdist)."""
-    if importlib.util.find_spec("setuptools.command.bdist_wheel") is None and importlib.util.find_spec("wheel") is None:
-        pytest.skip("this Python's setuptools cannot build wheels offline (setuptools >= 70.1 or the wheel package "
-                    "is needed; README's install brings a recent setuptools with torch)")
+    _require_offline_builds()
     root = tmp_path_factory.mktemp("dist")
-    source = root / "source"
-    for name in _git_files("--cached", "--others", "--exclude-standard"):
-        if (REPO_ROOT / name).is_file():  # a tracked file deleted in the checkout is listed too
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, source / name)
+    source = _copy_checkout(root / "source")
     out = root / "out"
     sdist, wheel = _build(source, out, "sdist"), _build(source, out, "wheel")
     with tarfile.open(sdist) as archive:
@@ -122,16 +147,11 @@ def test_installed_wheel_generates_with_every_shipped_tgan_model(dists: dict[str
 
     venv = tmp_path / "venv"
     # the dependencies come from this Python's site-packages; tganaug itself only from the wheel
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True,
-                   timeout=120)
-    python, cli = venv / "bin" / "python", venv / "bin" / "tganaug"
+    python, cli = _venv(venv), venv / "bin" / "tganaug"
     env = _clean_env()
     work = tmp_path / "work"  # cwd first on sys.path: a folder holding nothing importable
     work.mkdir()
-    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
-                              "--disable-pip-version-check", "--quiet", str(dists["wheel"])],
-                             cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert install.returncode == 0, install.stderr[-3000:]
+    _pip_install(python, str(dists["wheel"]), cwd=work)
     assert cli.is_file()
 
     probe = (
@@ -179,3 +199,27 @@ def test_installed_wheel_generates_with_every_shipped_tgan_model(dists: dict[str
         assert record["name"] == "tgan" and record["config"]["model"] == name
         # rendered with the installed copy of the checkout's weights, byte for byte
         assert record["config"]["weights_sha256"] == weights_fingerprint(REPO_ROOT / "tganaug" / "weights" / folder), name
+
+
+@pytest.mark.slow
+def test_editable_install_imports_the_package_from_the_folder_holding_the_clone(tmp_path: Path) -> None:
+    """A clone named ``tganaug`` is, seen from its parent folder, a namespace package ``tganaug`` (cwd is first
+    on sys.path). The editable install must still give the real package there, as a wheel install does."""
+    _require_offline_builds()
+    parent = tmp_path / "projects"
+    clone = _copy_checkout(parent / "tganaug")
+    python = _venv(tmp_path / "venv")
+    _pip_install(python, "-e", str(clone), cwd=tmp_path)
+    probe = ("import json, tganaug, tganaug_plugins.generators.tgan as g\n"
+             "from tganaug.utils.weights import WEIGHTS_DIR\n"
+             "print(json.dumps({'file': tganaug.__file__, 'tgan': g.__file__, 'weights': str(WEIGHTS_DIR),"
+             " 'api': all(hasattr(tganaug, n) for n in ('get_simulator', 'get_generator', 'get_tracker'))}))\n")
+    result = subprocess.run([str(python), "-c", probe], cwd=parent, env=_clean_env(), capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["file"] is not None, f"`import tganaug` from {parent} gave the clone folder as a namespace package"
+    assert Path(found["file"]).resolve() == clone.resolve() / "tganaug" / "__init__.py"
+    assert Path(found["tgan"]).resolve() == clone.resolve() / "plugins" / "generators" / "tgan.py"
+    assert Path(found["weights"]) == clone.resolve() / "tganaug" / "weights"
+    assert found["api"]
