@@ -90,7 +90,10 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = root / "out"
     sdist, wheel = _build(source, out, "sdist"), _build(source, out, "wheel")
     with tarfile.open(sdist) as archive:
-        archive.extractall(root / "unpacked", filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+            archive.extractall(root / "unpacked", filter="data")
+        else:
+            archive.extractall(root / "unpacked")
     from_sdist = root / "out-from-sdist"
     (unpacked,) = (root / "unpacked").iterdir()
     return {"wheel": wheel, "sdist": sdist, "wheel_from_sdist": _build(unpacked, from_sdist, "wheel")}
@@ -171,7 +174,7 @@ def test_installed_wheel_generates_with_every_shipped_tgan_model(dists: dict[str
     for key in ("tganaug", "plugins", "tgan", "weights", "dist", "entry_point"):
         path = Path(found[key]).resolve()
         assert path.is_relative_to(site), f"{key} resolves to {path}, not to the wheel installed in {site}"
-    assert not (site / "__editable__.tganaug-0.1.0.pth").exists()
+    assert not list(site.glob("__editable__*tganaug*")), "the venv holds an editable install of tganaug"
     models: dict[str, str] = found["models"]
     assert set(models.values()) == _tgan_weights_folders()  # every shipped model folder has a name, and back
 
