@@ -1,5 +1,6 @@
 """The built distributions ship what the package needs at run time, and an installed wheel (not the checkout,
-not an editable install) generates a video with every shipped tGAN model through its ``tganaug`` CLI.
+not an editable install) generates a video with every shipped tGAN model through its ``tganaug`` CLI; an
+editable install imports the package even from the folder that holds a clone named ``tganaug``.
 
 The wheel and the sdist are built offline from a copy of the checkout's files (git-tracked and untracked
 non-ignored ones, never ``build/`` or ``*.egg-info`` left over from an earlier build) with the setuptools
