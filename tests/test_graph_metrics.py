@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from _tracking_cases import disc_video, tracked_gt
+from _tracking_cases import division_gt, tracked_gt
 
 from tganaug import LineageError, cli, write_ctc
 from tganaug.lineage import format_man_track
@@ -19,19 +19,8 @@ from tganaug.tracking.results import write_result, write_result_files
 
 # Edge-error weights of the CTC's AOGM-A (LNK): missing edge 1.5, redundant edge 1, wrong semantics 1.
 FN_EDGE, FP_EDGE, WS_EDGE = 1.5, 1.0, 1.0
-
-
-def division_gt() -> tuple[np.ndarray, np.ndarray]:
-    """6 frames: mother 1 (frames 0-2) divides into 4 and 5 (3-5); discs 2 and 3 throughout.
-
-    GT links: track 1: 2, tracks 2 and 3: 5 each, daughters: 2 each, mother -> daughters: 2; 18 in all.
-    """
-    video = disc_video(frames=6, divide_at=3, shuffle=False)  # after the division: daughters 1, 2, B 3, C 4
-    gt = video.copy()
-    for old, new in ((1, 4), (2, 5), (3, 2), (4, 3)):
-        gt[3:][video[3:] == old] = new
-    lineage = np.array([[1, 0, 2, 0], [2, 0, 5, 0], [3, 0, 5, 0], [4, 3, 5, 1], [5, 3, 5, 1]])
-    return gt, lineage
+# division_gt(): 6 frames, mother 1 (0-2) -> daughters 4, 5 (3-5), discs 2 and 3 throughout. GT links: track 1: 2,
+# tracks 2 and 3: 5 each, daughters 2 each, mother -> daughters 2; 18 in all.
 
 
 def ctcmetrics_reference(res: np.ndarray, res_lineage: np.ndarray, gt: np.ndarray, gt_lineage: np.ndarray,
