@@ -10,9 +10,10 @@ their region features (``wrfeat``: centroid, area, intensity, inertia tensor, bo
   (``model.pt`` + ``config.yaml`` + ``train_config.yaml``, e.g. an unpacked pretrained model). Weights load
   with ``torch.load(weights_only=True)`` and the YAML files with ``yaml.safe_load``.
 * :func:`train_trackastra` trains a :class:`trackastra.model.TrackingTransformer` from scratch on tracked
-  ``(T, H, W)`` label videos with trackastra's features, windows, augmentations and block-causal
-  normalisation, and the loss of trackastra's training script (BCE on the normalised association matrix
-  plus 0.01 x BCE on the logits, divisions up-weighted).
+  ``(T, H, W)`` label videos with trackastra's features, windows, augmentations, padding and block-causal
+  normalisation. trackastra's own training script (lightning, kornia) is not part of the installed package
+  and its ``CTCData`` imports kornia, so the loop is written here, modelled on that script: BCE on the
+  normalised association matrix plus 0.01 x BCE on the logits, over next-frame pairs, divisions up-weighted.
 * :class:`TrackastraTracker` is the ``trackastra`` tracker plugin: ``track(labels)`` links the objects with
   the model and builds CTC tracks (:class:`~tganaug.tracking.LinkingTracker`).
 
@@ -52,7 +53,9 @@ __all__ = [
     "TrackastraTracker",
     "association_targets",
     "load_trackastra",
+    "foreground_images",
     "save_trackastra",
+    "shipped_path",
     "train_trackastra",
 ]
 
@@ -328,7 +331,7 @@ def _sample(window: dict, augmenter: Any | None) -> dict:
 
 
 def _loss(transformer: Any, batch: dict, division_weight: float) -> Any:
-    """trackastra's training loss on one padded batch (see module doc)."""
+    """The training loss of one padded batch (see module doc)."""
     import torch  # noqa: PLC0415
     import torch.nn.functional as F  # noqa: N812, PLC0415
     from trackastra.utils import blockwise_causal_norm, blockwise_sum  # noqa: PLC0415
