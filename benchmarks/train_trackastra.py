@@ -10,7 +10,7 @@ Writes ``--out`` (default ``tganaug/weights/trackastra-fluo-nuclei.pt``) and the
 training record, machine, command), then links the GT masks of the **eval** frames (t045-t064) with it and
 with ``laptrack``, scores both with the project's tracking metrics, and adds the table to that JSON.
 
-    python benchmarks/train_trackastra.py [--epochs 150] [--seed 0] [--threads 1] [--work runs/train_trackastra]
+    python benchmarks/train_trackastra.py [--epochs 60] [--seed 0] [--threads 1] [--work runs/train_trackastra]
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def evaluate(data: Path, model: Path) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DATA), help="the shared data folder holding Fluo-N2DH-SIM+")
-    parser.add_argument("--epochs", type=positive_int, default=150)
+    parser.add_argument("--epochs", type=positive_int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=positive_int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--work", default=str(REPO / "runs" / "train_trackastra"), help="checkpoint folder (resumed from)")
