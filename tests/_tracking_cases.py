@@ -52,6 +52,18 @@ def tracked_gt(frames: int = 5) -> tuple[np.ndarray, np.ndarray]:
     return labels, lineage
 
 
+def division_gt(frames: int = 6, divide_at: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """A tracked GT with one division: mother 1 (frames ``0..divide_at-1``) divides into 4 and 5; discs 2 and 3
+    throughout. Returns ``(T, 96, 96) uint16`` labels and the ``(5, 4)`` lineage."""
+    video = disc_video(frames=frames, divide_at=divide_at, shuffle=False)  # after the division: daughters 1, 2, B 3, C 4
+    gt = video.copy()
+    for old, new in ((1, 4), (2, 5), (3, 2), (4, 3)):
+        gt[divide_at:][video[divide_at:] == old] = new
+    last = frames - 1
+    lineage = np.array([[1, 0, divide_at - 1, 0], [2, 0, last, 0], [3, 0, last, 0], [4, divide_at, last, 1], [5, divide_at, last, 1]])
+    return gt, lineage
+
+
 def image_video(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """``(T, H, W) uint16`` fluorescence-like frames: bright cells (~600) on a dark noisy background (~100)."""
     rng = np.random.default_rng(seed)

@@ -50,6 +50,7 @@ def test_track_gt_masks_then_score_perfect(run_cli, dataset: Path, tmp_path: Pat
     scores = _scores(capsys.readouterr().out)
     assert scores["MOTA"] == "1.000" and scores["TRA"] == "1.000" and scores["DET"] == "1.000"
     assert scores["IDSW"] == "0" and scores["GT_tracks"] == "5"
+    assert scores["LNK"] == scores["CHOTA"] == scores["DIV_F1"] == "1.000" and scores["GT_divisions"] == "1"
     result = read_result(out)
     assert sorted(result.lineage[:, 3].tolist()).count(0) == 3  # two daughters with a parent
 

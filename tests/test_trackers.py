@@ -29,7 +29,7 @@ def _tracks_per_object(tracked: np.ndarray, reference: np.ndarray) -> dict[int, 
 
 
 def test_builtin_trackers_are_registered() -> None:
-    assert {"overlap", "laptrack", "btrack", "linker"} <= set(tganaug.default_registry().names("tracker"))
+    assert {"overlap", "laptrack", "btrack", "linker", "trackastra"} <= set(tganaug.default_registry().names("tracker"))
 
 
 def test_unknown_tracker_names_the_available_ones() -> None:

@@ -1,4 +1,5 @@
-"""``tganaug score``: score a CTC tracking result against ground truth (MOTA, MT, ML, precision, recall, IDSW, DET, SEG, TRA)."""
+"""``tganaug score``: score a CTC tracking result against ground truth (MOTA, MT, ML, precision, recall, IDSW, DET, SEG, TRA,
+LNK, division precision / recall / F1, CHOTA)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Compare RESULT_DIR (a RES folder with maskNNN.tif + res_track.txt, or a folder holding "
         "<sequence>_RES) with the GT of GT_DIR (a CTC dataset folder holding <sequence>_GT/TRA) on the frames "
         "the result covers. CLEAR-MOT measures (motmetrics) match instances by mask IoU >= 0.5 by default; "
-        "MT/ML are fractions of GT tracks; DET/SEG/TRA come from py-ctcmetrics.",
+        "MT/ML are fractions of GT tracks; DET/SEG/TRA come from py-ctcmetrics; LNK, CHOTA (CTC matching) and "
+        "division precision/recall/F1 (IoU >= 0.5 one-to-one matching) from traccuracy.",
     )
     parser.add_argument("result_dir", metavar="RESULT_DIR")
     parser.add_argument("gt_dir", metavar="GT_DIR")
@@ -29,6 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--match", choices=["iou", "centroid"], default="iou", help="instance matching for MOT measures (default iou)")
     parser.add_argument("--iou-threshold", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
     parser.add_argument("--max-distance", type=float, default=10.0, help="centroid distance for --match centroid (pixels, default 10)")
+    parser.add_argument("--division-frame-buffer", type=int, default=0,
+                        help="frames a division may be early or late and still count as found (default 0)")
+    parser.add_argument("--no-graph-measures", action="store_true",
+                        help="skip traccuracy's LNK, CHOTA and division measures (faster)")
     parser.add_argument("--json", action="store_true", help="print all scores as JSON instead of a table")
     add_quiet_option(parser)
     parser.set_defaults(func=run)
@@ -47,13 +53,17 @@ def run(args: argparse.Namespace) -> int:
         iou_threshold=args.iou_threshold,
         max_distance=args.max_distance,
         progress=not args.quiet,
+        graph_measures=not args.no_graph_measures,
+        division_frame_buffer=args.division_frame_buffer,
     )
     if args.json:
         # NaN (e.g. SEG without segmentation GT) is not JSON: null instead, so strict parsers read it
         strict = {key: None if isinstance(value, float) and math.isnan(value) else value for key, value in scores.items()}
         print(json.dumps(strict, indent=2, sort_keys=True, allow_nan=False))
     else:
-        print(format_table([scores], SCORE_COLUMNS + ("GT_tracks", "AOGM")))
+        columns = [c for c in SCORE_COLUMNS if c in scores] + ["GT_tracks", "AOGM"]
+        columns += ["GT_divisions", "TP_divisions"] if "GT_divisions" in scores else []
+        print(format_table([scores], columns))
     return 0
 
 

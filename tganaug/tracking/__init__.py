@@ -1,4 +1,4 @@
-"""Tracking: linking graphs to CTC tracks, CTC result folders, and evaluation (motmetrics + CTC measures).
+"""Tracking: linking graphs to CTC tracks, CTC result folders, and evaluation (motmetrics, CTC measures, traccuracy).
 
 Trackers and segmenters are plugins (``tganaug.get_tracker(name)`` / ``tganaug.get_segmenter(name)``);
 this package holds what they share and how their results are scored.
@@ -6,6 +6,7 @@ this package holds what they share and how their results are scored.
 
 from tganaug.tracking.base import LinkingTracker
 from tganaug.tracking.graph import DetectionTable, detection_table, relabel_video, tracks_from_edges
+from tganaug.tracking.graph_metrics import traccuracy_measures
 from tganaug.tracking.metrics import ctc_measures, mot_metrics, read_seg_reference, score_dirs, score_tracking
 from tganaug.tracking.results import TrackingResult, read_result, write_result
 
@@ -21,6 +22,7 @@ __all__ = [
     "relabel_video",
     "score_dirs",
     "score_tracking",
+    "traccuracy_measures",
     "tracks_from_edges",
     "write_result",
 ]

@@ -8,7 +8,9 @@
 * :func:`ctc_measures`: DET, SEG, TRA (AOGM-based, Matula et al. 2015) by ``ctc_metrics.evaluate_sequence``
   on temporary CTC folders. SEG needs segmentation ground truth (``SEG`` masks, or dense TRA masks
   passed as such); it is NaN without.
-* :func:`score_tracking` both together; :func:`score_dirs` the same from a RES folder and a GT dataset.
+* LNK, division precision / recall / F1 and CHOTA come from ``traccuracy``
+  (:func:`tganaug.tracking.graph_metrics.traccuracy_measures`).
+* :func:`score_tracking` all of them together; :func:`score_dirs` the same from a RES folder and a GT dataset.
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ from tqdm import tqdm
 
 from tganaug.io import CTCFormatError, annotation_dir, list_frames, read_ctc, read_tiff
 from tganaug.lineage import as_lineage, format_man_track, validate_tracks
+from tganaug.tracking.graph_metrics import GRAPH_COLUMNS, traccuracy_measures
 from tganaug.tracking.matching import centroid_distance_matrix, iou_distance_matrix
 from tganaug.tracking.results import read_result, write_result_files
 
 __all__ = [
     "MOT_COLUMNS",
     "CTC_COLUMNS",
+    "GRAPH_COLUMNS",
     "SCORE_COLUMNS",
     "mot_metrics",
     "ctc_measures",
@@ -45,8 +49,8 @@ __all__ = [
 
 MOT_COLUMNS = ("MOTA", "MT", "ML", "precision", "recall", "IDSW")
 CTC_COLUMNS = ("DET", "SEG", "TRA")
-#: the columns of the paper's tables (plus ID switches and the CTC measures)
-SCORE_COLUMNS = MOT_COLUMNS + CTC_COLUMNS
+#: the columns of the paper's tables (plus ID switches, the CTC measures and traccuracy's graph measures)
+SCORE_COLUMNS = MOT_COLUMNS + CTC_COLUMNS + GRAPH_COLUMNS
 
 _SEG_NAME = re.compile(r"^man_seg(\d+)\.tif{1,2}$")
 
@@ -211,14 +215,22 @@ def score_tracking(
     iou_threshold: float = 0.5,
     max_distance: float = 10.0,
     progress: bool = False,
+    graph_measures: bool = True,
+    division_frame_buffer: int = 0,
 ) -> dict[str, float]:
-    """:func:`mot_metrics` and :func:`ctc_measures` of one result, in one dict (see both); ``progress``: tqdm bars
-    on stderr (CLEAR-MOT frame by frame, then the CTC measures as one step)."""
+    """:func:`mot_metrics`, :func:`ctc_measures` and (unless ``graph_measures=False``)
+    :func:`~tganaug.tracking.graph_metrics.traccuracy_measures` of one result, in one dict (see each); ``progress``:
+    tqdm bars on stderr (CLEAR-MOT frame by frame, then the CTC and graph measures as one step each)."""
     scores = mot_metrics(gt_labels, res_labels, match=match, iou_threshold=iou_threshold, max_distance=max_distance,
                          progress=progress)
     with tqdm(total=1, desc="CTC measures (py-ctcmetrics)", unit="step", disable=not progress) as bar:
         scores.update(ctc_measures(res_labels, res_lineage, gt_labels, gt_lineage, seg_reference))
         bar.update(1)
+    if graph_measures:
+        with tqdm(total=1, desc="graph measures (traccuracy)", unit="step", disable=not progress) as bar:
+            scores.update(traccuracy_measures(res_labels, res_lineage, gt_labels, gt_lineage,
+                                              division_frame_buffer=division_frame_buffer))
+            bar.update(1)
     return scores
 
 
@@ -245,6 +257,8 @@ def score_dirs(
     iou_threshold: float = 0.5,
     max_distance: float = 10.0,
     progress: bool = False,
+    graph_measures: bool = True,
+    division_frame_buffer: int = 0,
 ) -> dict[str, float]:
     """Score a RES folder (or a folder holding ``<sequence>_RES``) against a CTC GT dataset folder.
 
@@ -252,7 +266,8 @@ def score_dirs(
     ``"01"``. A folder ``NN_RES`` given with another ``sequence`` is refused (it would be scored against
     another video's GT). The GT frames scored are those the result covers (its ``maskNNN`` numbers). SEG uses the
     dataset's ``SEG`` masks, or the TRA masks when ``seg_from_tra`` (only right for dense, full
-    masks such as SIM+ or E. coli; not for GOWT1's markers). ``progress``: see :func:`score_tracking`. Raises ``FileNotFoundError`` /
+    masks such as SIM+ or E. coli; not for GOWT1's markers). ``progress`` / ``graph_measures`` /
+    ``division_frame_buffer``: see :func:`score_tracking`. Raises ``FileNotFoundError`` /
     :class:`tganaug.CTCFormatError` naming what is missing.
     """
     named = re.fullmatch(r"(\d+)_RES", Path(result).resolve().name)  # resolved: "." inside 02_RES is 02_RES
@@ -278,6 +293,7 @@ def score_dirs(
     return score_tracking(
         res.labels, res.lineage, gt.labels, gt.lineage, seg,
         match=match, iou_threshold=iou_threshold, max_distance=max_distance, progress=progress,
+        graph_measures=graph_measures, division_frame_buffer=division_frame_buffer,
     )
 
 
