@@ -90,9 +90,14 @@ def _quiet_trackastra() -> Iterator[None]:
 
 
 def _trackastra() -> Any:
-    with _quiet_trackastra():
-        import trackastra.model  # noqa: PLC0415  (heavy: numba, dask, networkx)
-        import trackastra.model.model_api  # noqa: F401, PLC0415
+    try:
+        with _quiet_trackastra():
+            import trackastra.model  # noqa: PLC0415  (heavy: numba, dask, networkx)
+            import trackastra.model.model_api  # noqa: F401, PLC0415
+    except ImportError as error:
+        raise ImportError(f"the trackastra tracker needs the trackastra package ({error}): pip install "
+                          "'tganaug[trackastra]' && pip install --no-deps 'trackastra>=0.5' (without --no-deps, pip adds "
+                          "PyPI's torchvision, which breaks a CPU-only torch)") from error
     return trackastra
 
 
