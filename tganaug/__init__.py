@@ -25,6 +25,7 @@ _LAZY = {
     "CTCVideoDataset": "tganaug.data",
     "MixedVideoDataset": "tganaug.data",
     "collate_videos": "tganaug.data",
+    "generate": "tganaug.appearance",
 }
 
 
@@ -53,6 +54,7 @@ __all__ = [
     "Simulator",
     "UnknownPluginError",
     "default_registry",
+    "generate",
     "get_generator",
     "get_plugin",
     "get_segmenter",

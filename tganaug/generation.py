@@ -85,6 +85,8 @@ class GenerationConfig:
         masks: optional CTC folder whose label videos are rendered instead of simulating.
         mask_sequences: the sequences of ``masks`` rendered as videos ``01, 02, ...`` in this order (e.g. ``["02"]``);
             None: video ``k`` renders sequence :func:`video_name` ``(k)``.
+        appearance: ``"random"``, a JSON file or a dict of appearance ranges (:class:`tganaug.appearance.AppearanceConfig`).
+        reference: image files of unannotated frames whose look the videos take (:mod:`tganaug.appearance`).
         torch_threads: torch CPU threads while rendering. CPU convolutions round differently with
             another thread count, so the bytes of a video depend on it; with the default 1 they do
             not depend on the machine or on sharding (parallelism comes from ``--workers``).
@@ -108,6 +110,8 @@ class GenerationConfig:
     torch_threads: int = 1
     seed_scheme: int = SEED_SCHEME
     mask_sequences: list[str] | None = None
+    appearance: str | dict[str, Any] | None = None
+    reference: list[str] | None = None
 
     def __post_init__(self) -> None:
         for name in ("videos", "frames", "height", "width", "torch_threads"):
@@ -533,7 +537,9 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
     """
     from tganaug import get_generator, get_simulator
 
-    generator = get_generator(config.generator, **config.generator_config)
+    from tganaug.appearance import configured
+
+    generator = configured(get_generator(config.generator, **config.generator_config), config)
     simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
     background = check_inputs(config)
     with output_prepared(Path(out), config, overwrite, generator_record(generator, config.generator_config), inputs) as done:

@@ -36,7 +36,9 @@ def _worker_objects(config_json: str) -> tuple[Any, Any, Any]:
     from tganaug import get_generator, get_simulator
 
     config = GenerationConfig.from_dict(json.loads(config_json))
-    generator = get_generator(config.generator, **config.generator_config)
+    from tganaug.appearance import configured
+
+    generator = configured(get_generator(config.generator, **config.generator_config), config)
     simulator = None if config.masks else get_simulator(config.simulator, **config.simulator_config)
     background = load_background(config.background, config.height, config.width) if config.background else None
     return generator, simulator, background

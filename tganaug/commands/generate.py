@@ -53,6 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "scaled by 255/65535 (a raw camera frame is not in these units: make one from your own annotated "
                         "frames with tganaug.models.tgan.background_from_video, see README). Without it tgan renders each "
                         "video on a seeded crop of its training videos' backgrounds (--generator-param background_default=flat: flat)")
+    parser.add_argument("--appearance", metavar="random|FILE.json",
+                        help="re-render every video in a seeded random look (intensity, contrast, noise, blur, nucleus texture, "
+                        "illumination): 'random' for the default ranges or a JSON file of ranges (tganaug.appearance)")
+    parser.add_argument("--reference", nargs="+", metavar="IMG",
+                        help="unannotated frame(s) (TIFF/PNG) of a recording whose look the videos take: background, cell "
+                        "intensities, texture, noise and blur, in the frames' own 0.1..99.9 percentile units (tganaug.appearance)")
     parser.add_argument("--masks", metavar="CTC_DIR", help="render the label videos of this CTC folder instead of simulating")
     parser.add_argument("--sequence", action="append", metavar="NN",
                         help="with --masks: render this sequence of CTC_DIR (repeatable; default every annotated sequence, in "
@@ -119,8 +125,11 @@ def run(args: argparse.Namespace) -> int:
         masks=masks,
         torch_threads=args.torch_threads,
         mask_sequences=mask_sequences,
+        appearance=args.appearance if args.appearance in (None, "random") else str(Path(args.appearance).absolute()),
+        reference=[str(Path(path).absolute()) for path in args.reference] if args.reference else None,
     )
-    config_files = [path for path in (args.generator_config, args.simulator_config) if path]
+    appearance_file = args.appearance if args.appearance not in (None, "random") else None
+    config_files = [path for path in (args.generator_config, args.simulator_config, appearance_file, *(args.reference or [])) if path]
     if args.workers > 1 or args.scheduler:
         from tganaug.sharding import generate_dataset_sharded
 

@@ -99,7 +99,11 @@ class _VideoFactory:
         cache_dir: str | Path | None,
         registry: PluginRegistry | None,
         render_batch: int = 1,
+        appearance: Any = None,
+        reference: Any = None,
     ) -> None:
+        from tganaug.appearance import with_appearance
+
         self.frames = check_frames(frames)
         self.render_batch = check_frames(render_batch, "render_batch")
         #: the rendered items of the last block not yet handed out (render_batch > 1), by index
@@ -111,7 +115,7 @@ class _VideoFactory:
             raise TypeError(f"transform must be callable (a MONAI dict transform), got {type(transform).__name__}")
         self.transform = transform
         self.simulator = resolve("simulator", simulator, simulator_config, registry)
-        self.generator = resolve("generator", generator, generator_config, registry)
+        self.generator = with_appearance(resolve("generator", generator, generator_config, registry), appearance, reference)
         self.backgrounds = self._check_backgrounds(background)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.description = {
@@ -233,6 +237,8 @@ class SyntheticVideoDataset(EpochMixin, torch.utils.data.Dataset):
             ``DataLoader(..., batch_size=B, shuffle=False)`` gives each worker one block per batch (synthetic videos
             are independent draws, so there is nothing to shuffle); random access renders a block per miss.
             A generator without ``generate_batch`` renders one video at a time: the ``render_batch=1`` items.
+        appearance / reference: re-render each video in a seeded random look (``"random"``, a JSON file, a dict of
+            ranges) or in the look of ``(H, W)`` / ``(N, H, W)`` unannotated reference frames (:mod:`tganaug.appearance`).
 
     Item ``i`` is a dict (see :mod:`tganaug.data.synthetic`). Use ``collate_fn=collate_videos``.
     """
@@ -253,11 +259,13 @@ class SyntheticVideoDataset(EpochMixin, torch.utils.data.Dataset):
         cache_dir: str | Path | None = None,
         registry: PluginRegistry | None = None,
         render_batch: int = 1,
+        appearance: Any = None,
+        reference: Any = None,
     ) -> None:
         self.num_videos = check_frames(num_videos, "num_videos")
         self.factory = _VideoFactory(
             simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, cache_dir, registry,
-            render_batch,
+            render_batch, appearance, reference,
         )
         self._init_epoch()
 
@@ -313,10 +321,12 @@ class SyntheticVideoStream(EpochMixin, torch.utils.data.IterableDataset):
         background: np.ndarray | Sequence[np.ndarray] | None = None,
         registry: PluginRegistry | None = None,
         render_batch: int = 1,
+        appearance: Any = None,
+        reference: Any = None,
     ) -> None:
         self.factory = _VideoFactory(
             simulator, generator, frames, size, transform, seed, simulator_config, generator_config, background, None, registry,
-            render_batch,
+            render_batch, appearance, reference,
         )
         self.start = check_seed(start, "start")
         self.max_videos = None if max_videos is None else check_frames(max_videos, "max_videos")
