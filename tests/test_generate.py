@@ -502,4 +502,4 @@ def test_masks_of_a_folder_holding_only_sequence_02(tmp_path, capsys):
     assert main(["generate", "--masks", str(masks), "--sequence", "02", "--sequence", "01", "--out", str(tmp_path / "z"), "--quiet"]) == 0
     assert json.loads((tmp_path / "z" / "config.json").read_text())["mask_sequences"] == ["02", "01"]
     assert main(["generate", "--masks", str(masks), "--out", str(tmp_path / "w"), "--quiet"]) == 0
-    assert json.loads((tmp_path / "w" / "config.json").read_text())["mask_sequences"] is None  # 01, 02 in order
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["mask_sequences"] == ["01", "02"]  # always spelt out

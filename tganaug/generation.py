@@ -136,17 +136,19 @@ class GenerationConfig:
         return asdict(self)
 
     def record(self) -> dict[str, Any]:
-        """What ``config.json`` holds: :meth:`to_dict`, plus, with ``masks``, ``mask_sequences``: the sequence of
-        ``masks`` each video was rendered from (video ``NN`` from sequence ``NN``). :meth:`from_dict` reads it back."""
+        """What ``config.json`` holds: :meth:`to_dict`, with ``mask_sequences`` always spelt out when there are
+        ``masks`` (the sequence of ``masks`` each video was rendered from). :meth:`from_dict` reads it back."""
         values = self.to_dict()
         if self.masks:
-            values["mask_sequences"] = [video_name(i) for i in range(self.videos)]
+            values["mask_sequences"] = [masks_sequence(self, i) for i in range(self.videos)]
         return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> GenerationConfig:
         known = {f.name for f in fields(cls)}
         values = {"seed_scheme": 1, **values}  # a config.json without the field is scheme 1
+        if values.get("mask_sequences") == [video_name(i) for i in range(int(values.get("videos", 1)))]:
+            values["mask_sequences"] = None  # the usual 01, 02, ... in order, as a config given none
         return cls(**{k: v for k, v in values.items() if k in known})
 
     def same_videos_as(self, other: GenerationConfig) -> list[str]:
