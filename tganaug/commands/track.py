@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE",
                         help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on "
                         "phase-contrast data (its default: fluo-nuclei)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty result folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing result folder (only one written by tganaug track)")
     parser.set_defaults(func=run)
 
 
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from tganaug.tracking.checks import checked_segmentation, checked_tracking  # noqa: PLC0415
     from tganaug.tracking.results import write_result  # noqa: PLC0415
 
+    from tganaug.tracking.results import TRACKING_RESULT  # noqa: PLC0415
+    from tganaug.utils.fsutil import check_output_dir  # noqa: PLC0415
+
+    check_output_dir(Path(args.out) / f"{args.sequence}_RES", args.overwrite, TRACKING_RESULT)  # before the tracking work
     frames = parse_frames(args.frames)
     use_gt = args.segmenter in (None, "", "gt", "none")
     if use_gt and args.segmenter_config:
