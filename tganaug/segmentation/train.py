@@ -32,6 +32,8 @@ def _check_run_folder(out_dir: Path) -> None:
     recorded = output_kind_of(out_dir)
     if recorded == SEGMENTER_RUN.name or (recorded is None and SEGMENTER_RUN.recognise(out_dir)):
         return
+    if recorded is not None:
+        raise OutputExistsError(f"{out_dir} is a tganaug {recorded!r} output, not a segmenter training run: choose an empty or new folder")
     taken = [name for name in SEGMENTER_RUN.entries if (out_dir / name).exists()]
     if taken:
         raise OutputExistsError(f"{out_dir} holds {describe_entries(taken)} that no segmenter training wrote there; training "

@@ -100,13 +100,13 @@ def export_generator(run: str | Path, out_dir: str | Path, card: dict[str, Any] 
     only when it holds nothing but an exported model's files (:data:`EXPORTED_MODEL`), else
     :class:`~tganaug.utils.fsutil.OutputExistsError` names what else is there.
     """
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, overwrite=True, kind=EXPORTED_MODEL, what="model folder")  # replaces only an exported model
     data = load_checkpoint(run)
     if "generator" not in data["models"]:
         raise CheckpointError(f"{resolve_checkpoint(run)} holds no generator weights")
     keep = {key: data[key] for key in ("config", "mode", "step", "seed", "data", "default_background", "reference_backgrounds") if key in data}
     keep["models"] = {"generator": data["models"]["generator"]}
-    out_dir = Path(out_dir)
-    check_output_dir(out_dir, overwrite=True, kind=EXPORTED_MODEL, what="model folder")  # replaces only an exported model
     out_dir.mkdir(parents=True, exist_ok=True)
     write_output_record(out_dir, EXPORTED_MODEL)
     save_checkpoint(out_dir / CHECKPOINT_NAME, keep)
