@@ -175,7 +175,8 @@ def not_empty_message(path: Path, kind: OutputKind | None, what: str = "output d
         return (f"{what} {path} is not empty: it holds {describe_entries(unknown)} that tganaug did not write there as {_what(kind)}, "
                 "so --overwrite would refuse it too; choose an empty or new folder, or move those files out first")
     names = sorted(entry.name for entry in path.iterdir() if entry.name != OUTPUT_RECORD)
-    return (f"{what} {path} is not empty: it holds {_what(kind)} ({', '.join(names[:_SHOWN])}{' ...' if len(names) > _SHOWN else ''}); "
+    shown = f" ({', '.join(names[:_SHOWN])}{' ...' if len(names) > _SHOWN else ''})" if names else ""
+    return (f"{what} {path} is not empty: it holds {_what(kind)}{shown}; "
             "pass overwrite=True (--overwrite) to replace it, which deletes everything in it")
 
 
