@@ -27,8 +27,8 @@ class CacheMismatchError(ValueError):
     """A cached video was made with a different configuration than the dataset asks for."""
 
 
-#: one cached video folder (its layout identifies it: cache folders are the dataset's own)
-CACHED_VIDEO = OutputKind("cached-video", ("01", "01_GT", "meta.json"), "a cached video", lambda folder: True)
+#: one slot of a dataset's cache folder (``CACHE/000123``): named by the dataset, everything in it is the cache's own
+CACHED_VIDEO = OutputKind("cached-video", ("*",), "a cached video", lambda folder: True)
 
 
 def write_video(
