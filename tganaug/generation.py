@@ -510,6 +510,11 @@ def records_removed_unless_a_video_finishes(out: Path, existed: bool) -> Iterato
             for name in ("config.json", GENERATOR_FILE, OUTPUT_RECORD):
                 with contextlib.suppress(FileNotFoundError):
                     (out / name).unlink()
+            for entry in out.iterdir():  # a video stopped during its final renames (no _GT yet): only its own names
+                if fnmatch.fnmatchcase(entry.name, "[0-9][0-9]") and entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in ("[0-9][0-9]_montage.png", "[0-9][0-9].gif")):
+                    entry.unlink()
             if not existed:
                 with contextlib.suppress(OSError):
                     out.rmdir()
