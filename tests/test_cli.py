@@ -48,7 +48,7 @@ def test_simulate_refuses_existing_output_without_overwrite(tmp_path, capsys):
     assert main(args) == 0
     before = _files(out)
     assert main(args + ["--seed", "9"]) == 2
-    assert "not empty; pass overwrite=True (--overwrite)" in capsys.readouterr().err
+    assert "pass overwrite=True (--overwrite) to replace it, which deletes everything in it" in capsys.readouterr().err
     assert _files(out) == before
     assert main(args + ["--seed", "9", "--overwrite"]) == 0
     assert _files(out) != before

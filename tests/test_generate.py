@@ -24,7 +24,7 @@ def test_generate_layout_and_valid_annotation(tmp_path, capsys):
     assert main([*ARGS, "--videos", "2", "--seed", "3", "--out", str(out)]) == 0
     assert "2 finished video(s)" in capsys.readouterr().out
     assert sorted(p.name for p in out.iterdir()) == [
-        "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json", "generator.json"]
+        ".tganaug-output.json", "01", "01.gif", "01_GT", "01_montage.png", "02", "02.gif", "02_GT", "02_montage.png", "config.json", "generator.json"]
     assert ctc_problems(out) == {"01": [], "02": []}
     for name in ("01", "02"):
         sequence = read_ctc(out, sequence=name)
@@ -91,12 +91,17 @@ def test_refuses_other_content_without_overwrite(tmp_path, capsys):
     out.mkdir()
     (out / "mine.txt").write_text("user data")
     assert main([*ARGS, "--out", str(out)]) == 2
-    assert "not empty and holds no tganaug config.json; pass --overwrite" in capsys.readouterr().err
-    assert (out / "mine.txt").read_text() == "user data"
-    assert main([*ARGS, "--out", str(out), "--overwrite"]) == 0
-    assert not (out / "mine.txt").exists() and (out / "01_GT").is_dir()
+    err = capsys.readouterr().err
+    assert "not empty and holds no tganaug config.json; it holds mine.txt (1 entry)" in err
+    assert "--overwrite would refuse it too" in err
+    assert main([*ARGS, "--out", str(out), "--overwrite"]) == 2  # a folder tganaug did not make is never replaced
+    assert "holds mine.txt (1 entry) that tganaug did not write there" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text() == "user data" and not (out / "01_GT").exists()
+    (out / "mine.txt").unlink()
+    assert main([*ARGS, "--out", str(out)]) == 0
     assert main([*ARGS, "--out", str(out), "--seed", "5"]) == 2
-    assert "different configuration (differs in: seed)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "different configuration (differs in: seed); pass --overwrite to replace it, which deletes everything in it (1 finished video(s))" in err
 
 
 @pytest.mark.parametrize(
@@ -302,11 +307,11 @@ def test_failed_video_leaves_nothing_that_looks_finished(tmp_path):
     prepare_output(out, config)
     with pytest.raises(RuntimeError, match="generator crashed"):
         render_video(config, 0, out, _FailingGenerator(), _FixedSimulator(), progress=False)
-    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".tganaug-output.json", "config.json"]
     # a leftover raw folder without its _GT (crash between the final renames) is cleaned on resume
     (out / "01").mkdir()
     assert prepare_output(out, config) == set()
-    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".tganaug-output.json", "config.json"]
 
 
 def test_generator_producing_bad_frames_is_refused(tmp_path):
@@ -339,7 +344,7 @@ def test_simulator_output_of_another_size_is_refused_before_anything_is_written(
         render_video(config, 0, tmp_path, tganaug.get_generator("procedural"), _OneRowTooManySimulator(), progress=False)
     with pytest.raises(ValueError, match=r"simulator 'odd' gave frame 0 of shape \(16, 18\), expected \(H, W\) = \(16, 16\)"):
         render_video(config, 0, tmp_path, tganaug.get_generator("procedural"), _StreamOfOtherSize(), progress=False)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tganaug-output.json", "config.json"]
 
 
 def test_tgan_default_background_is_a_reference_crop_and_flat_is_opt_in(tmp_path, capsys):

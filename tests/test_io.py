@@ -76,7 +76,8 @@ def test_write_refuses_non_empty_and_overwrites_atomically(tmp_path):
     out = tmp_path / "video"
     write_ctc(out, labels, lineage, images)
     assert sorted(p.name for p in (out / "01").iterdir()) == ["t000.tif", "t001.tif", "t002.tif"]
-    with pytest.raises(OutputExistsError, match="not empty; pass overwrite=True"):
+    with pytest.raises(OutputExistsError, match=r"not empty: it holds a CTC folder written by tganaug's write_ctc \(01, 01_GT\); "
+                       r"pass overwrite=True \(--overwrite\) to replace it, which deletes everything in it"):
         write_ctc(out, labels, lineage, images)
     # A failing write with overwrite leaves the old content and no temporary folders behind.
     bad_lineage = lineage.copy()
@@ -299,6 +300,12 @@ def test_atomic_directory_puts_the_old_content_back_when_the_swap_fails(tmp_path
     target = tmp_path / "out"
     target.mkdir()
     (target / "old.txt").write_text("user data")
+    with pytest.raises(fsutil.OutputExistsError, match=r"holds old.txt \(1 entry\) that tganaug did not write there"):
+        with fsutil.atomic_directory(target, overwrite=True) as staging:
+            (staging / "new.txt").write_text("new")
+    assert (target / "old.txt").read_text() == "user data"  # a folder tganaug did not make is never replaced
+    kind = fsutil.OutputKind("notes", ("*.txt",), "notes")
+    fsutil.write_output_record(target, kind)  # now it is one: replaceable
     real_rename = os.rename
 
     def failing_swap(source, destination):
@@ -308,7 +315,7 @@ def test_atomic_directory_puts_the_old_content_back_when_the_swap_fails(tmp_path
 
     monkeypatch.setattr(fsutil.os, "rename", failing_swap)
     with pytest.raises(OSError, match="Directory not empty"):
-        with fsutil.atomic_directory(target, overwrite=True) as staging:
+        with fsutil.atomic_directory(target, overwrite=True, kind=kind) as staging:
             (staging / "new.txt").write_text("new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or old-content folder left
     assert (target / "old.txt").read_text() == "user data"

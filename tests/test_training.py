@@ -573,11 +573,12 @@ def test_a_config_file_inside_a_new_run_directory_is_refused(tmp_path, capsys) -
     assert "is the run directory's config.json" in capsys.readouterr().err
     assert json.loads(mine.read_text())["total_steps"] == 7
     (tmp_path / "run" / "sub").mkdir()
-    kept = tmp_path / "run" / "sub" / "mine.json"  # not a file a run writes: allowed, and kept
+    kept = tmp_path / "run" / "sub" / "mine.json"  # not a file a run writes: --overwrite refuses the folder, naming it
     kept.write_text(json.dumps({**TINY.to_dict(), "total_steps": 2}))
     assert main(["train", "lowres", "--data", str(tmp_path / "ctc"), "--config", str(kept), "--out", str(tmp_path / "run"),
-                 "--overwrite", "--no-progress"]) == 0
-    assert json.loads(kept.read_text())["total_steps"] == 2
+                 "--overwrite", "--no-progress"]) == 2
+    assert "holds sub (1 entry) that tganaug did not write there" in capsys.readouterr().err
+    assert json.loads(kept.read_text())["total_steps"] == 2 and json.loads(mine.read_text())["total_steps"] == 7
 
 
 def test_a_run_that_never_checkpointed_does_not_block_a_new_start(tmp_path, capsys) -> None:

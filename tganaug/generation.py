@@ -22,6 +22,7 @@ update, so resuming also checks the weights' sha256 in ``generator.json`` (see :
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import shutil
@@ -38,7 +39,8 @@ from tqdm import tqdm
 
 from tganaug.io import SequenceWriter, annotation_dir, describe_sequences, read_ctc, read_tiff
 from tganaug.render import GivenMasks, VideoRenderer
-from tganaug.utils.fsutil import OutputExistsError, atomic_write_json
+from tganaug.utils.fsutil import (OUTPUT_RECORD, OutputExistsError, OutputKind, atomic_write_json, describe_entries, foreign_entries,
+                                  move_output_aside, put_back, write_output_record)
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "camera_frame_problem",
     "load_background",
     "generator_record",
+    "DATASET_OUTPUT",
     "prepare_output",
     "old_content_kept_until_done",
     "output_prepared",
@@ -366,6 +369,34 @@ def _check_same_weights(out: Path, record: dict[str, Any] | None) -> None:
         )
 
 
+def _is_generated_dataset(folder: Path) -> bool:
+    """A dataset folder written before the ownership record existed: its ``config.json`` is a :class:`GenerationConfig`."""
+    try:
+        GenerationConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+#: what a dataset folder holds (see the module docstring); folders of earlier versions are recognised by their config.json
+DATASET_OUTPUT = OutputKind(
+    "dataset",
+    ("config.json", GENERATOR_FILE, "[0-9][0-9]", "[0-9][0-9]_GT", "[0-9][0-9]_montage.png", "[0-9][0-9].gif"),
+    "a dataset written by tganaug generate",
+    _is_generated_dataset,
+)
+
+
+def _overwrite_would(out: Path) -> str:
+    """What ``--overwrite`` would do with the non-empty ``out``, for a refusal's message."""
+    unknown = foreign_entries(out, DATASET_OUTPUT)
+    if unknown:
+        return (f"; it holds {describe_entries(unknown)} that tganaug did not write there, so --overwrite would refuse it "
+                "too: choose an empty or new folder, or move those files out first")
+    return (f"; pass --overwrite to replace it, which deletes everything in it ({len(finished_videos(out))} finished "
+            "video(s)), or choose another output directory")
+
+
 def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = False,
                    record: dict[str, Any] | None = None, inputs: Sequence[str | Path] = ()) -> set[int]:
     """Make ``out`` ready for ``config``; return the indices of videos already finished there.
@@ -375,9 +406,11 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
     weights, is resumed: leftovers of an interrupted video are removed and finished videos are
     kept (``config.json`` keeps the larger of the two video counts). Anything else needs
     ``overwrite=True``, which moves the old content aside and removes it only once the new
-    ``config.json`` is written; it is refused when ``out`` holds what the run reads (the masks
-    folder, the background image, a model path of ``config``, or other ``inputs`` such as config
-    files) or the current working directory. ``record`` is written to ``generator.json``.
+    ``config.json`` is written; it is refused when ``out`` holds anything tganaug did not write there
+    (:data:`DATASET_OUTPUT`; the refusal names it), what the run reads (the masks folder, the
+    background image, a model path of ``config``, or other ``inputs`` such as config files) or the
+    current working directory. ``record`` is written to ``generator.json``; the ownership record
+    :data:`~tganaug.utils.fsutil.OUTPUT_RECORD` too.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -397,22 +430,22 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
             shutil.rmtree(aside, ignore_errors=True)
             return set()
         if previous is None:
-            raise OutputExistsError(f"output directory {out} is not empty and holds no tganaug config.json; pass --overwrite to replace it")
+            raise OutputExistsError(f"output directory {out} is not empty and holds no tganaug config.json{_overwrite_would(out)}")
         differences = config.same_videos_as(previous)
         if differences:
             raise OutputExistsError(
                 f"output directory {out} was generated with a different configuration (differs in: "
-                f"{', '.join(differences)}); pass --overwrite to replace it"
+                f"{', '.join(differences)}){_overwrite_would(out)}"
             )
         _check_same_weights(out, record)
     out.mkdir(parents=True, exist_ok=True)
-    # Leftovers of an interrupted run: staging folders, and raw frames whose _GT never arrived.
+    # Leftovers of an interrupted run: staging folders, and raw frames whose _GT never arrived (its own names only).
     for entry in out.iterdir():
-        if entry.name.startswith(".") and ".tmp-" in entry.name:
+        if entry.is_dir() and fnmatch.fnmatchcase(entry.name, ".[0-9][0-9].tmp-*"):  # render_video's staging
             shutil.rmtree(entry, ignore_errors=True)
     done = finished_videos(out)
     for entry in out.iterdir():
-        if entry.is_dir() and entry.name.isdigit() and int(entry.name) - 1 not in done:
+        if entry.is_dir() and fnmatch.fnmatchcase(entry.name, "[0-9][0-9]") and int(entry.name) - 1 not in done:
             shutil.rmtree(entry)
     if previous is not None and previous.videos > config.videos:
         config = replace(config, videos=previous.videos)  # config.json describes every video the folder holds
@@ -421,11 +454,10 @@ def prepare_output(out: str | Path, config: GenerationConfig, overwrite: bool = 
 
 
 def _move_aside(out: Path, config: GenerationConfig, inputs: Sequence[str | Path]) -> Path:
-    """Move ``out`` to ``<aside>/content`` beside it (refused when it holds what the run reads); return ``<aside>``."""
+    """Move ``out`` to ``<aside>/content`` beside it and return ``<aside>``; refused when it holds what the run reads,
+    the working directory, or anything tganaug did not write there (:func:`~tganaug.utils.fsutil.move_output_aside`)."""
     _refuse_replacing_inputs(out, config, inputs)
-    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.absolute().parent))
-    os.replace(out, aside / "content")
-    return aside
+    return move_output_aside(out, DATASET_OUTPUT)
 
 
 def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequence[str | Path]) -> None:
@@ -443,9 +475,10 @@ def _refuse_replacing_inputs(out: Path, config: GenerationConfig, inputs: Sequen
 @contextlib.contextmanager
 def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: bool, inputs: Sequence[str | Path] = ()) -> Iterator[None]:
     """With ``overwrite`` and a non-empty ``out``: move its content aside (refused when it holds what the run
-    reads, :func:`prepare_output`), and put it back if the block fails before any new video is finished;
-    remove it once the block succeeds or fails after a new video finished (the set was replaced, as asked).
-    Without ``overwrite``, or for an empty ``out``, nothing happens."""
+    reads or what tganaug did not write, :func:`prepare_output`), and put it back if the block fails before any
+    new video is finished (removing only what the run wrote); remove it once the block succeeds or fails after
+    a new video finished (the set was replaced, as asked). Without ``overwrite``, or for an empty ``out``,
+    nothing happens."""
     if not (overwrite and out.is_dir() and any(out.iterdir())):
         yield
         return
@@ -453,26 +486,31 @@ def old_content_kept_until_done(out: Path, config: GenerationConfig, overwrite: 
     try:
         yield
     except BaseException:
-        if not finished_videos(out):  # nothing new is worth more than what the user had
-            shutil.rmtree(out, ignore_errors=True)
-            os.replace(aside / "content", out)
-        shutil.rmtree(aside, ignore_errors=True)
+        if finished_videos(out):
+            shutil.rmtree(aside, ignore_errors=True)
+        else:  # nothing new is worth more than what the user had
+            put_back(out, aside, DATASET_OUTPUT)
         raise
     shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextlib.contextmanager
 def records_removed_unless_a_video_finishes(out: Path, existed: bool) -> Iterator[None]:
-    """On an error before any video of ``out`` is finished, remove the ``config.json`` / ``generator.json`` that
-    :func:`prepare_output` wrote (and ``out`` itself when this run made it), so that the corrected command is not
-    refused as "a different configuration". Enter it only after :func:`prepare_output` succeeded."""
+    """On an error before any video of ``out`` is finished, remove the ``config.json`` / ``generator.json`` and the
+    ownership record that :func:`prepare_output` wrote (and ``out`` itself when this run made it), so that the
+    corrected command is not refused as "a different configuration". Enter it only after :func:`prepare_output` succeeded."""
     try:
         yield
     except BaseException:
         if not finished_videos(out):
-            for name in ("config.json", GENERATOR_FILE):
+            for name in ("config.json", GENERATOR_FILE, OUTPUT_RECORD):
                 with contextlib.suppress(FileNotFoundError):
                     (out / name).unlink()
+            for entry in out.iterdir():  # a video stopped during its final renames (no _GT yet): only its own names
+                if fnmatch.fnmatchcase(entry.name, "[0-9][0-9]") and entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                elif any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in ("[0-9][0-9]_montage.png", "[0-9][0-9].gif")):
+                    entry.unlink()
             if not existed:
                 with contextlib.suppress(OSError):
                     out.rmdir()
@@ -493,6 +531,14 @@ def output_prepared(out: Path, config: GenerationConfig, overwrite: bool, record
         done = prepare_output(out, config, overwrite, record=record, inputs=inputs)
         with records_removed_unless_a_video_finishes(out, existed):
             yield done
+
+
+def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] | None) -> None:
+    """``config.json``, (when known) ``generator.json`` and the ownership record of ``out``, each written atomically."""
+    write_output_record(out, DATASET_OUTPUT)
+    atomic_write_json(out / "config.json", config.record())
+    if record is not None:
+        atomic_write_json(out / GENERATOR_FILE, record)
 
 
 def check_inputs(config: GenerationConfig) -> np.ndarray | None:
@@ -520,13 +566,6 @@ def check_inputs(config: GenerationConfig) -> np.ndarray | None:
                 raise ValueError(f"masks sequence {masks_sequence(config, i)} is {shape[0]}x{shape[1]}, the background {config.background} is "
                                  f"{background.shape[0]}x{background.shape[1]}: one background serves every video")
     return background
-
-
-def _write_records(out: Path, config: GenerationConfig, record: dict[str, Any] | None) -> None:
-    """``config.json`` and (when known) ``generator.json`` of ``out``, each written atomically."""
-    atomic_write_json(out / "config.json", config.record())
-    if record is not None:
-        atomic_write_json(out / GENERATOR_FILE, record)
 
 
 def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool = False, progress: bool = True,

@@ -22,7 +22,7 @@ import tifffile
 
 from tganaug.lineage import LineageError, as_lineage, crop_lineage, format_man_track, read_man_track, track_problems
 from tganaug.splits import split_frames
-from tganaug.utils.fsutil import atomic_directory
+from tganaug.utils.fsutil import OutputKind, atomic_directory
 
 __all__ = [
     "CTCFormatError",
@@ -396,6 +396,10 @@ class SequenceWriter:
         (self.tra_dir / "man_track.txt").write_text(format_man_track(lineage))
 
 
+#: a folder written by :func:`write_ctc` (only folders with its record are replaced: a CTC dataset looks the same)
+CTC_FOLDER = OutputKind("ctc", ("[0-9][0-9]", "[0-9][0-9]_GT", "[0-9][0-9]_ST"), "a CTC folder written by tganaug's write_ctc")
+
+
 def write_ctc(
     path: str | Path,
     labels: np.ndarray | None = None,
@@ -409,10 +413,11 @@ def write_ctc(
 ) -> Path:
     """Write a CTC dataset folder atomically (temporary folder, then rename).
 
-    Refuses a non-empty ``path`` unless ``overwrite=True``; validates labels against the lineage
-    first unless ``validate=False``. Returns the folder written.
+    Refuses a non-empty ``path`` unless ``overwrite=True``, and with it one that holds anything but what
+    ``write_ctc`` wrote (:data:`CTC_FOLDER`); validates labels against the lineage first unless
+    ``validate=False``. Returns the folder written.
     """
-    with atomic_directory(path, overwrite=overwrite) as staging:
+    with atomic_directory(path, overwrite=overwrite, kind=CTC_FOLDER) as staging:
         write_sequence_files(staging, labels, lineage, images, sequence, annotation, validate)
     return Path(path)
 

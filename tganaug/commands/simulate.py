@@ -10,8 +10,23 @@ from tqdm import tqdm
 
 from tganaug.commands._options import load_config_file, parse_params
 from tganaug.io import write_sequence_files
-from tganaug.utils.fsutil import atomic_directory, atomic_write_json, check_output_dir
+from tganaug.utils.fsutil import OutputKind, atomic_directory, atomic_write_json, check_output_dir
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_png
+
+
+def _is_simulation(folder) -> bool:
+    """A folder ``tganaug simulate`` wrote before the ownership record existed: its config.json says so."""
+    import json
+
+    try:
+        return json.loads((folder / "config.json").read_text()).get("command") == "simulate"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+#: what ``tganaug simulate`` writes
+SIMULATION = OutputKind("simulation", ("config.json", "montage.png", "[0-9][0-9]_GT"), "a simulation written by tganaug simulate",
+                        _is_simulation)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=int, default=256, help="frame width, px (default 256)")
     parser.add_argument("--seed", type=int, default=0, help="seed (default 0): same seed, same masks and lineage")
     parser.add_argument("--out", required=True, help="output folder (must not exist or be empty)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an output folder written by tganaug simulate")
     parser.add_argument("--config", help="JSON file of simulator parameters")
     parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable)")
     parser.add_argument("--from-ctc", metavar="CTC_DIR", help="estimate simulator parameters from a real CTC dataset")
@@ -44,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from tganaug import __version__, default_registry
     from tganaug.data.plugins import checked_simulation, describe
 
-    check_output_dir(args.out, args.overwrite)
+    check_output_dir(args.out, args.overwrite, SIMULATION)
     params = {**load_config_file(args.config), **parse_params(args.param)}
     factory = default_registry().info("simulator", args.simulator).factory
     sequence = None
@@ -81,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "tracks": int(len(lineage)),
         "divisions": int(np.sum(np.unique(lineage[:, 3][lineage[:, 3] > 0], return_counts=True)[1] >= 2)),
     }
-    with atomic_directory(args.out, overwrite=args.overwrite) as staging:
+    with atomic_directory(args.out, overwrite=args.overwrite, kind=SIMULATION) as staging:
         write_sequence_files(staging, labels=labels, lineage=lineage)
         atomic_write_json(staging / "config.json", config)
         shown = frame_indices(len(labels))

@@ -13,6 +13,7 @@ import argparse
 import inspect
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +73,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--segmenter-config", action="append", metavar="KEY=VALUE",
                         help="segmenter parameter (repeatable), e.g. model=phase-contrast for the unet segmenter on "
                         "phase-contrast data (its default: fluo-nuclei)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing non-empty result folder")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing result folder (only one written by tganaug track)")
     add_quiet_option(parser)
     parser.set_defaults(func=run)
 
@@ -81,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``tganaug track``; returns 0 on success, 1 when the tracker's backend cannot run here."""
     from tganaug import get_segmenter, get_tracker  # noqa: PLC0415
     from tganaug.io import find_sequences  # noqa: PLC0415
+
+    from tganaug.tracking.results import TRACKING_RESULT  # noqa: PLC0415
+    from tganaug.utils.fsutil import check_output_dir  # noqa: PLC0415
 
     frames = parse_frames(args.frames)
     use_gt = args.segmenter in (None, "", "gt", "none")
@@ -97,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         if not kept:
             raise ValueError(f"{args.in_dir}: no sequence has {frames} frames (sequences {', '.join(names)})")
         names = kept
+    for name in names:  # every result folder is checked before the tracking work
+        check_output_dir(Path(args.out) / f"{name}_RES", args.overwrite, TRACKING_RESULT)
     for name in names:
         code = _track_one(args, name, frames, use_gt, tracker, segmenter)
         if code:

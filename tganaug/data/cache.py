@@ -18,13 +18,17 @@ import numpy as np
 
 from tganaug.io import SequenceWriter, read_ctc
 from tganaug.lineage import LineageError, track_problems
-from tganaug.utils.fsutil import atomic_directory
+from tganaug.utils.fsutil import OutputKind, atomic_directory
 
 __all__ = ["CacheMismatchError", "read_cached_video", "write_video"]
 
 
 class CacheMismatchError(ValueError):
     """A cached video was made with a different configuration than the dataset asks for."""
+
+
+#: one slot of a dataset's cache folder (``CACHE/000123``): named by the dataset, everything in it is the cache's own
+CACHED_VIDEO = OutputKind("cached-video", ("*",), "a cached video", lambda folder: True)
 
 
 def write_video(
@@ -55,7 +59,7 @@ def write_video(
         if problems:
             raise LineageError("refusing to cache inconsistent tracks: " + "; ".join(problems[:5]))
     n_frames = labels.shape[0]
-    with atomic_directory(path, overwrite=overwrite) as staging:
+    with atomic_directory(path, overwrite=overwrite, kind=CACHED_VIDEO) as staging:
         writer = SequenceWriter(staging, n_frames)
         written = 0
         for t, frame in enumerate(frames):

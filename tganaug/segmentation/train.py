@@ -15,12 +15,29 @@ from tqdm import tqdm
 from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.model import SegmenterConfig, UNetSegmenter, build_network
 from tganaug.segmentation.targets import instance_targets
-from tganaug.utils.fsutil import atomic_write_bytes
+from tganaug.utils.fsutil import OutputExistsError, OutputKind, atomic_write_bytes, describe_entries, output_kind_of, write_output_record
 
-__all__ = ["train_segmenter"]
+__all__ = ["SEGMENTER_RUN", "train_segmenter"]
 
 STATE_FILE = "training_state.pt"
 MODEL_FILE = "model.pt"
+#: the files a segmenter training writes into its folder (earlier versions: recognised by their training state)
+SEGMENTER_RUN = OutputKind("segmenter-run", (STATE_FILE, MODEL_FILE, "model.json"), "a segmenter training run",
+                           lambda folder: (folder / STATE_FILE).is_file())
+
+
+def _check_run_folder(out_dir: Path) -> None:
+    """Refuse an ``out_dir`` whose ``model.pt`` / ``model.json`` / ``training_state.pt`` a segmenter training did not
+    write (they would be replaced); other files there are left alone."""
+    recorded = output_kind_of(out_dir)
+    if recorded == SEGMENTER_RUN.name or (recorded is None and SEGMENTER_RUN.recognise(out_dir)):
+        return
+    if recorded is not None:
+        raise OutputExistsError(f"{out_dir} is a tganaug {recorded!r} output, not a segmenter training run: choose an empty or new folder")
+    taken = [name for name in SEGMENTER_RUN.entries if (out_dir / name).exists()]
+    if taken:
+        raise OutputExistsError(f"{out_dir} holds {describe_entries(taken)} that no segmenter training wrote there; training "
+                                "would replace them: choose an empty or new folder, or move those files out first")
 
 
 def _batch(dataset: Any, step: int, batch_size: int, seed: int, percentiles: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,14 +73,19 @@ def train_segmenter(
 
     Every ``checkpoint_every`` steps the full training state (network, optimiser, step) is written
     atomically to ``out_dir/training_state.pt``; with ``resume`` a run continues from it, giving the
-    same weights as an uninterrupted run. The final model is ``out_dir/model.pt`` (+ ``model.json``).
+    same weights as an uninterrupted run. The final model is ``out_dir/model.pt`` (+ ``model.json``). A folder
+    holding such files that no segmenter training wrote is refused (:data:`SEGMENTER_RUN`); other files there
+    are left alone.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
     if len(dataset) == 0:
         raise ValueError("the training dataset is empty")
     out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        _check_run_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_output_record(out_dir, SEGMENTER_RUN)
     config = config or SegmenterConfig()
     torch.manual_seed(seed)
     network = build_network(config)

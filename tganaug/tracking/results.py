@@ -22,11 +22,14 @@ import tifffile
 
 from tganaug.io import check_labels, list_frames, read_tiff
 from tganaug.lineage import as_lineage, format_man_track, read_man_track, validate_tracks
-from tganaug.utils.fsutil import atomic_directory
+from tganaug.utils.fsutil import OutputKind, atomic_directory
 
-__all__ = ["RESULT_MASK", "TrackingResult", "result_dir", "write_result_files", "write_result", "read_result"]
+__all__ = ["RESULT_MASK", "TRACKING_RESULT", "TrackingResult", "result_dir", "write_result_files", "write_result", "read_result"]
 
 RESULT_MASK = re.compile(r"^mask(\d+)\.tif{1,2}$")
+#: a ``<sequence>_RES`` folder written by :func:`write_result` (earlier versions: recognised by its ``res_track.txt``)
+TRACKING_RESULT = OutputKind("tracking-result", ("mask[0-9]*.tif", "mask[0-9]*.tiff", "res_track.txt"),
+                             "a tracking result written by tganaug track", lambda folder: (folder / "res_track.txt").is_file())
 
 
 @dataclass
@@ -86,10 +89,11 @@ def write_result(
     """Write a tracking result atomically to ``path/<sequence>_RES``; returns that folder.
 
     Raises :class:`tganaug.LineageError` if labels and lineage disagree, ``FileExistsError`` if the
-    folder is not empty and ``overwrite`` is False.
+    folder is not empty and ``overwrite`` is False, or holds anything but a tracking result
+    (:data:`TRACKING_RESULT`; it is then never replaced).
     """
     folder = Path(path) / f"{sequence}_RES"
-    with atomic_directory(folder, overwrite=overwrite) as staging:
+    with atomic_directory(folder, overwrite=overwrite, kind=TRACKING_RESULT) as staging:
         write_result_files(staging, labels, lineage, first_frame)
     return folder
 

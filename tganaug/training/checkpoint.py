@@ -10,12 +10,15 @@ import torch
 from torch import nn
 
 from tganaug.models.config import TGANConfig, network_config_mismatch
-from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_json
+from tganaug.utils.fsutil import OutputKind, atomic_write_bytes, atomic_write_json, check_output_dir, write_output_record
 
-__all__ = ["FORMAT", "CheckpointError", "load_checkpoint", "load_network_state", "resolve_checkpoint", "save_checkpoint"]
+__all__ = ["EXPORTED_MODEL", "FORMAT", "CheckpointError", "load_checkpoint", "load_network_state", "resolve_checkpoint", "save_checkpoint"]
 
 FORMAT = "tganaug-tgan-checkpoint"
 CHECKPOINT_NAME = "checkpoint.pt"
+#: a folder written by :func:`export_generator` (earlier versions: recognised by its checkpoint and config.json)
+EXPORTED_MODEL = OutputKind("tgan-model", (CHECKPOINT_NAME, "config.json", "card.json"), "a tGAN model exported by tganaug",
+                            lambda folder: (folder / CHECKPOINT_NAME).is_file() and (folder / "config.json").is_file())
 
 
 class CheckpointError(ValueError):
@@ -93,15 +96,19 @@ def export_generator(run: str | Path, out_dir: str | Path, card: dict[str, Any] 
     Keeps the generator's ``state_dict``, the config, the mode, step, default background and reference backgrounds, and
     drops discriminators, FlowNet, optimiser and RNG states, so shipped files stay small. The
     result (``out_dir/checkpoint.pt`` + ``config.json`` [+ ``card.json``]) loads with
-    :meth:`tganaug.models.tgan.TGAN.from_pretrained` like a run directory.
+    :meth:`tganaug.models.tgan.TGAN.from_pretrained` like a run directory. An existing ``out_dir`` is replaced
+    only when it holds nothing but an exported model's files (:data:`EXPORTED_MODEL`), else
+    :class:`~tganaug.utils.fsutil.OutputExistsError` names what else is there.
     """
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, overwrite=True, kind=EXPORTED_MODEL, what="model folder")  # replaces only an exported model
     data = load_checkpoint(run)
     if "generator" not in data["models"]:
         raise CheckpointError(f"{resolve_checkpoint(run)} holds no generator weights")
     keep = {key: data[key] for key in ("config", "mode", "step", "seed", "data", "default_background", "reference_backgrounds") if key in data}
     keep["models"] = {"generator": data["models"]["generator"]}
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    write_output_record(out_dir, EXPORTED_MODEL)
     save_checkpoint(out_dir / CHECKPOINT_NAME, keep)
     atomic_write_json(out_dir / "config.json", data["config"])
     if card is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import shutil
 import time
@@ -55,11 +56,25 @@ from tganaug.training.losses import (
     temporal_warp_loss,
 )
 from tganaug.utils.device import check_device
-from tganaug.utils.fsutil import OutputExistsError, atomic_write_bytes
+from tganaug.utils.fsutil import (OutputExistsError, OutputKind, atomic_write_bytes, check_replaceable, foreign_entries, not_empty_message,
+                                  output_kind_of, write_output_record)
 
-__all__ = ["LowResTrainer", "SRTrainer", "make_optimizer", "make_scheduler", "make_trainer", "montage"]
+__all__ = ["TRAINING_RUN", "LowResTrainer", "SRTrainer", "make_optimizer", "make_scheduler", "make_trainer", "montage"]
 
 _RUN_FILES = (CHECKPOINT_NAME, "config.json", "log.csv", "samples", "tensorboard")
+
+
+def _is_training_run(folder: Path) -> bool:
+    """A run directory written before the ownership record existed: its ``config.json`` is a :class:`TGANConfig`."""
+    try:
+        TGANConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    except (OSError, ValueError, TypeError):
+        return False
+    return True
+
+
+#: what a training run directory holds (see the module docstring); runs of earlier versions are recognised by their config.json
+TRAINING_RUN = OutputKind("tgan-training-run", _RUN_FILES, "a tGAN training run written by tganaug train", _is_training_run)
 #: config keys a resumed run may be given other values of (how often it logs, samples and checkpoints; its name)
 _RESUME_MAY_CHANGE = ("log_every", "sample_every", "checkpoint_every", "name")
 
@@ -173,9 +188,13 @@ class _Trainer:
             if self.out_dir.exists() and not self.out_dir.is_dir():
                 raise NotADirectoryError(f"output path {self.out_dir} exists and is not a directory")
             if self.out_dir.is_dir() and any(self.out_dir.iterdir()) and self.dist.is_main:
-                leftovers_only = not (self.out_dir / CHECKPOINT_NAME).exists() and all(p.name in _RUN_FILES for p in self.out_dir.iterdir())
-                if not (overwrite or leftovers_only):  # a run that never checkpointed holds nothing to resume
-                    raise OutputExistsError(f"run directory {self.out_dir} is not empty; pass --overwrite to start over or --resume to continue")
+                # a run of this version that never checkpointed holds nothing to resume: started over without --overwrite
+                leftovers_only = (output_kind_of(self.out_dir) == TRAINING_RUN.name and not (self.out_dir / CHECKPOINT_NAME).exists()
+                                  and not foreign_entries(self.out_dir, TRAINING_RUN))
+                if not (overwrite or leftovers_only):
+                    resumable = " (or --resume to continue it)" if (self.out_dir / CHECKPOINT_NAME).is_file() else ""
+                    raise OutputExistsError(not_empty_message(self.out_dir, TRAINING_RUN, "run directory") + resumable)
+                check_replaceable(self.out_dir, TRAINING_RUN, "run directory")  # nothing tganaug did not write is there
                 clear_run_files = True  # once the data and config are known to be good
         config.validate()
         self.config = config
@@ -218,6 +237,7 @@ class _Trainer:
         self.dist.barrier()  # rank 0 has checked / cleared the run directory
         if self.dist.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            write_output_record(self.out_dir, TRAINING_RUN)
             config.save(self.out_dir / "config.json")
         self._tb = None
 
