@@ -1,7 +1,7 @@
 """The bad-input index: every bad input we try, through the CLI or the API, and the error it gets.
 
 Each row of ``API_CASES`` / ``CLI_CASES`` is one bad input: an id, what is wrong, how it is fed,
-and the exception type / message it must produce. This module is the table (issue 7 asks for one);
+and the exception type / message it must produce. This module is the table;
 ``pytest tests/test_bad_inputs.py -v`` prints it row by row.
 """
 

@@ -1,4 +1,4 @@
-"""Dataset API of issue 5: synthetic, real CTC and mixed video items; transforms; collation; errors."""
+"""Dataset API: synthetic, real CTC and mixed video items; transforms; collation; errors."""
 
 from __future__ import annotations
 

@@ -669,7 +669,7 @@ def test_shipped_models_render_the_cells(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
 def test_shipped_models_follow_the_reference_background_level(name: str) -> None:
-    """A flat reference's level comes through (the models of sessions 2-5, trained without ``residual_background``,
+    """A flat reference's level comes through (earlier models, trained without ``residual_background``,
     rendered the same background for any flat reference: their encoders' instance norms remove its mean)."""
     model, (labels, far) = _shipped(name), _two_cells()
     dark, bright = (model.generate(labels, background=np.full((64, 64), level, np.float32), seed=0) for level in (0.1, 0.4))

@@ -554,7 +554,7 @@ def test_a_run_saved_before_all_sequences_were_read_resumes_on_its_first_ones(tm
     run = tmp_path / "run"
     LowResTrainer(TINY.replace(total_steps=4), run, data=[tmp_path / "ctc"], progress=False).train(until=2)
     old = load_checkpoint(run)
-    old["data"] = ["ctc"]  # what a checkpoint of sessions before the split was saved looked like
+    old["data"] = ["ctc"]  # what a checkpoint saved before the split was recorded looked like
     old.pop("frames")
     old.pop("config_obj")
     save_checkpoint(run / "checkpoint.pt", {k: v for k, v in old.items() if k not in ("format", "version")})
