@@ -54,6 +54,11 @@ class TrackedVideo:
     folder: Path | None = None
 
     @property
+    def tracks(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, lineage)``, as a tracker's ``track()`` returns them."""
+        return self.labels, self.lineage
+
+    @property
     def divisions(self) -> int:
         """Parents with two or more daughters in :attr:`lineage`."""
         _, children = np.unique(self.lineage[self.lineage[:, 3] > 0, 3], return_counts=True)
