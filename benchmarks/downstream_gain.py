@@ -169,7 +169,7 @@ def segment_eval(model: Path, dataset_dir: Path) -> tuple[Any, np.ndarray, dict[
     The reference is the dataset's SEG masks, or its dense TRA masks for :data:`DENSE_TRA` datasets.
     """
     evaluation = tganaug.read_ctc(dataset_dir, frames="eval")
-    labels = UNetSegmenter(model, device="cpu").segment(evaluation.images)
+    labels = tganaug.tracking.segment_video(evaluation.images, UNetSegmenter(model, device="cpu"), name="unet")
     reference = read_seg_reference(dataset_dir, evaluation.frames.tolist())
     if not reference and dataset_dir.name in DENSE_TRA:
         reference = dict(enumerate(evaluation.labels))
@@ -177,7 +177,7 @@ def segment_eval(model: Path, dataset_dir: Path) -> tuple[Any, np.ndarray, dict[
 
 
 def score(evaluation: Any, labels: np.ndarray, reference: dict[int, np.ndarray], tracker: str, **config: Any) -> dict[str, float]:
-    tracked, lineage = tganaug.get_tracker(tracker, **config).track(labels)
+    tracked, lineage = tganaug.segment_and_track(labels, tracker, tracker_config=config).tracks
     scores = score_tracking(tracked, lineage, evaluation.labels, evaluation.lineage, seg_reference=reference)
     return {key: float(scores[key]) for key in COLUMNS}
 

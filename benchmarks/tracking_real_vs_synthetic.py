@@ -152,14 +152,14 @@ def run_one(dataset: Path, spec: dict, source: str, images: np.ndarray, gt, seg_
     if segmenter == "gt":
         labels = gt.labels
     elif segmenter == "unet":
-        labels = tganaug.get_segmenter("unet", model=MODELS[dataset.name]).segment(images)
+        labels = tganaug.tracking.segment_video(images, "unet", config={"model": MODELS[dataset.name]})
     else:
-        labels = tganaug.get_segmenter("threshold", **spec["segmenter"]).segment(images)
+        labels = tganaug.tracking.segment_video(images, "threshold", config=spec["segmenter"])
     rows = []
     for name in trackers:
         started = time.perf_counter()
         try:
-            tracked, lineage = tganaug.get_tracker(name).track(labels)
+            tracked, lineage = tganaug.segment_and_track(labels, name).tracks
         except (RuntimeError, ImportError) as error:
             print(f"  {dataset.name} {source} {name}: skipped ({error})")
             continue

@@ -54,7 +54,7 @@ def evaluate(data: Path, model: Path) -> list[dict[str, Any]]:
     for tracker, config in (("trackastra", {"model": str(model)}), ("laptrack", {})):
         linker = tganaug.get_tracker(tracker, **config)
         started = time.perf_counter()  # linking only (model loading and imports not counted)
-        tracked, lineage = linker.track(sequence.labels)
+        tracked, lineage = tganaug.segment_and_track(sequence.labels, linker, tracker_name=tracker).tracks
         seconds = time.perf_counter() - started
         scores = score_tracking(tracked, lineage, sequence.labels, sequence.lineage)
         frames = f"t{int(sequence.frames[0]):03d}-t{int(sequence.frames[-1]):03d}"

@@ -26,6 +26,8 @@ _LAZY = {
     "MixedVideoDataset": "tganaug.data",
     "collate_videos": "tganaug.data",
     "generate": "tganaug.appearance",
+    "segment_and_track": "tganaug.tracking.pipeline",
+    "write_simulation": "tganaug.simulation.writing",
 }
 
 
@@ -61,9 +63,11 @@ __all__ = [
     "get_simulator",
     "get_tracker",
     "read_ctc",
+    "segment_and_track",
     "track_problems",
     "validate_tracks",
     "write_ctc",
+    "write_simulation",
 ]
 
 

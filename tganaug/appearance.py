@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from tganaug.contracts import missing_members, supports_batch_generation, supports_frame_stream
+from tganaug.plugin_objects import describe, resolve
 from tganaug.utils.config import ConfigMixin
 
 __all__ = [
@@ -541,9 +543,7 @@ class AppearanceGenerator:
     """
 
     def __init__(self, generator: Any, appearance: Any = None, reference: Any = None) -> None:
-        from tganaug.data.plugins import describe
-
-        if not callable(getattr(generator, "generate", None)):
+        if missing_members("generator", generator):
             raise TypeError(f"with_appearance needs a generator with generate(), got {type(generator).__name__}")
         self.generator = generator
         self.appearance = load_appearance(appearance)
@@ -714,19 +714,18 @@ class AppearanceGenerator:
     @property
     def generate_batch(self) -> Any:
         """``generate_batch(labels, backgrounds, seeds) -> (B, T, H, W)``, present when the wrapped generator has one."""
-        inner = getattr(self.generator, "generate_batch", None)
-        if not callable(inner):
+        if not supports_batch_generation(self.generator):
             raise AttributeError(f"generator {self.name!r} has no generate_batch")
 
         def generate_batch(labels: Sequence[np.ndarray], backgrounds: Sequence[np.ndarray | None], seeds: Sequence[int]) -> np.ndarray:
-            videos = inner(labels, backgrounds, seeds)
+            videos = self.generator.generate_batch(labels, backgrounds, seeds)
             return np.stack([self._apply(v, np.asarray(lab), s) for v, lab, s in zip(videos, labels, seeds)])
 
         return generate_batch
 
     def iter_frames(self, labels: Iterable[np.ndarray], background: np.ndarray | None = None, seed: int | None = None) -> Iterator[np.ndarray]:
         """Frame by frame (the same bytes as :meth:`generate`): streamed when the wrapped generator has ``iter_frames``."""
-        if not callable(getattr(self.generator, "iter_frames", None)):
+        if not supports_frame_stream(self.generator):
             stacked = np.stack([np.asarray(f) for f in labels])
             yield from self.generate(stacked, background=background, seed=seed)
             return
@@ -769,7 +768,5 @@ def generate(labels: np.ndarray, generator: Any = "procedural", *, seed: int | N
     path, a dict of ranges or an :class:`AppearanceConfig`; ``reference``: one ``(H, W)`` or ``(N, H, W)`` unannotated
     frame(s) of a recording whose look the video takes (units: those frames' 0.1 / 99.9 percentiles = 0 / 1).
     """
-    from tganaug.data.plugins import resolve
-
     made = resolve("generator", generator, generator_config)
     return with_appearance(made, appearance, reference).generate(labels, background=background, seed=seed)

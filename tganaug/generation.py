@@ -332,9 +332,9 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
 
 def generator_record(generator: Any, given: dict[str, Any] | None = None) -> dict[str, Any]:
     """What :func:`prepare_output` records in ``generator.json``: ``{"name", "config"}`` of the generator
-    (:func:`tganaug.data.plugins.describe`; a generator without a ``config``: the parameters ``given`` to it);
+    (:func:`tganaug.plugin_objects.describe`; a generator without a ``config``: the parameters ``given`` to it);
     the ``tgan`` plugin's config holds its ``weights_sha256``."""
-    from tganaug.data.plugins import describe
+    from tganaug.plugin_objects import describe
 
     return json.loads(json.dumps(describe(generator, given), default=repr))  # a third party's config may hold non-JSON values
 

@@ -4,7 +4,9 @@ A plugin is a module (or object) registered under one of the entry-point groups
 ``tganaug.simulators``, ``tganaug.generators``, ``tganaug.segmenters`` or ``tganaug.trackers``.
 It implements one or more of the hooks below, each returning a mapping from the public plugin
 name (e.g. ``"random-walk"``) to a factory: a callable taking keyword configuration and returning
-the ready object (a simulator, generator, segmenter or tracker). Example::
+the ready object (a simulator, generator, segmenter or tracker). What each object must and may provide, with
+the exact calls, shapes and dtypes, is :mod:`tganaug.contracts` (``Simulator``, ``Generator``, ``Segmenter``,
+``Tracker`` and the optional capabilities). Example::
 
     from tganaug import hookimpl
 
@@ -35,19 +37,19 @@ PLUGIN_KINDS: dict[str, tuple[str, str]] = {
 
 @hookspec
 def tganaug_simulators() -> dict[str, Callable[..., Any]]:
-    """Mask simulators: name -> factory(**config) with ``simulate(frames, height, width, seed)``."""
+    """Mask simulators: name -> factory(**config) with ``simulate(frames, height, width, seed)`` (:class:`tganaug.contracts.Simulator`)."""
 
 
 @hookspec
 def tganaug_generators() -> dict[str, Callable[..., Any]]:
-    """Generators: name -> factory(**config) with ``generate(labels, background=None, seed=None)``."""
+    """Generators: name -> factory(**config) with ``generate(labels, background=None, seed=None)`` (:class:`tganaug.contracts.Generator`)."""
 
 
 @hookspec
 def tganaug_segmenters() -> dict[str, Callable[..., Any]]:
-    """Segmenters: name -> factory(**config) with ``segment(images) -> (T, H, W) uint16 labels``."""
+    """Segmenters: name -> factory(**config) with ``segment(images) -> (T, H, W) uint16 labels`` (:class:`tganaug.contracts.Segmenter`)."""
 
 
 @hookspec
 def tganaug_trackers() -> dict[str, Callable[..., Any]]:
-    """Trackers: name -> factory(**config) with ``track(labels) -> (labels, lineage)``."""
+    """Trackers: name -> factory(**config) with ``track(labels) -> (labels, lineage)`` (:class:`tganaug.contracts.Tracker`)."""

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tganaug.contracts import SimulationStream, plugin_name, supports_frame_stream, supports_simulation_stream
 from tganaug.lineage import LineageError, as_lineage, track_problems_streaming
+from tganaug.plugin_objects import checked_simulation
 from tganaug.utils.arrays import to_numpy
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ class _LabelSource:
         """The lineage as the source gave it (a stream's once its frames are read)."""
         if self._stream is None:
             return self._lineage
-        if not hasattr(self._stream, "lineage"):
+        if not isinstance(self._stream, SimulationStream):
             raise TypeError(f"{self.name}: simulate_stream() must return an iterable of frames with a .lineage "
                             f"(set once the frames are read), got {type(self._stream).__name__}")
         return self._stream.lineage
@@ -123,7 +125,7 @@ def _iter_generated(generator: Any, label_frames: Iterable[np.ndarray], backgrou
                     name: str) -> Iterator[Any]:
     """Frames of the generator ``name``: streamed through ``iter_frames`` when it has one, else all at once
     (``generate()`` must return a ``(T, H, W)`` array for the ``(T, H, W)`` labels)."""
-    if callable(getattr(generator, "iter_frames", None)):
+    if supports_frame_stream(generator):
         yield from generator.iter_frames(label_frames, background=background, seed=seed)
         return
     labels = np.stack(list(label_frames))
@@ -225,8 +227,8 @@ class VideoRenderer:
         self.seed = check_seed(seed)
         self.frames, self.height, self.width = frames, height, width
         self.backgrounds = list(backgrounds)
-        self.simulator_name = simulator_name if simulator_name is not None else str(getattr(simulator, "name", type(simulator).__name__))
-        self.generator_name = generator_name if generator_name is not None else str(getattr(generator, "name", type(generator).__name__))
+        self.simulator_name = simulator_name if simulator_name is not None else plugin_name(simulator)
+        self.generator_name = generator_name if generator_name is not None else plugin_name(generator)
 
     def seeds(self, index: int) -> VideoSeeds:
         """The seeds of video ``index`` (:func:`tganaug.data.seeding.video_seeds`)."""
@@ -243,11 +245,9 @@ class VideoRenderer:
             return _LabelSource(masks.labels, len(masks.labels), None, masks.source, lineage=masks.lineage)
         name = f"simulator {self.simulator_name!r}"
         size = (self.height, self.width)
-        if streamed and callable(getattr(self.simulator, "simulate_stream", None)):
+        if streamed and supports_simulation_stream(self.simulator):
             stream = self.simulator.simulate_stream(self.frames, self.height, self.width, seed=seeds.simulator)
             return _LabelSource(stream, self.frames, size, name, stream=stream)
-        from tganaug.data.plugins import checked_simulation
-
         video = self.simulator.simulate(self.frames, self.height, self.width, seed=seeds.simulator)
         labels, lineage = checked_simulation(video, self.simulator_name, (self.frames, self.height, self.width))
         return _LabelSource(labels, self.frames, size, name, lineage=lineage, checked=True)

@@ -1,32 +1,13 @@
-"""``tganaug simulate``: write a simulated mask video (CTC layout) with its lineage."""
+"""``tganaug simulate``: write a simulated mask video (CTC layout) with its lineage (:func:`tganaug.simulation.writing.write_simulation`)."""
 
 from __future__ import annotations
 
 import argparse
-import inspect
-
-import numpy as np
-from tqdm import tqdm
 
 from tganaug.commands._options import load_config_file, parse_params
-from tganaug.io import write_sequence_files
-from tganaug.utils.fsutil import OutputKind, atomic_directory, atomic_write_json, check_output_dir
-from tganaug.visualize import colorize_labels, frame_indices, montage, save_png
+from tganaug.simulation.writing import SIMULATION, write_simulation
 
-
-def _is_simulation(folder) -> bool:
-    """A folder ``tganaug simulate`` wrote before the ownership record existed: its config.json says so."""
-    import json
-
-    try:
-        return json.loads((folder / "config.json").read_text()).get("command") == "simulate"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-#: what ``tganaug simulate`` writes
-SIMULATION = OutputKind("simulation", ("config.json", "montage.png", "[0-9][0-9]_GT"), "a simulation written by tganaug simulate",
-                        _is_simulation)
+__all__ = ["SIMULATION", "add_parser", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -56,67 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tganaug import __version__, default_registry
-    from tganaug.data.plugins import checked_simulation, describe
-
-    check_output_dir(args.out, args.overwrite, SIMULATION)
     params = {**load_config_file(args.config), **parse_params(args.param)}
-    factory = default_registry().info("simulator", args.simulator).factory
-    sequence = None
-    if args.sequence and not args.from_ctc:
-        raise ValueError("--sequence names the sequence of --from-ctc CTC_DIR to fit: give --from-ctc")
-    if args.from_ctc:
-        if not hasattr(factory, "from_ctc"):
-            raise ValueError(f"simulator {args.simulator!r} cannot estimate parameters from CTC data")
-        sequence = args.sequence or _fitted_sequence(args.from_ctc, args.from_ctc_frames)
-        simulator = factory.from_ctc(args.from_ctc, frames=args.from_ctc_frames, sequence=sequence, **params)
-    else:
-        simulator = factory(**params)
-    kwargs = {}
-    with tqdm(total=args.frames, desc=f"simulate {args.simulator}", unit="frame", disable=args.quiet) as bar:
-        if "progress" in inspect.signature(simulator.simulate).parameters:
-            kwargs["progress"] = lambda _t: bar.update(1)
-        video = simulator.simulate(frames=args.frames, height=args.height, width=args.width, seed=args.seed, **kwargs)
-        bar.update(args.frames - bar.n)
-    # size, dtype, ids and lineage checked and named by plugin, as generate and the datasets do
-    labels, lineage = checked_simulation(video, args.simulator, (args.frames, args.height, args.width))
-    config = {
-        "tganaug_version": __version__,
-        "command": "simulate",
-        "simulator": args.simulator,
-        # the simulator's own full config; a plugin without one: the parameters it was given
-        "simulator_config": describe(simulator, params)["config"] or {},
-        "from_ctc": args.from_ctc,
-        "from_ctc_frames": args.from_ctc_frames if args.from_ctc else None,
-        "from_ctc_sequence": sequence,
-        "frames": args.frames,
-        "height": args.height,
-        "width": args.width,
-        "seed": args.seed,
-        "tracks": int(len(lineage)),
-        "divisions": int(np.sum(np.unique(lineage[:, 3][lineage[:, 3] > 0], return_counts=True)[1] >= 2)),
-    }
-    with atomic_directory(args.out, overwrite=args.overwrite, kind=SIMULATION) as staging:
-        write_sequence_files(staging, labels=labels, lineage=lineage)
-        atomic_write_json(staging / "config.json", config)
-        shown = frame_indices(len(labels))
-        save_png(staging / "montage.png", montage([[colorize_labels(labels[t]) for t in shown]], row_titles=("masks",),
-                                                  column_titles=[f"t={t}" for t in shown]))
-    print(f"wrote {args.out}: {args.frames} frames {args.height}x{args.width}, {config['tracks']} tracks, "
-          f"{config['divisions']} divisions (lineage validated)")
+    written = write_simulation(args.out, args.simulator, frames=args.frames, height=args.height, width=args.width, seed=args.seed,
+                               simulator_config=params, from_ctc=args.from_ctc, from_ctc_frames=args.from_ctc_frames,
+                               sequence=args.sequence, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote {args.out}: {args.frames} frames {args.height}x{args.width}, {written.config['tracks']} tracks, "
+          f"{written.config['divisions']} divisions (lineage validated)")
     return 0
-
-
-def _fitted_sequence(path: str, frames: str) -> str:
-    """The first annotated sequence of ``path`` that has ``frames`` (a split name; any sequence for frame numbers)."""
-    from tganaug.io import find_sequences
-    from tganaug.splits import SPLIT_NAMES, sequences_with_split
-
-    names = find_sequences(path, annotated=True)
-    if frames not in SPLIT_NAMES or frames == "all":
-        return names[0]
-    kept, skipped = sequences_with_split(path, frames, names)
-    if not kept:
-        raise ValueError(f"{path}: no annotated sequence has {frames} frames to fit (sequences {', '.join(skipped)}); "
-                         "pass --from-ctc-frames all or another --sequence")
-    return kept[0]

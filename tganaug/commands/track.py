@@ -10,32 +10,11 @@ Example::
 from __future__ import annotations
 
 import argparse
-import inspect
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-from tqdm import tqdm
 
 from tganaug.commands._options import add_quiet_option, parse_params
 
-__all__ = ["add_parser", "run", "parse_frames", "with_progress"]
-
-
-def with_progress(method: Callable[..., Any], data: np.ndarray, desc: str, quiet: bool) -> Any:
-    """``method(data)`` (a segmenter's ``segment`` or a tracker's ``track`` of a ``(T, H, W)`` video) under a tqdm bar
-    of ``T`` frames on stderr: advanced frame by frame when ``method`` takes ``progress(t)``, else filled when it returns."""
-    with tqdm(total=len(data), desc=desc, unit="frame", disable=quiet) as bar:
-        try:
-            takes_progress = "progress" in inspect.signature(method).parameters
-        except (TypeError, ValueError):  # no signature to read (e.g. a C extension)
-            takes_progress = False
-        given = {"progress": lambda _t: bar.update(1)} if takes_progress else {}
-        result = method(data, **given)
-        bar.update(len(data) - bar.n)
-    return result
+__all__ = ["add_parser", "run", "parse_frames"]
 
 
 def parse_frames(text: str) -> str | range:
@@ -81,6 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``tganaug track``; returns 0 on success, 1 when the tracker's backend cannot run here."""
     from tganaug import get_segmenter, get_tracker  # noqa: PLC0415
+    from tganaug.contracts import check_plugin  # noqa: PLC0415
     from tganaug.io import find_sequences  # noqa: PLC0415
 
     from tganaug.tracking.results import TRACKING_RESULT  # noqa: PLC0415
@@ -91,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
     if use_gt and args.segmenter_config:
         raise ValueError("--segmenter-config needs a --segmenter plugin (the default, gt, tracks the given masks and "
                          "takes no parameters)")
-    tracker = get_tracker(args.tracker, **parse_params(args.tracker_config, "--tracker-config"))
-    segmenter = None if use_gt else get_segmenter(args.segmenter, **parse_params(args.segmenter_config, "--segmenter-config"))
+    # made once for every sequence; refused, naming the member, when it lacks track() / segment() (tganaug.contracts)
+    tracker = check_plugin("tracker", get_tracker(args.tracker, **parse_params(args.tracker_config, "--tracker-config")),
+                           f"tracker plugin {args.tracker!r}")
+    segmenter = None if use_gt else check_plugin(
+        "segmenter", get_segmenter(args.segmenter, **parse_params(args.segmenter_config, "--segmenter-config")),
+        f"segmenter plugin {args.segmenter!r}")
     names = find_sequences(args.in_dir, args.sequence, raw=not use_gt, annotated=use_gt)
     if frames in ("train", "eval") and not args.sequence:  # every sequence: those without the split's frames are skipped
         kept = [name for name in names if _has_split(args.in_dir, frames, name)]
@@ -120,32 +104,19 @@ def _has_split(path: str, split: str, sequence: str) -> bool:
 def _track_one(args: argparse.Namespace, name: str, frames: str | range, use_gt: bool, tracker, segmenter) -> int:  # noqa: ANN001
     """Track sequence ``name`` of ``args.in_dir`` and write ``OUT/<name>_RES``; 1 when the tracker cannot run here."""
     from tganaug.io import read_ctc  # noqa: PLC0415
-    from tganaug.tracking.checks import checked_segmentation, checked_tracking  # noqa: PLC0415
-    from tganaug.tracking.results import write_result  # noqa: PLC0415
+    from tganaug.tracking.pipeline import TrackerFailed, segment_and_track  # noqa: PLC0415
 
     sequence = read_ctc(args.in_dir, name, frames, read_images=not use_gt, read_labels=use_gt)
-    start = time.perf_counter()
-    if use_gt:
-        labels = sequence.labels
-    else:
-        labels = checked_segmentation(with_progress(segmenter.segment, sequence.images, f"segment ({args.segmenter})", args.quiet),
-                                      args.segmenter, sequence.images.shape)
-    segmented = time.perf_counter()
     try:
-        output = with_progress(tracker.track, labels, f"track ({args.tracker})", args.quiet)
-    except (RuntimeError, ImportError) as error:  # e.g. btrack's C++ library cannot be loaded
-        print(f"tganaug track: tracker {args.tracker!r} failed ({type(error).__name__}: {error})")
+        result = segment_and_track(sequence.labels if use_gt else sequence.images, tracker, segmenter, progress=not args.quiet,
+                                   out=args.out, sequence=name, first_frame=int(sequence.frames[0]), overwrite=args.overwrite,
+                                   segmenter_name=args.segmenter, tracker_name=args.tracker)
+    except TrackerFailed as error:  # e.g. btrack's C++ library cannot be loaded
+        print(f"tganaug track: {error}")
         return 1
-    tracked, lineage = checked_tracking(output, args.tracker, labels.shape)  # before anything is written
-    done = time.perf_counter()
-    folder = write_result(
-        args.out, tracked, lineage, first_frame=int(sequence.frames[0]), sequence=name, overwrite=args.overwrite
-    )
-    _, children = np.unique(lineage[lineage[:, 3] > 0, 3], return_counts=True)
-    divisions = int(np.sum(children >= 2))
-    source = f"{sequence.annotation} masks" if use_gt else f"segmenter {args.segmenter} ({segmented - start:.1f} s)"
+    source = f"{sequence.annotation} masks" if use_gt else f"segmenter {args.segmenter} ({result.segment_seconds:.1f} s)"
     print(
         f"tracked frames {int(sequence.frames[0])}-{int(sequence.frames[-1])} of sequence {name} of {args.in_dir} from {source} with "
-        f"{args.tracker} in {done - segmented:.1f} s: {len(lineage)} tracks, {divisions} division(s) -> {folder}"
+        f"{args.tracker} in {result.track_seconds:.1f} s: {len(result.lineage)} tracks, {result.divisions} division(s) -> {result.folder}"
     )
     return 0

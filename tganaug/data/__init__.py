@@ -8,14 +8,27 @@ Every dataset yields the same item format (dict of tensors)::
     "meta":    dict               where the item came from
 
 Batch with :func:`collate_videos` (pads lineages with -1 rows and adds ``lineage_length``).
+
+The datasets need torch and MONAI: they are imported on first use, so that light submodules
+(``tganaug.data.normalize``, ``tganaug.data.seeding``) can be imported without them.
 """
 
-from tganaug.data.collate import LINEAGE_PAD, collate_videos
-from tganaug.data.ctc import CTCVideoDataset
-from tganaug.data.mixed import MixedVideoDataset
-from tganaug.data.normalize import Normalization, fit_normalization
-from tganaug.data.synthetic import SyntheticVideoDataset, SyntheticVideoStream
-from tganaug.data.transforms import VideoTransformError
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "LINEAGE_PAD": "tganaug.data.collate",
+    "collate_videos": "tganaug.data.collate",
+    "CTCVideoDataset": "tganaug.data.ctc",
+    "MixedVideoDataset": "tganaug.data.mixed",
+    "Normalization": "tganaug.data.normalize",
+    "fit_normalization": "tganaug.data.normalize",
+    "SyntheticVideoDataset": "tganaug.data.synthetic",
+    "SyntheticVideoStream": "tganaug.data.synthetic",
+    "VideoTransformError": "tganaug.data.transforms",
+}
 
 __all__ = [
     "LINEAGE_PAD",
@@ -28,3 +41,15 @@ __all__ = [
     "collate_videos",
     "fit_normalization",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'tganaug.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

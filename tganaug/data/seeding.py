@@ -8,10 +8,12 @@ video in every process, worker and run, and two indices never share a stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.utils.data
+
+if TYPE_CHECKING:  # torch is imported where it is used: seeds alone (tganaug generate) need no torch
+    import torch
 
 __all__ = ["EpochMixin", "VideoSeeds", "check_seed", "transform_seed", "video_seeds", "worker_shard"]
 
@@ -36,6 +38,8 @@ class EpochMixin:
     _shared_epoch: torch.Tensor
 
     def _init_epoch(self) -> None:
+        import torch
+
         self._shared_epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     @property
@@ -78,5 +82,7 @@ def transform_seed(seed: int, index: int, epoch: int = 0) -> int:
 
 def worker_shard() -> tuple[int, int]:
     """``(worker_id, num_workers)`` of the current DataLoader worker; ``(0, 1)`` in the main process."""
+    import torch.utils.data
+
     info = torch.utils.data.get_worker_info()
     return (0, 1) if info is None else (int(info.id), int(info.num_workers))

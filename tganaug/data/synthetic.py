@@ -26,11 +26,12 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from tganaug.contracts import supports_batch_generation
 from tganaug.data.indexing import resolve_index
 from tganaug.data.cache import read_cached_video, write_video
-from tganaug.data.plugins import describe, resolve
 from tganaug.data.seeding import EpochMixin, check_seed, transform_seed, worker_shard
 from tganaug.data.transforms import apply_video_transform
+from tganaug.plugin_objects import describe, resolve
 from tganaug.registry import PluginRegistry
 from tganaug.render import RenderedVideo, VideoRenderer
 from tganaug.simulation.base import check_video_size
@@ -70,7 +71,7 @@ def to_tensors(item: dict[str, Any]) -> dict[str, Any]:
 def renders_in_batches(generator: Any, render_batch: int) -> bool:
     """Whether ``render_batch`` videos go through ``generator.generate_batch`` together (``render_batch > 1`` and the
     generator has one); otherwise each video is rendered alone with ``generate``."""
-    return render_batch > 1 and callable(getattr(generator, "generate_batch", None))
+    return render_batch > 1 and supports_batch_generation(generator)
 
 
 def _backgrounds_sha256(backgrounds: list[np.ndarray]) -> str:

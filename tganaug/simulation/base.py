@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
+from tganaug.contracts import Simulator  # the simulator contract, re-exported here
 from tganaug.lineage import as_lineage, validate_tracks
 
 __all__ = ["SimulatedVideo", "Simulator", "check_video_size"]
@@ -32,15 +33,6 @@ class SimulatedVideo:
 
     def __post_init__(self) -> None:
         self.lineage = as_lineage(self.lineage)
-
-
-@runtime_checkable
-class Simulator(Protocol):
-    """A mask simulator: ``simulate(frames, height, width, seed) -> SimulatedVideo``."""
-
-    name: str
-
-    def simulate(self, frames: int, height: int, width: int, seed: int = 0) -> SimulatedVideo: ...
 
 
 def check_video_size(frames: int, height: int, width: int, min_side: int = 16) -> None:

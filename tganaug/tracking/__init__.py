@@ -8,11 +8,14 @@ from tganaug.tracking.base import LinkingTracker
 from tganaug.tracking.graph import DetectionTable, detection_table, relabel_video, tracks_from_edges
 from tganaug.tracking.graph_metrics import traccuracy_measures
 from tganaug.tracking.metrics import ctc_measures, mot_metrics, read_seg_reference, score_dirs, score_tracking
+from tganaug.tracking.pipeline import TrackedVideo, TrackerFailed, segment_and_track, segment_video, track_video
 from tganaug.tracking.results import TrackingResult, read_result, write_result
 
 __all__ = [
     "DetectionTable",
     "LinkingTracker",
+    "TrackedVideo",
+    "TrackerFailed",
     "TrackingResult",
     "ctc_measures",
     "detection_table",
@@ -22,7 +25,10 @@ __all__ = [
     "relabel_video",
     "score_dirs",
     "score_tracking",
+    "segment_and_track",
+    "segment_video",
     "traccuracy_measures",
+    "track_video",
     "tracks_from_edges",
     "write_result",
 ]

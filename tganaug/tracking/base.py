@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
 
+from tganaug.contracts import reports_progress
 from tganaug.tracking.graph import Edge, check_label_video, tracks_from_edges
 
 __all__ = ["LinkingTracker"]
@@ -37,5 +37,5 @@ class LinkingTracker(ABC):
         labels = check_label_video(labels)
         if labels.max() == 0:
             return np.zeros(labels.shape, dtype=np.uint16), np.zeros((0, 4), dtype=np.int64)
-        given = {"progress": progress} if progress is not None and "progress" in inspect.signature(self.link).parameters else {}
+        given = {"progress": progress} if progress is not None and reports_progress(self.link) else {}
         return tracks_from_edges(labels, self.link(labels, **given))
