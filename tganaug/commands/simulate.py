@@ -56,7 +56,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tganaug import __version__, default_registry
+    from tganaug.registry import default_registry
+    from tganaug.version import __version__
     from tganaug.data.plugins import checked_simulation, describe
 
     check_output_dir(args.out, args.overwrite, SIMULATION)
