@@ -1,6 +1,6 @@
 """tGAN networks and everything inference needs (one job per module), MONAI networks/nets style.
 
-Training (:mod:`tganaug.training`) imports from here; nothing here imports training code.
+The training package imports from here; nothing here imports training code.
 
 * :class:`~tganaug.models.lowres_generator.LowResGenerator`: three-encoder video-to-video style UNet
 * :class:`~tganaug.models.sr_generator.SRGenerator`: super-resolution style UNet
