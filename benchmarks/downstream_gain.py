@@ -43,13 +43,13 @@ from typing import Any
 import numpy as np
 import torch
 from monai.transforms import Compose, RandFlipd, RandRotate90d
-from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.simulators.division import DivisionSimulator
 from torch.utils.data import Dataset
 
 import tganaug
 from tganaug.data import CTCVideoDataset, MixedVideoDataset, SyntheticVideoDataset
 from tganaug.lineage import crop_lineage
+from tganaug.procedural import ProceduralRenderer
 from tganaug.segmentation import SegmenterConfig, UNetSegmenter
 from tganaug.segmentation.train import train_segmenter
 from tganaug.splits import split_frames

@@ -54,13 +54,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tganaug_plugins.generators.procedural import ProceduralRenderer
 from tganaug_plugins.generators.tgan import TGANGenerator
 
 import tganaug
 from tganaug import fidelity
 from tganaug.data.normalize import fit_normalization
 from tganaug.models.tgan import TGAN, background_from_video
+from tganaug.procedural import ProceduralRenderer
 from tganaug.tracking.metrics import format_table
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 from tganaug.visualize import (

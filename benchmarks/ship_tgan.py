@@ -127,10 +127,10 @@ def add_backgrounds(name: str, data_root: Path) -> None:
 
 
 def background_figure(data_root: Path, out: Path = REPO / "benchmarks" / "results" / "figures" / "reference_backgrounds.png") -> None:
-    """Per shipped training video: the plain reference (:func:`tganaug.training.data.background_from_video`, what
+    """Per shipped training video: the plain reference (:func:`tganaug.models.background.background_from_video`, what
     training and the fidelity benchmark use) | the cleaned one shipped for rendering without a background, on the
     same grey scale (1st..99.8th percentile of the plain one)."""
-    from tganaug.training.data import background_from_video
+    from tganaug.models.background import background_from_video
     from tganaug.visualize import montage, save_png, to_uint8
 
     rows, seen, names = [], set(), []

@@ -72,7 +72,7 @@ def make_generator(name: str, dataset: Path, tgan_models: dict[str, str] | None 
     """
     fit_on = dataset if dataset.name != "Fluo-N2DH-GOWT1" else dataset.parent / "Fluo-N2DH-SIM+"
     if name == "procedural":
-        from tganaug_plugins.generators.procedural import ProceduralRenderer
+        from tganaug.procedural import ProceduralRenderer
 
         return ProceduralRenderer.from_ctc(fit_on, frames="train")
     if name == "tgan":

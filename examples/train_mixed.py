@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader
 
 import tganaug
 from tganaug.data import CTCVideoDataset, MixedVideoDataset, SyntheticVideoDataset, collate_videos
-from tganaug_plugins.generators.procedural import ProceduralRenderer
+from tganaug.procedural import ProceduralRenderer
 
 REPO = Path(__file__).resolve().parents[1]
 

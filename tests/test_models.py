@@ -389,7 +389,8 @@ def test_shipped_flownet_estimates_a_known_shift() -> None:
     net.load_state_dict(state["model"])
     net.eval()
     from tganaug.io import read_ctc
-    from tganaug.training.data import downsample_image, normalize_video
+    from tganaug.models.downsample import downsample_image
+    from tganaug.models.normalize import normalize_video
 
     seq = read_ctc("/work/shared/data/Fluo-N2DH-SIM+", frames=range(45, 46))  # an eval frame: never trained on
     image = torch.from_numpy(normalize_video(seq.images)[0]) * 2 - 1  # (1, H, W)
@@ -568,7 +569,7 @@ def test_generate_rejects_bad_background() -> None:
 
 def test_super_resolve_runs_the_sr_stage_on_the_area_down_sampled_frames() -> None:
     from tganaug.models.tgan import TGAN
-    from tganaug.training.data import downsample_image
+    from tganaug.models.downsample import downsample_image
 
     model = tiny_tgan()
     rng = np.random.default_rng(0)
@@ -607,7 +608,7 @@ def test_background_from_video_recovers_the_background() -> None:
     for t in range(6):
         labels[t, 2:8, 2 + 3 * t : 8 + 3 * t] = 1
         images[t][labels[t] > 0] = 1000  # bright cell moving right
-    from tganaug.training.data import background_from_video as raw_bg
+    from tganaug.models.background import background_from_video as raw_bg
 
     estimate = raw_bg(images.astype(np.uint16), labels, percentiles=None, dilate=0)
     assert np.allclose(estimate, background.astype(np.uint16), atol=0.5)

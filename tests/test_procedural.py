@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tganaug
-from tganaug_plugins.generators.procedural import ProceduralConfig, ProceduralRenderer, estimate_config
+from tganaug.procedural import ProceduralConfig, ProceduralRenderer, estimate_config
 
 FLAT = dict(background_sd=0.0, texture_sd=0.0, blur_sigma=0.0, noise_sd=0.0)
 

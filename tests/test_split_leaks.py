@@ -137,7 +137,7 @@ def test_background_estimation_reads_only_train_frames(ctc: Path, opened: list[P
 
 
 def test_simulator_and_renderer_fits_read_only_train_frames(ctc: Path, opened: list[Path]) -> None:
-    from tganaug_plugins.generators.procedural import ProceduralRenderer
+    from tganaug.procedural import ProceduralRenderer
 
     registry = tganaug.default_registry()
     fitted = []

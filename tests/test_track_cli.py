@@ -201,11 +201,11 @@ class _WrongLineageTracker:
 ])
 def test_track_names_a_plugin_whose_output_is_wrong_and_writes_nothing(run_cli, dataset: Path, tmp_path: Path, capsys,
                                                                       monkeypatch, segmenter, tracker, message) -> None:
-    import tganaug
+    import tganaug.registry as registry
 
-    real_segmenter, real_tracker = tganaug.get_segmenter, tganaug.get_tracker
-    monkeypatch.setattr(tganaug, "get_segmenter", lambda name, **c: segmenter() if name == "bad" else real_segmenter(name, **c))
-    monkeypatch.setattr(tganaug, "get_tracker", lambda name, **c: tracker() if name == "bad" else real_tracker(name, **c))
+    real_segmenter, real_tracker = registry.get_segmenter, registry.get_tracker
+    monkeypatch.setattr(registry, "get_segmenter", lambda name, **c: segmenter() if name == "bad" else real_segmenter(name, **c))
+    monkeypatch.setattr(registry, "get_tracker", lambda name, **c: tracker() if name == "bad" else real_tracker(name, **c))
     out = tmp_path / "out"
     argv = ["track", "--tracker", "bad" if tracker else "overlap", *(["--segmenter", "bad"] if segmenter else []),
             str(dataset), "--out", str(out)]

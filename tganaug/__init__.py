@@ -13,10 +13,19 @@ from typing import Any
 from tganaug.hookspecs import hookimpl
 from tganaug.io import CTCFormatError, CTCSequence, read_ctc, write_ctc
 from tganaug.lineage import LineageError, track_problems, validate_tracks
-from tganaug.registry import PluginRegistry, PluginWarning, UnknownPluginError, default_registry, get_plugin
+from tganaug.registry import (
+    PluginRegistry,
+    PluginWarning,
+    UnknownPluginError,
+    default_registry,
+    get_generator,
+    get_plugin,
+    get_segmenter,
+    get_simulator,
+    get_tracker,
+)
 from tganaug.simulation import SimulatedVideo, Simulator
-
-__version__ = "0.1.0"
+from tganaug.version import __version__
 
 # Datasets need torch and MONAI: imported on first use so `import tganaug` and the CLI stay light.
 _LAZY = {
@@ -69,23 +78,3 @@ __all__ = [
     "write_ctc",
     "write_simulation",
 ]
-
-
-def get_simulator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
-    """Create the mask simulator registered as ``name`` with keyword configuration."""
-    return get_plugin("simulator", name, registry, **config)
-
-
-def get_generator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
-    """Create the video generator registered as ``name`` with keyword configuration."""
-    return get_plugin("generator", name, registry, **config)
-
-
-def get_segmenter(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
-    """Create the segmenter registered as ``name`` with keyword configuration."""
-    return get_plugin("segmenter", name, registry, **config)
-
-
-def get_tracker(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
-    """Create the tracker registered as ``name`` with keyword configuration."""
-    return get_plugin("tracker", name, registry, **config)

@@ -29,7 +29,7 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command registered."""
-    from tganaug import __version__
+    from tganaug.version import __version__
 
     parser = argparse.ArgumentParser(prog="tganaug", description="Annotated synthetic time-lapse microscopy videos.")
     parser.add_argument("--version", action="version", version=f"tganaug {__version__}")

@@ -576,7 +576,7 @@ def generate_dataset(config: GenerationConfig, out: str | Path, overwrite: bool 
     read (e.g. config files), never deleted by ``overwrite``. Returns the ``<name>_GT`` folders of
     every finished video in ``out``.
     """
-    from tganaug import get_generator, get_simulator
+    from tganaug.registry import get_generator, get_simulator
 
     from tganaug.appearance import configured
 

@@ -18,10 +18,11 @@ from typing import Any
 
 import pluggy
 
-from tganaug import hookspecs
+import tganaug.hookspecs as hookspecs
 from tganaug.hookspecs import PLUGIN_KINDS
 
-__all__ = ["PluginWarning", "UnknownPluginError", "PluginInfo", "PluginRegistry", "default_registry", "get_plugin"]
+__all__ = ["PluginWarning", "UnknownPluginError", "PluginInfo", "PluginRegistry", "default_registry", "get_generator", "get_plugin",
+           "get_segmenter", "get_simulator", "get_tracker"]
 
 _BUILTIN_DISTRIBUTION = "tganaug"  # the package whose entry points register the built-in plugins
 
@@ -207,3 +208,23 @@ def default_registry() -> PluginRegistry:
 def get_plugin(kind: str, name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
     """Create plugin ``name`` of ``kind`` from ``registry`` (default: installed plugins)."""
     return (registry or default_registry()).create(kind, name, **config)
+
+
+def get_simulator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the mask simulator registered as ``name`` with keyword configuration."""
+    return get_plugin("simulator", name, registry, **config)
+
+
+def get_generator(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the video generator registered as ``name`` with keyword configuration."""
+    return get_plugin("generator", name, registry, **config)
+
+
+def get_segmenter(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the segmenter registered as ``name`` with keyword configuration."""
+    return get_plugin("segmenter", name, registry, **config)
+
+
+def get_tracker(name: str, registry: PluginRegistry | None = None, **config: Any) -> Any:
+    """Create the tracker registered as ``name`` with keyword configuration."""
+    return get_plugin("tracker", name, registry, **config)

@@ -33,7 +33,7 @@ __all__ = ["generate_dataset_sharded"]
 @functools.lru_cache(maxsize=4)
 def _worker_objects(config_json: str) -> tuple[Any, Any, Any]:
     """Generator, simulator and background of a config, built once per worker process."""
-    from tganaug import get_generator, get_simulator
+    from tganaug.registry import get_generator, get_simulator
 
     config = GenerationConfig.from_dict(json.loads(config_json))
     from tganaug.appearance import configured

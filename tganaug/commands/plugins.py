@@ -16,7 +16,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tganaug import default_registry
+    from tganaug.registry import default_registry
 
     registry = default_registry()
     for kind, (group, _hook) in PLUGIN_KINDS.items():

@@ -59,8 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``tganaug track``; returns 0 on success, 1 when the tracker's backend cannot run here."""
-    from tganaug import get_segmenter, get_tracker  # noqa: PLC0415
     from tganaug.contracts import check_plugin  # noqa: PLC0415
+    from tganaug.registry import get_segmenter, get_tracker  # noqa: PLC0415
     from tganaug.io import find_sequences  # noqa: PLC0415
 
     from tganaug.tracking.results import TRACKING_RESULT  # noqa: PLC0415

@@ -1,4 +1,6 @@
-"""tGAN networks (one per module), MONAI networks/nets style.
+"""tGAN networks and everything inference needs (one job per module), MONAI networks/nets style.
+
+The training package imports from here; nothing here imports training code.
 
 * :class:`~tganaug.models.lowres_generator.LowResGenerator`: three-encoder video-to-video style UNet
 * :class:`~tganaug.models.sr_generator.SRGenerator`: super-resolution style UNet
@@ -7,6 +9,10 @@
 * :class:`~tganaug.models.feature_net.MaskFeatureNet`: perceptual-loss features
 * :class:`~tganaug.models.tgan.TGAN`: inference (``from_pretrained``, ``generate``)
 * :class:`~tganaug.models.config.TGANConfig` and presets ``tiny``, ``default``, ``paper``
+* :mod:`~tganaug.models.checkpoint`: reading checkpoints (``weights_only=True``), :class:`~tganaug.models.checkpoint.CheckpointError`
+* :mod:`~tganaug.models.background`: :func:`~tganaug.models.background.background_from_video`
+* :mod:`~tganaug.models.normalize`: :func:`~tganaug.models.normalize.normalize_video` (the tGAN intensity scale)
+* :mod:`~tganaug.models.downsample`: :func:`~tganaug.models.downsample.downsample_image`, ``downsample_mask``
 """
 
 from tganaug.models.config import PRESETS, TGANConfig, get_config

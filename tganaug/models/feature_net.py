@@ -1,8 +1,9 @@
 """Small mask-predicting UNet whose encoder gives the features of the perceptual loss.
 
 No pretrained VGG can be downloaded here, so the perceptual features come from a small UNet
-trained to predict cell foreground masks from the shared *train* frames (see
-:func:`tganaug.training.pretrain.train_feature_net`); its weights ship in ``tganaug/weights``.
+trained to predict cell foreground masks from the shared *train* frames (by ``train_feature_net`` of
+the training package's ``pretrain`` module, ``benchmarks/train_aux_nets.py``); its weights ship in
+``tganaug/weights``. Inference never imports training code.
 """
 
 from __future__ import annotations

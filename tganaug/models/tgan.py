@@ -38,7 +38,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tganaug.models.background import background_from_video
+from tganaug.models.checkpoint import CheckpointError, load_checkpoint, load_network_state, resolve_checkpoint
 from tganaug.models.config import TGANConfig, network_config_mismatch
+from tganaug.models.downsample import downsample_image, downsample_mask
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.models.style import NoiseSource
@@ -74,15 +77,6 @@ def check_precision(precision: object, device: torch.device) -> torch.dtype:
 def resolve_model(model: str | Path) -> Path:
     """A shipped model name or a path -> the folder / checkpoint to load (error names both options)."""
     return resolve_weights(model, SHIPPED_MODELS, what="tGAN model", is_valid=Path.exists, expected="an existing path")
-
-
-def background_from_video(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Reference background ``(H, W) float32`` in [0, 1] from a real video ``images (T, H, W)`` and its
-    ``labels (T, H, W)``: temporal median of the non-cell pixels (see
-    :func:`tganaug.training.data.background_from_video`)."""
-    from tganaug.training.data import background_from_video as _bg
-
-    return _bg(images, labels)
 
 
 def reference_crop(background: np.ndarray, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -235,7 +229,7 @@ class TGAN:
         run directory, or a low-res ``checkpoint.pt``; ``sr_path`` an SR run directory or checkpoint.
         Loads with ``torch.load(weights_only=True)``. A ``config.json`` beside a checkpoint that
         disagrees with the checkpoint, or weights that do not fit the network, raise
-        :class:`~tganaug.training.checkpoint.CheckpointError` naming the mismatch.
+        :class:`~tganaug.models.checkpoint.CheckpointError` naming the mismatch.
         """
         path = Path(path)
         if path.is_dir() and (path / "lowres").is_dir():
@@ -243,8 +237,6 @@ class TGAN:
                 sr_path = path / "sr"
             path = path / "lowres"
         lowres, config, data = _load_lowres(path)
-        from tganaug.training.checkpoint import CheckpointError, load_network_state
-
         sr = None
         if sr_path is not None:
             sr_data, sr_config = _load_generator_checkpoint(Path(sr_path), "sr")
@@ -277,8 +269,6 @@ class TGAN:
         bg_t = torch.from_numpy(bg)[None, None] * 2 - 1
         if pad_h or pad_w:
             bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
-        from tganaug.training.data import downsample_image
-
         return downsample_image(bg_t, s).to(self.device, self.dtype), pad_h, pad_w
 
     @torch.no_grad()
@@ -335,8 +325,6 @@ class TGAN:
         prepared = [self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)]
         lr_bg = torch.cat([p[0] for p in prepared])
         _, pad_h, pad_w = prepared[0]
-        from tganaug.training.data import downsample_mask
-
         generators = [torch.Generator(device=self.device).manual_seed(seed) for seed in seeds]
         noise: NoiseSource = generators[0] if len(generators) == 1 else generators
         styles = torch.cat([self.lowres.styles(1, generator=g) for g in generators])
@@ -391,8 +379,6 @@ class TGAN:
             raise ValueError(f"images have shape {frames.shape}, the masks {binary.shape}")
         if not np.isfinite(frames).all() or frames.min() < 0 or frames.max() > 1:
             raise ValueError("images must be finite and in [0, 1]")
-        from tganaug.training.data import downsample_image
-
         height, width = frames.shape[1:]
         unit = self.config.sr_scale * self.sr.divisor
         pad_h, pad_w = (-height) % unit, (-width) % unit
@@ -452,14 +438,12 @@ def _check_reference(background: object, name: object) -> np.ndarray:
 def load_lowres_generator(path: str | Path) -> tuple[LowResGenerator, TGANConfig]:
     """A trained :class:`LowResGenerator` (in eval mode, on the CPU) and its config from a low-res run directory or
     ``checkpoint.pt`` (loaded with ``weights_only=True``; mismatches raise
-    :class:`~tganaug.training.checkpoint.CheckpointError` as in :meth:`TGAN.from_pretrained`)."""
+    :class:`~tganaug.models.checkpoint.CheckpointError` as in :meth:`TGAN.from_pretrained`)."""
     lowres, config, _ = _load_lowres(Path(path))
     return lowres.eval(), config
 
 
 def _load_lowres(path: Path) -> tuple[LowResGenerator, TGANConfig, dict]:
-    from tganaug.training.checkpoint import load_network_state
-
     data, config = _load_generator_checkpoint(path, "lowres")
     lowres = LowResGenerator.from_config(config)
     load_network_state(lowres, data["models"]["generator"], what=f"low-res generator {path}")
@@ -467,12 +451,6 @@ def _load_lowres(path: Path) -> tuple[LowResGenerator, TGANConfig, dict]:
 
 
 def _load_generator_checkpoint(path: Path, mode: str) -> tuple[dict, TGANConfig]:
-    from tganaug.training.checkpoint import (
-        CheckpointError,
-        load_checkpoint,
-        resolve_checkpoint,
-    )
-
     file = resolve_checkpoint(path)
     data = load_checkpoint(file)
     if data["mode"] != mode:

@@ -126,7 +126,7 @@ def write_simulation(
         made = resolve("simulator", simulator, params or None, registry)
     name = simulator if isinstance(simulator, str) else plugin_name(made)
     labels, lineage = simulate_checked(made, frames, height, width, seed, name=name, progress=progress)
-    from tganaug import __version__
+    from tganaug.version import __version__
 
     config = {
         "tganaug_version": __version__,

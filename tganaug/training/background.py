@@ -1,6 +1,6 @@
 """Clean reference backgrounds: what a trained tGAN renders on when a video is given no background.
 
-:func:`tganaug.training.data.background_from_video` (the temporal median of the pixels off the
+:func:`tganaug.models.background.background_from_video` (the temporal median of the pixels off the
 cells, the reference the generator is trained and evaluated with) keeps ghosts of the training
 cells: their halos beyond its 2-px margin, and flat patches where a cell sat in every frame. As the
 background of a *new* video those ghosts would be cell-like structures without a label, so the

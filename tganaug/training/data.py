@@ -1,4 +1,9 @@
-"""Training data: CTC videos normalised for tGAN, reference backgrounds, curriculum clip sampling."""
+"""Training data: CTC videos normalised for tGAN, reference backgrounds, curriculum clip sampling.
+
+The normalisation, reference background and down-sampling are inference's too: they live in
+:mod:`tganaug.models.normalize`, :mod:`tganaug.models.background` and :mod:`tganaug.models.downsample`
+and are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
+from tganaug.models.background import background_from_video
 from tganaug.models.config import TGANConfig
+from tganaug.models.downsample import downsample_image, downsample_mask
+from tganaug.models.normalize import normalize_video
 
 __all__ = [
     "ClipSampler",
@@ -25,73 +32,6 @@ __all__ = [
     "normalize_video",
     "training_sequences",
 ]
-
-
-def normalize_video(images: np.ndarray, percentiles: Sequence[float] = (1.0, 99.8)) -> tuple[np.ndarray, tuple[float, float]]:
-    """Map a raw video to [0, 1]: the low/high percentiles of all its pixels go to 0/1, clipped.
-
-    Returns ``((T, H, W) float32 in [0, 1], (low, high))``.
-    """
-    low, high = np.percentile(images, list(percentiles))
-    scale = float(high - low) if high > low else 1.0
-    video = np.clip((images.astype(np.float32) - np.float32(low)) / np.float32(scale), 0.0, 1.0).astype(np.float32)
-    return video, (float(low), float(high))
-
-
-def background_from_video(
-    images: np.ndarray, labels: np.ndarray, *, percentiles: Sequence[float] | None = (1.0, 99.8), dilate: int = 2
-) -> np.ndarray:
-    """Reference background of a video: per-pixel temporal median of its non-cell pixels.
-
-    Args:
-        images: ``(T, H, W)`` raw frames (any real dtype).
-        labels: ``(T, H, W)`` integer masks (0 = background) or bool.
-        percentiles: normalise the result like the tGAN input (``None``: keep raw units).
-        dilate: cells are grown by this many pixels first, so halos do not leak in.
-
-    Returns ``(H, W) float32``: in [0, 1] (the units of :meth:`TGAN.generate`) when ``percentiles``
-    is given, else in the raw intensity units. Pixels covered by a cell in every frame get the
-    median of all background pixels.
-    """
-    images = np.asarray(images)
-    labels = np.asarray(labels)
-    if images.ndim != 3 or images.shape != labels.shape:
-        raise ValueError(f"images and labels must both be (T, H, W) of the same shape, got {images.shape} and {labels.shape}")
-    if images.shape[0] == 0:
-        raise ValueError("empty video (T = 0)")
-    if percentiles is not None:
-        video, _ = normalize_video(images, percentiles)
-    else:
-        video = images.astype(np.float32)
-    if not np.isfinite(video).all():
-        raise ValueError("images contain NaN or infinite values")
-    cells = labels > 0
-    if dilate > 0:
-        cells = ndimage.binary_dilation(cells, structure=np.ones((1, 2 * dilate + 1, 2 * dilate + 1), bool))
-    masked = np.where(cells, np.nan, video)
-    fill = float(np.median(video[~cells])) if (~cells).any() else float(np.median(video))
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            background = np.nanmedian(masked, axis=0)
-    return np.where(np.isnan(background), fill, background).astype(np.float32)
-
-
-def downsample_image(x: torch.Tensor, factor: int) -> torch.Tensor:
-    """Area down-sampling of ``(..., H, W)`` float by an integer factor (H, W cropped to multiples)."""
-    if factor == 1:
-        return x
-    h, w = x.shape[-2] // factor * factor, x.shape[-1] // factor * factor
-    lead = x.shape[:-2]
-    y = F.avg_pool2d(x[..., :h, :w].reshape(-1, 1, h, w), factor)
-    return y.reshape(*lead, h // factor, w // factor)
-
-
-def downsample_mask(m: torch.Tensor, factor: int) -> torch.Tensor:
-    """Binary mask down-sampling (area fraction >= 0.5) of ``(..., H, W)``, float {0, 1}."""
-    return (downsample_image(m.float(), factor) >= 0.5).float()
 
 
 @dataclass
