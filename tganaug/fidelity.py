@@ -50,7 +50,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from tganaug.models.feature_net import MaskFeatureNet
 from tganaug.models.flownet import FlowNet, warp
-from tganaug.training.losses import shipped_weights_path
+from tganaug.utils.weights import shipped_weights_path
 
 __all__ = [
     "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",

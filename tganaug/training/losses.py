@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +11,7 @@ from torch import nn
 from tganaug.models.config import TEMPORAL_TARGETS
 from tganaug.models.feature_net import MaskFeatureNet, VGG19Features
 from tganaug.models.flownet import FlowNet, warp
+from tganaug.utils.weights import shipped_weights_path
 
 __all__ = [
     "PerceptualLoss",
@@ -49,11 +48,6 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     from monai.networks.layers import GaussianFilter
 
     return GaussianFilter(2, sigma).to(x.device)(x)
-
-
-def shipped_weights_path(name: str) -> Path:
-    """Path of a weights file shipped in ``tganaug/weights`` (may not exist)."""
-    return Path(str(resources.files("tganaug") / "weights" / name))
 
 
 # Not monai.losses.PerceptualLoss: it downloads its networks (torch hub / lpips / torchvision) at run time.

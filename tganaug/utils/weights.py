@@ -9,12 +9,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights", "load_weights", "weights_fingerprint"]
+__all__ = ["WEIGHTS_DIR", "resolve_weights", "save_weights", "load_weights", "shipped_weights_path", "weights_fingerprint"]
 
 ConfigT = TypeVar("ConfigT")
 
 #: the folder of the weights shipped in the package (see its MODEL_CARD.md)
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+
+
+def shipped_weights_path(name: str) -> Path:
+    """Path of a weights file shipped in ``tganaug/weights`` (may not exist)."""
+    return WEIGHTS_DIR / name
 
 
 def resolve_weights(
