@@ -141,7 +141,7 @@ def test_unknown_kind_is_refused() -> None:
 
 
 def test_track_refuses_a_tracker_plugin_without_track(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    monkeypatch.setattr(tganaug, "get_tracker", lambda name, **config: _Nothing())
+    monkeypatch.setattr(tganaug.registry, "get_tracker", lambda name, **config: _Nothing())
     data = write_ctc(tmp_path / "data", disc_video(), np.array([[1, 0, 7, 0], [2, 0, 7, 0], [3, 0, 7, 0]]))
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("tganaug.commands.track",))
     assert cli.main(["track", "--tracker", "mine", str(data), "--out", str(tmp_path / "out")]) == 2
