@@ -62,7 +62,8 @@ def main() -> None:
 
     torch.set_num_threads(1)
     rows = [real_row(args.data, dataset, *spec) for dataset, spec in REAL_ROWS.items()] + [simulated_row()]
-    save_png(args.out, montage(rows), max_side=600)
+    save_png(args.out, montage(rows, row_titles=["SIM+ eval", "T98G eval", "simulated"],
+                               column_titles=["masks", "real | tGAN t5", "tGAN | tGAN t11"]), max_side=600)
     print(f"wrote {args.out} (rows: SIM+ masks | real | fluo-nuclei; T98G masks | real | phase-contrast; "
           "division masks | fluo-nuclei frames 5 and 11)")
 
