@@ -224,9 +224,9 @@ class TGAN:
         once, under a second for 700 x 700 px). Its remnants, halo ghosts of bright training cells a few
         hundredths of the range high, became nuclei without masks (``benchmarks/results/unlabelled_objects.md``)."""
         if index not in self._rendered_references:
-            from tganaug.training.background import remove_remnants
+            from tganaug.training.background import reference_for_rendering
 
-            self._rendered_references[index] = remove_remnants(self.reference_backgrounds[index])
+            self._rendered_references[index] = reference_for_rendering(self.reference_backgrounds[index])
         return self._rendered_references[index]
 
     def default_background_image(self, height: int, width: int, seed: int) -> np.ndarray:
