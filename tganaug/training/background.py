@@ -215,7 +215,8 @@ def restore_grain(background: np.ndarray, *, plain: float = 0.25, scale: float =
     Pixels whose local detail (r.m.s. of ``image - gaussian(1)`` in a 1.5-px window) is below ``plain``
     x its median get the fine residual (``image - gaussian(scale)``) of measured pixels elsewhere, taken
     by up to ``shifts`` fixed cyclic shifts of the image (no random numbers: the same input, the same
-    output). ``background (h, w)`` float in [0, 1]; returns ``(h, w) float32`` in [0, 1]; the measured
+    output). A background whose median detail is under 1e-4 (no grain: synthetic, flat, a ramp) is returned
+    as it is. ``background (h, w)`` float in [0, 1]; returns ``(h, w) float32`` in [0, 1]; the measured
     pixels keep their values.
     """
     image = np.asarray(background, dtype=np.float64)
@@ -225,7 +226,7 @@ def restore_grain(background: np.ndarray, *, plain: float = 0.25, scale: float =
     level = float(np.median(texture))
     todo = texture < plain * level
     measured = ~todo
-    if level == 0 or not todo.any() or not measured.any():
+    if level < 1e-4 or not todo.any() or not measured.any():
         return image.astype(np.float32)  # no grain anywhere (a synthetic, flat or ramp reference), or no gap
     residual = image - ndimage.gaussian_filter(image, scale, mode="reflect")
     grain = np.zeros_like(image)
