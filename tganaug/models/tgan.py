@@ -12,8 +12,10 @@ Input contract of :meth:`TGAN.generate`:
   or ``None`` for the model's default (``background_default``, :data:`BACKGROUND_DEFAULTS`):
   ``"reference"`` (default) takes a seeded crop (random offset and flips; mirrored where the frame
   is larger) of one of the reference backgrounds saved with the model, i.e. estimated from its
-  training videos (:func:`reference_crop`); ``"flat"``, or a model saved without any, a flat
-  background at the median background level of the training data.
+  training videos (:func:`reference_crop`), with its cell-sized remnants removed first
+  (:func:`tganaug.training.background.remove_remnants`: the generator turns them into nuclei without
+  a mask); ``"flat"``, or a model saved without any, a flat background at the median background
+  level of the training data.
 * The first frame has no previous frame: its previous-frame input is the reference background
   (cells "appear" on the empty background) and its missing earlier masks repeat mask 0. Every
   later frame gets the previous generated low-res frame.
@@ -161,8 +163,9 @@ class TGAN:
         sr: trained :class:`SRGenerator`, or ``None`` (bilinear up-sampling by ``sr_scale`` instead).
         default_background: flat background level in [0, 1] (median background of the training data).
         reference_backgrounds: ``(h, w)`` float arrays in [0, 1] estimated from the training videos
-            (any size); with ``background_default="reference"`` a video given no background is
-            rendered on a seeded crop of one of them (:func:`reference_crop`).
+            (any size; kept as given in ``reference_backgrounds``); with ``background_default="reference"``
+            a video given no background is rendered on a seeded crop (:func:`reference_crop`) of one of
+            them with its cell-sized remnants removed (``rendered_reference``).
         background_default: ``"reference"`` (default; flat when there are no reference backgrounds)
             or ``"flat"`` (:data:`BACKGROUND_DEFAULTS`); unknown names raise ``ValueError``.
         device: torch device.
@@ -206,15 +209,28 @@ class TGAN:
         self.sr = sr.to(self.device, self.dtype).eval() if sr is not None else None
         self.default_background = float(default_background)
         self.reference_backgrounds = [_check_reference(bg, k) for k, bg in enumerate(reference_backgrounds)]
+        self._rendered_references: dict[int, np.ndarray] = {}
         self.background_default = background_default
+
+    def rendered_reference(self, index: int) -> np.ndarray:
+        """Reference background ``index`` as videos given no background are rendered on it: ``(h, w) float32`` in
+        [0, 1], :func:`tganaug.training.background.remove_remnants` of ``reference_backgrounds[index]`` (computed
+        once, under a second for 700 x 700 px). Its remnants, halo ghosts of bright training cells a few
+        hundredths of the range high, became nuclei without masks (``benchmarks/results/unlabelled_objects.md``)."""
+        if index not in self._rendered_references:
+            from tganaug.training.background import reference_for_rendering
+
+            self._rendered_references[index] = reference_for_rendering(self.reference_backgrounds[index])
+        return self._rendered_references[index]
 
     def default_background_image(self, height: int, width: int, seed: int) -> np.ndarray:
         """The ``(height, width) float32`` background in [0, 1] a video of seed ``seed`` gets when none is given:
-        a seeded :func:`reference_crop` of one of the reference backgrounds, or flat (see ``background_default``)."""
+        a seeded :func:`reference_crop` of one of the reference backgrounds (:meth:`rendered_reference`), or flat
+        (see ``background_default``)."""
         if self.background_default == "flat" or not self.reference_backgrounds:
             return np.full((height, width), self.default_background, np.float32)
         rng = np.random.default_rng([int(seed) % 2**64, _BACKGROUND_STREAM])  # torch seeds may be negative
-        choice = self.reference_backgrounds[int(rng.integers(0, len(self.reference_backgrounds)))]
+        choice = self.rendered_reference(int(rng.integers(0, len(self.reference_backgrounds))))
         return reference_crop(choice, height, width, rng)
 
     @classmethod

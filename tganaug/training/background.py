@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-__all__ = ["clean_background", "halo_extent", "reference_backgrounds"]
+__all__ = ["clean_background", "halo_extent", "reference_backgrounds", "reference_for_rendering", "remove_remnants", "restore_grain"]
 
 #: distances (pixels from the nearest cell) at which :func:`halo_extent` compares intensities
 _EXTENT_BINS = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 24, 32, 40, 48, 64, 96, 128)
@@ -163,3 +163,86 @@ def reference_backgrounds(videos: Sequence[object]) -> dict[str, torch.Tensor]:
         cells = video.masks.detach().cpu().numpy() > 0.5  # type: ignore[attr-defined]
         out[name] = torch.from_numpy(clean_background(frames, cells)).half()
     return out
+
+
+def remove_remnants(background: np.ndarray, *, sigma: float = 3.0, context: float = 24.0, outlier: float = 5.0) -> np.ndarray:
+    """A reference background without cell-sized remnants: what a tGAN renders a video given no background on.
+
+    Ghosts a cleaning leaves (the far halo of a bright or dividing cell, a cell seen in too few frames to be
+    masked out) are bumps of a few hundredths of the intensity range, yet the generator turns them into
+    nuclei that have no mask. They are found in the band-pass ``gaussian(sigma) - gaussian(context)`` (cell
+    scale, px; of the image less its quadratic illumination trend): pixels deviating from its median by more
+    than ``outlier`` robust s.d. (1.4826 x MAD, taken over the textured pixels, since filled gaps are smooth)
+    and by more than 1e-3, grown by ``context / 2`` px and filled from the rest as in :func:`clean_background`
+    (step 4). Everything else keeps its value.
+
+    ``background (h, w)`` float in [0, 1]; returns ``(h, w) float32`` in [0, 1] (the input values where
+    nothing was found).
+    """
+    image = np.asarray(background, dtype=np.float64)
+    if image.ndim != 2 or 0 in image.shape or not np.isfinite(image).all():
+        raise ValueError(f"background must be a finite non-empty (h, w) array, got shape {image.shape}")
+    if not 0 < sigma < context or outlier <= 0:
+        raise ValueError(f"need 0 < sigma < context and outlier > 0, got sigma={sigma}, context={context}, outlier={outlier}")
+    flat = image - _quadratic_trend(image, np.ones(image.shape, bool))  # an illumination slope is no band-pass edge
+    band = ndimage.gaussian_filter(flat, sigma, mode="reflect") - ndimage.gaussian_filter(flat, context, mode="reflect")
+    detail = image - ndimage.gaussian_filter(image, 1.0, mode="reflect")
+    texture = np.sqrt(ndimage.gaussian_filter(detail**2, sigma, mode="reflect"))
+    textured = texture > 0.25 * np.median(texture)
+    values = band[textured] if textured.any() else band.ravel()
+    centre = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - centre)))
+    # at least 1e-3 above the band's median: float16 steps of the stored references are up to 5e-4
+    remnants = np.abs(band - centre) > max(outlier * spread, 1e-3)
+    if not remnants.any():
+        return image.astype(np.float32)
+    keep = ~ndimage.binary_dilation(remnants, iterations=max(1, round(context / 2)))
+    return np.clip(_fill(image, keep), 0.0, 1.0)
+
+
+def _texture(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Local r.m.s. of the finest detail (``image - gaussian(1)``) in a ``sigma``-px Gaussian window."""
+    detail = image - ndimage.gaussian_filter(image, 1.0, mode="reflect")
+    return np.sqrt(ndimage.gaussian_filter(detail**2, sigma, mode="reflect"))
+
+
+def restore_grain(background: np.ndarray, *, plain: float = 0.25, scale: float = 2.0, shifts: int = 16) -> np.ndarray:
+    """Give the filled gaps of a reference background the grain of the measured background.
+
+    The gaps :func:`clean_background` and :func:`remove_remnants` fill (where training cells sat) are
+    smooth, while the measured background around them keeps the residual noise of a temporal median:
+    a cell-sized patch without that grain is where the generator puts a faint nucleus without a mask.
+    Pixels whose local detail (r.m.s. of ``image - gaussian(1)`` in a 1.5-px window) is below ``plain``
+    x its median get the fine residual (``image - gaussian(scale)``) of measured pixels elsewhere, taken
+    by up to ``shifts`` fixed cyclic shifts of the image (no random numbers: the same input, the same
+    output). A background whose median detail is under 1e-4 (no grain: synthetic, flat, a ramp) is returned
+    as it is. ``background (h, w)`` float in [0, 1]; returns ``(h, w) float32`` in [0, 1]; the measured
+    pixels keep their values.
+    """
+    image = np.asarray(background, dtype=np.float64)
+    if image.ndim != 2 or 0 in image.shape or not np.isfinite(image).all():
+        raise ValueError(f"background must be a finite non-empty (h, w) array, got shape {image.shape}")
+    texture = _texture(image, 1.5)
+    level = float(np.median(texture))
+    todo = texture < plain * level
+    measured = ~todo
+    if level < 1e-4 or not todo.any() or not measured.any():
+        return image.astype(np.float32)  # no grain anywhere (a synthetic, flat or ramp reference), or no gap
+    residual = image - ndimage.gaussian_filter(image, scale, mode="reflect")
+    grain = np.zeros_like(image)
+    height, width = image.shape
+    for k in range(1, shifts + 1):
+        shift = ((k * (height // 2 + 7)) % height, (k * (width // 3 + 11)) % width)
+        take = todo & np.roll(measured, shift, axis=(0, 1))
+        grain[take] = np.roll(residual, shift, axis=(0, 1))[take]
+        todo &= ~take
+        if not todo.any():
+            break
+    return np.clip(image + np.where(texture < plain * level, grain, 0.0), 0.0, 1.0).astype(np.float32)
+
+
+def reference_for_rendering(background: np.ndarray) -> np.ndarray:
+    """What a tGAN renders a video given no background on, from a stored clean reference ``(h, w)`` float in [0, 1]:
+    :func:`restore_grain` of :func:`remove_remnants`. ``(h, w) float32`` in [0, 1]."""
+    return restore_grain(remove_remnants(background))
+

@@ -1,0 +1,155 @@
+"""Unlabelled cell-like objects and invisible masks in tGAN videos on the default background, by model, frame size and masks.
+
+Usage (from the repository root):
+
+    python benchmarks/unlabelled_objects.py [--models fluo-nuclei,...] [--sizes 512,768,1024,2048] [--masks sim,gowt1]
+        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds raw,default] [--data-root ../shared/data] [--out STEM]
+
+Each video is rendered by a shipped tGAN model with no background given, i.e. on a seeded crop of one of the
+model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.tgan.reference_crop`):
+
+* ``raw``: the crop of the reference as stored in the checkpoint (what ``background_default="reference"``
+  rendered on before remnant removal; the same crop, passed as the background);
+* ``default``: the crop of :meth:`tganaug.models.tgan.TGAN.rendered_reference` (remnants removed), what a video
+  given no background is rendered on now;
+* ``flat``: the flat training median (``background_default="flat"``), the control.
+
+Masks: ``sim``: the ``division`` simulator's default config at the frame size (seed ``--seed``); ``gowt1``: the TRA
+masks (shrunken markers, rendered as they are) of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024²: cropped to smaller
+sizes, mirror-tiled (ids kept apart) to 2048². Sequence 01 only (02 is evaluation-only). At 1024² the real frames
+of the same masks exist and their unlabelled objects are subtracted (``excess``).
+
+Measure: :func:`tganaug.faithfulness.annotation_faithfulness` with the ``threshold`` segmenter, settings derived
+from each video and its masks (threshold halfway between the median background and the median cell intensity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tganaug
+from tganaug.faithfulness import annotation_faithfulness
+from tganaug.models.tgan import SHIPPED_MODELS, TGAN, _BACKGROUND_STREAM, reference_crop, resolve_model
+from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, command_line, machine, positive_int  # benchmarks/_common.py
+
+COLUMNS = ("model", "size", "masks", "background", "frames", "unlabelled", "unlabelled_last", "unlabelled_real", "excess", "invisible",
+           "masks_per_frame", "seconds")
+BACKGROUNDS = ("raw", "default", "flat")
+
+
+def raw_background(model: TGAN, size: int, seed: int) -> np.ndarray:
+    """The crop a video of ``seed`` was rendered on before remnant removal: :meth:`TGAN.default_background_image`'s
+    draws on the stored reference."""
+    rng = np.random.default_rng([int(seed) % 2**64, _BACKGROUND_STREAM])
+    choice = model.reference_backgrounds[int(rng.integers(0, len(model.reference_backgrounds)))]
+    return reference_crop(choice, size, size, rng)
+
+
+def gowt1_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(T, size, size) uint32`` GOWT1/01 TRA masks of frames 0..T-1 (cropped, or mirror-tiled with distinct ids),
+    and the real frames when ``size`` is theirs (else ``None``)."""
+    video = tganaug.read_ctc(data_root / "Fluo-N2DH-GOWT1", "01", frames=range(frames))
+    labels = video.labels.astype(np.uint32)
+    height, width = labels.shape[1:]
+    if size <= min(height, width):
+        real = video.images if (size, size) == (height, width) else None
+        return np.ascontiguousarray(labels[:, :size, :size]), real
+    offset = int(labels.max()) + 1
+    reps_y, reps_x = -(-size // height), -(-size // width)
+    rows = []
+    for i in range(reps_y):
+        row = []
+        for j in range(reps_x):
+            tile = labels[:, :: -1 if i % 2 else 1, :: -1 if j % 2 else 1]
+            row.append(np.where(tile > 0, tile + offset * (i * reps_x + j), 0))
+        rows.append(np.concatenate(row, axis=2))
+    return np.ascontiguousarray(np.concatenate(rows, axis=1)[:, :size, :size]), None
+
+
+def sim_masks(frames: int, size: int, seed: int) -> np.ndarray:
+    """``(T, size, size)`` labels of the ``division`` simulator's default config."""
+    return tganaug.get_simulator("division").simulate(frames, size, size, seed=seed).labels
+
+
+def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: list[str], frames: int, frames_large: int, seed: int,
+            data_root: Path) -> list[dict]:
+    """The rows of one model (loaded once)."""
+    model = TGAN.from_pretrained(resolve_model(name))
+    rows = []
+    for size in sizes:
+        count = frames if size < 2048 else frames_large
+        for kind in masks_kinds:
+            labels, real = gowt1_masks(data_root, count, size) if kind == "gowt1" else (sim_masks(count, size, seed), None)
+            for background in backgrounds:
+                model.background_default = "flat" if background == "flat" else "reference"
+                given = raw_background(model, size, seed) if background == "raw" else None
+                start = time.perf_counter()
+                video = model.generate(labels, given, seed=seed)
+                seconds = time.perf_counter() - start
+                result = annotation_faithfulness(video, labels, real)
+                rows.append({"model": name, "size": size, "masks": kind, "background": background, "frames": count,
+                             "unlabelled": round(result.mean_unlabelled, 3), "unlabelled_last": int(result.unlabelled[-1]),
+                             "unlabelled_real": "" if result.unlabelled_real is None else round(float(result.unlabelled_real.mean()), 3),
+                             "excess": round(result.mean_excess, 3), "invisible": round(result.mean_invisible, 3),
+                             "masks_per_frame": round(float(result.masks.mean()), 1), "seconds": round(seconds, 1)})
+                centroids = [np.round(c).astype(int).tolist() for c in (f.unlabelled_centroids for f in result.frames)]
+                print(f"{name} {size}² {kind} {background}: unlabelled per frame {result.unlabelled.tolist()}, invisible "
+                      f"{result.invisible.tolist()} of {result.masks.tolist()}, last frame's at {centroids[-1]} ({seconds:.0f} s)",
+                      flush=True)
+    return rows
+
+
+def report(rows: list[dict], args: argparse.Namespace) -> str:
+    """The Markdown report."""
+    lines = ["# Unlabelled objects in tGAN videos on the default background", "",
+             f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
+             f"Seed {args.seed}; sizes {', '.join(f'{s}²' for s in args.sizes)}; {args.frames} frames per video "
+             f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}.", "",
+             "`unlabelled`: mean per frame of the threshold detections that match no mask "
+             "(`tganaug.faithfulness.annotation_faithfulness`, settings derived from each video); `unlabelled_last`: in the "
+             "last frame (ghosts grow over the first frames); `excess`: less those of the real frames (GOWT1 at 1024² only); "
+             "`invisible`: masks per frame with no covering detection or a contrast under 1 background s.d. "
+             "Backgrounds: `raw` the seeded crop of the stored reference (the default before remnant removal), `default` "
+             "the crop of the remnant-free reference (the default now), `flat` the flat training median.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default=",".join(sorted(SHIPPED_MODELS)), type=lambda s: s.split(","))
+    parser.add_argument("--sizes", default="512,768,1024,2048", type=lambda s: [int(v) for v in s.split(",")])
+    parser.add_argument("--masks", default="sim,gowt1", type=lambda s: s.split(","))
+    parser.add_argument("--backgrounds", default="raw,default", type=lambda s: s.split(","))
+    parser.add_argument("--frames", type=positive_int, default=3)
+    parser.add_argument("--frames-2048", type=positive_int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, help="write STEM.md and STEM.csv")
+    args = parser.parse_args(argv)
+    for model in args.models:
+        if model not in SHIPPED_MODELS:
+            parser.error(f"unknown model {model!r}; shipped: {', '.join(sorted(SHIPPED_MODELS))}")
+    if not set(args.masks) <= {"sim", "gowt1"} or not set(args.backgrounds) <= set(BACKGROUNDS):
+        parser.error(f"--masks takes sim,gowt1 and --backgrounds {','.join(BACKGROUNDS)}")
+    if "gowt1" in args.masks and not (args.data_root / "Fluo-N2DH-GOWT1").is_dir():
+        parser.error(f"no Fluo-N2DH-GOWT1 under --data-root {args.data_root}")
+    rows = [row for model in args.models for row in measure(model, args.sizes, args.masks, args.backgrounds, args.frames,
+                                                            args.frames_2048, args.seed, args.data_root)]
+    if args.out:
+        atomic_write_bytes(args.out.with_suffix(".md"), report(rows, args).encode())
+        atomic_write_csv(args.out.with_suffix(".csv"), rows, COLUMNS)
+        print(f"wrote {args.out.with_suffix('.md')} and .csv")
+
+
+if __name__ == "__main__":
+    main()
