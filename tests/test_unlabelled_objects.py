@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from tganaug.faithfulness import annotation_faithfulness
 from tganaug.models.tgan import _BACKGROUND_STREAM, SHIPPED_MODELS, TGAN, reference_crop, resolve_model
-from tganaug.training.background import _texture, reference_for_rendering, remove_remnants, restore_grain
+from tganaug.models.reference import _texture, reference_for_rendering, remove_remnants, restore_grain
 
 
 def _noisy(size: int = 160, sigma: float = 0.004, seed: int = 0) -> np.ndarray:

@@ -227,11 +227,10 @@ def annotation_faithfulness(generated: np.ndarray, labels: np.ndarray, real: np.
     def segmenter_for(video: np.ndarray) -> tuple[Any, dict[str, Any]]:
         if segmenter is not None:
             return segmenter, {}
-        # the plugin class itself: the registry would import every plugin (MONAI, trackers) for it
-        from tganaug_plugins.segmenters.threshold import ThresholdSegmenter
+        from tganaug.registry import get_segmenter  # the library names plugins by name, never imports their modules
 
         chosen = dict(settings) if settings is not None else threshold_settings(video, labels, level)
-        return ThresholdSegmenter(**chosen), chosen
+        return get_segmenter("threshold", **chosen), chosen
 
     seg, used = segmenter_for(generated)
     frames = tuple(frame_faithfulness(image, frame, seg.segment_frame(image), min_contrast=min_contrast, ring=ring)

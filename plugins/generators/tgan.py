@@ -58,10 +58,13 @@ class TGANGenerator:
         self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
                                           background_default=background_default)
         self.use_sr = use_sr
-        #: how the frames are made (JSON-friendly; :func:`tganaug.data.plugins.describe` puts it in item metadata,
+        #: how the frames are made (JSON-friendly; :func:`tganaug.plugin_objects.describe` puts it in item metadata,
         #: and a cached dataset is only reused when it matches, weights included)
         self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision,
-                       "background_default": self.model.background_default, "weights_sha256": weights_fingerprint(self.model_path)}
+                       "background_default": self.model.background_default, "weights_sha256": weights_fingerprint(self.model_path),
+                       # how the default background is prepared from the stored references: a cache of videos rendered
+                       # on the stored references as they are (bright remnants became nuclei without masks) is not reused
+                       "reference_rendering": "remnants removed, grain restored"}
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""

@@ -13,7 +13,7 @@ Input contract of :meth:`TGAN.generate`:
   ``"reference"`` (default) takes a seeded crop (random offset and flips; mirrored where the frame
   is larger) of one of the reference backgrounds saved with the model, i.e. estimated from its
   training videos (:func:`reference_crop`), with its cell-sized remnants removed first
-  (:func:`tganaug.training.background.remove_remnants`: the generator turns them into nuclei without
+  (:func:`tganaug.models.reference.remove_remnants`: the generator turns them into nuclei without
   a mask); ``"flat"``, or a model saved without any, a flat background at the median background
   level of the training data.
 * The first frame has no previous frame: its previous-frame input is the reference background
@@ -214,11 +214,11 @@ class TGAN:
 
     def rendered_reference(self, index: int) -> np.ndarray:
         """Reference background ``index`` as videos given no background are rendered on it: ``(h, w) float32`` in
-        [0, 1], :func:`tganaug.training.background.remove_remnants` of ``reference_backgrounds[index]`` (computed
+        [0, 1], :func:`tganaug.models.reference.remove_remnants` of ``reference_backgrounds[index]`` (computed
         once, under a second for 700 x 700 px). Its remnants, halo ghosts of bright training cells a few
         hundredths of the range high, became nuclei without masks (``benchmarks/results/unlabelled_objects.md``)."""
         if index not in self._rendered_references:
-            from tganaug.training.background import reference_for_rendering
+            from tganaug.models.reference import reference_for_rendering
 
             self._rendered_references[index] = reference_for_rendering(self.reference_backgrounds[index])
         return self._rendered_references[index]
