@@ -58,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    given = {key: value for key, value in (("data", str(Path(args.data).absolute())), ("sequence", args.sequence),
+    given = {key: value for key, value in (("data", str(Path(args.data).resolve())), ("sequence", args.sequence),
                                            ("frames", args.frames), ("hours", args.hours), ("simulator", args.simulator),
                                            ("recipe", args.recipe), ("seed", args.seed),
                                            ("per_frame_baseline", args.per_frame_baseline)) if value is not None}
     if args.recipe and Path(args.recipe).is_file():
-        given["recipe"] = str(Path(args.recipe).absolute())
+        given["recipe"] = str(Path(args.recipe).resolve())
     config = replace(read_fit_config(args.out)[0], **given) if args.resume else FitConfig(**given)
     fit_recording(config, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     return 0
