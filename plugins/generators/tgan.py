@@ -58,6 +58,9 @@ class TGANGenerator:
         self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
                                           background_default=background_default)
         self.use_sr = use_sr
+        #: the simulator fitted with the model (``{"simulator", "config"}``, from its ``simulator.json``; None for shipped
+        #: models): ``tganaug generate`` and ``SyntheticVideoDataset`` use it when given no simulator parameters
+        self.simulator_defaults = self.model.simulator_defaults
         #: how the frames are made (JSON-friendly; :func:`tganaug.plugin_objects.describe` puts it in item metadata,
         #: and a cached dataset is only reused when it matches, weights included)
         self.config = {"model": str(model), "device": str(device), "use_sr": bool(use_sr), "precision": self.model.precision,

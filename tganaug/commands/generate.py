@@ -39,9 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "is opt-in, faster on CPUs with AMX and numerically different; float16 CUDA only")
     parser.add_argument("--generator-config", help="JSON file of generator parameters")
     parser.add_argument("--generator-param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
-    parser.add_argument("--simulator", help="simulator plugin name (default division; not with --masks)")
+    parser.add_argument("--simulator", help="simulator plugin name (default division, or the one fitted with a --model made by "
+                        "tganaug fit, whose simulator.json config is then the default; not with --masks)")
     parser.add_argument("--simulator-config", help="JSON file of simulator parameters (not with --masks)")
-    parser.add_argument("--param", action="append", metavar="KEY=VALUE", help="simulator parameter (repeatable; not with --masks)")
+    parser.add_argument("--param", action="append", metavar="KEY=VALUE",
+                        help="simulator parameter (repeatable; not with --masks; overrides the fitted config of a tganaug fit model)")
     parser.add_argument("--videos", type=int, help="number of videos (default 1; with --masks: every annotated sequence of CTC_DIR, "
                         "or of --sequence)")
     parser.add_argument("--frames", type=int, help="frames per video (default 30; with --masks: those of the masks)")
@@ -111,11 +113,17 @@ def run(args: argparse.Namespace) -> int:
         first = read_ctc(masks, sequence=names[0], read_images=False)
         frames, height, width = first.labels.shape
     videos = 1 if videos is None else videos
+    simulator, simulator_config = args.simulator, {**load_config_file(args.simulator_config), **parse_params(args.param)}
+    fitted = fitted_simulator_of(generator, generator_config) if not masks else None
+    if fitted:  # a model fitted by tganaug fit: its simulator config is the default, given parameters win
+        from tganaug.fitting import apply_simulator_defaults
+
+        simulator, simulator_config = apply_simulator_defaults(simulator, simulator_config, fitted)
     config = GenerationConfig(
         generator=generator,
         generator_config=generator_config,
-        simulator=None if masks else args.simulator or "division",
-        simulator_config={**load_config_file(args.simulator_config), **parse_params(args.param)},
+        simulator=None if masks else simulator or "division",
+        simulator_config=simulator_config,
         videos=videos,
         frames=frames,
         height=height,
@@ -140,8 +148,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         finished = generate_dataset(config, args.out, overwrite=args.overwrite, progress=not args.quiet, inputs=config_files)
     print(f"{args.out}: {len(finished)} finished video(s) "
-          f"({config.generator} on {_masks_text(masks, mask_sequences, videos) if masks else config.simulator}); annotations validated")
+          f"({config.generator} on {_masks_text(masks, mask_sequences, videos) if masks else config.simulator}"
+          f"{' with the config fitted with the model' if fitted and config.simulator == fitted['simulator'] else ''}); "
+          "annotations validated")
     return 0
+
+
+def fitted_simulator_of(generator: str, generator_config: dict) -> dict | None:
+    """The simulator fitted with the model a ``tgan`` generator loads (``{"simulator", "config"}``, from the model
+    folder's ``simulator.json``), or None (another generator, a shipped model)."""
+    if generator != DEFAULT_GENERATOR:
+        return None
+    from tganaug.models.tgan import fitted_simulator
+
+    return fitted_simulator(generator_config.get("model", DEFAULT_MODEL))
 
 
 def resolve_generator(generator: str | None, model: str | None, precision: str | None) -> str:

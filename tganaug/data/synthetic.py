@@ -115,8 +115,13 @@ class _VideoFactory:
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable (a MONAI dict transform), got {type(transform).__name__}")
         self.transform = transform
+        generator = resolve("generator", generator, generator_config, registry)
+        if isinstance(simulator, str):  # a model fitted by tganaug fit brings its simulator's config (given parameters win)
+            from tganaug.fitting import apply_simulator_defaults
+
+            simulator, simulator_config = apply_simulator_defaults(simulator, simulator_config, getattr(generator, "simulator_defaults", None))
         self.simulator = resolve("simulator", simulator, simulator_config, registry)
-        self.generator = with_appearance(resolve("generator", generator, generator_config, registry), appearance, reference)
+        self.generator = with_appearance(generator, appearance, reference)
         self.backgrounds = self._check_backgrounds(background)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.description = {

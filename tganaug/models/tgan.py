@@ -51,7 +51,7 @@ from tganaug.utils import malloc
 from tganaug.utils.device import check_device
 from tganaug.utils.weights import resolve_weights
 
-__all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "TGAN", "background_from_video", "check_background",
+__all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "SIMULATOR_FILE", "TGAN", "fitted_simulator", "background_from_video", "check_background",
            "check_masks", "check_precision", "load_lowres_generator", "reference_crop", "resolve_model"]
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
@@ -63,6 +63,28 @@ PRECISIONS = ("float32", "bfloat16", "float16")
 
 #: what :class:`TGAN` renders on when no background is given (``background_default=``); "reference" is the default
 BACKGROUND_DEFAULTS = ("reference", "flat")
+
+
+#: the file beside a model's ``lowres/`` and ``sr/`` naming the simulator fitted to its training data
+#: (``{"simulator": NAME, "config": {...}}``, written by ``tganaug fit``): the model's default simulator config
+SIMULATOR_FILE = "simulator.json"
+
+
+def fitted_simulator(model: str | Path) -> dict | None:
+    """The simulator fitted with a model (``{"simulator": NAME, "config": {...}}`` from :data:`SIMULATOR_FILE` in the
+    model folder, the one holding ``lowres/``), or None when it has none (shipped models, bare checkpoints).
+    ``ValueError`` naming the file when it is not such a JSON object."""
+    folder = Path(model) if Path(model).is_dir() else None
+    if folder is None or not (folder / "lowres").is_dir() or not (folder / SIMULATOR_FILE).is_file():
+        return None
+    file = folder / SIMULATOR_FILE
+    try:
+        saved = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{file} is not valid JSON: {error}") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("simulator"), str) and isinstance(saved.get("config"), dict)):
+        raise ValueError(f'{file} must hold {{"simulator": NAME, "config": {{...}}}}')
+    return {"simulator": saved["simulator"], "config": saved["config"]}
 
 
 def check_precision(precision: object, device: torch.device) -> torch.dtype:
@@ -211,6 +233,8 @@ class TGAN:
         self.reference_backgrounds = [_check_reference(bg, k) for k, bg in enumerate(reference_backgrounds)]
         self._rendered_references: dict[int, np.ndarray] = {}
         self.background_default = background_default
+        #: the simulator fitted with the model (:func:`fitted_simulator`; set by :meth:`from_pretrained`), or None
+        self.simulator_defaults: dict | None = None
 
     def rendered_reference(self, index: int) -> np.ndarray:
         """Reference background ``index`` as videos given no background are rendered on it: ``(h, w) float32`` in
@@ -239,7 +263,8 @@ class TGAN:
         """Load trained networks, for inference on ``device`` in ``precision`` (see :class:`TGAN`:
         ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only; ``keep_freed_memory``;
         ``background_default``). The reference backgrounds are the low-res checkpoint's
-        ``reference_backgrounds`` (training-video name -> ``(h, w)`` float16 tensor in [0, 1]), when present.
+        ``reference_backgrounds`` (training-video name -> ``(h, w)`` float16 tensor in [0, 1]), when present; the
+        simulator fitted with the model (:data:`SIMULATOR_FILE` in the folder) becomes :attr:`simulator_defaults`.
 
         ``path`` is a folder holding ``lowres/`` (and optionally ``sr/``) run directories, a low-res
         run directory, or a low-res ``checkpoint.pt``; ``sr_path`` an SR run directory or checkpoint.
@@ -248,6 +273,7 @@ class TGAN:
         :class:`~tganaug.models.checkpoint.CheckpointError` naming the mismatch.
         """
         path = Path(path)
+        simulator_defaults = fitted_simulator(path)
         if path.is_dir() and (path / "lowres").is_dir():
             if sr_path is None and (path / "sr").is_dir():
                 sr_path = path / "sr"
@@ -267,8 +293,10 @@ class TGAN:
             backgrounds = [_check_reference(v.float().numpy(), name) for name, v in references.items()]
         except ValueError as error:
             raise CheckpointError(f"{path}: {error}") from error
-        return cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), reference_backgrounds=backgrounds,
-                   background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
+        model = cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), reference_backgrounds=backgrounds,
+                    background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
+        model.simulator_defaults = simulator_defaults
+        return model
 
     # ------------------------------------------------------------------------------------------
     def _prepare(self, height: int, width: int, background: object | None, seed: int) -> tuple[torch.Tensor, int, int]:

@@ -12,7 +12,7 @@ from scipy import ndimage
 from tganaug.io import read_ctc
 from tganaug.lineage import as_lineage
 
-__all__ = ["video_statistics", "fit_config"]
+__all__ = ["video_statistics", "fit_config", "fit_config_from_labels"]
 
 
 def _per_frame_regions(labels: np.ndarray) -> list[dict[int, tuple[float, float, float, float]]]:
@@ -100,16 +100,31 @@ def video_statistics(labels: np.ndarray, lineage: np.ndarray) -> dict[str, float
 def fit_config(config_class: type, path: str, frames: Any = None, sequence: str = "01", **overrides: Any) -> Any:
     """Estimate a :class:`~tganaug.simulation.cells.CellSimConfig` (subclass) from a CTC dataset.
 
-    Initial cell density (first frame), size and shape distributions, speed and persistence come from the labels of
-    ``frames`` of ``sequence`` (a split name such as ``"train"``: that split of this sequence, refused for an
-    evaluation-only one, see :mod:`tganaug.splits`; a range; or None for all); the division cycle is
-    ``ln 2 / division_rate`` when the config class simulates divisions (its default ``cycle_mean > 0``, or its
-    class attribute ``fit_divides``),
-    and then the adult radius is chosen so that the mean area of growing cells matches.
-    ``overrides`` set fields explicitly afterwards.
+    Reads the labels of ``frames`` of ``sequence`` (a split name such as ``"train"``: that split of this sequence,
+    refused for an evaluation-only one, see :mod:`tganaug.splits`; a range; or None for all) and fits them with
+    :func:`fit_config_from_labels`. The labels are the TRA masks as they are: for marker annotations fit the full
+    outlines instead (:func:`tganaug.outlines.read_outlined_ctc`, then :func:`fit_config_from_labels`).
     """
     sequence_data = read_ctc(path, sequence, frames=frames, read_images=False)
-    stats = video_statistics(sequence_data.labels, sequence_data.lineage)
+    return fit_config_from_labels(config_class, sequence_data.labels, sequence_data.lineage, **overrides)
+
+
+def fit_config_from_labels(config_class: type, labels: np.ndarray, lineage: np.ndarray, **overrides: Any) -> Any:
+    """Estimate a :class:`~tganaug.simulation.cells.CellSimConfig` (subclass) from a label video.
+
+    Args:
+        config_class: the config class to fill (e.g. ``DivisionConfig``).
+        labels: ``(T, H, W)`` integer instance labels, label = track id (full outlines: the cell size is their area).
+        lineage: ``(N, 4)`` (id, start, end, parent), frames counted from 0.
+        overrides: fields set explicitly afterwards.
+
+    Initial cell density (first frame), size and shape distributions, speed and persistence come from the labels
+    (:func:`video_statistics`); the division cycle is ``ln 2 / division_rate`` when the config class simulates
+    divisions (its default ``cycle_mean > 0``, or its class attribute ``fit_divides``), and then the adult radius is
+    chosen so that the mean area of growing cells matches; such a config fitted to labels without a division gets
+    ``cycle_mean = 0`` (no division).
+    """
+    stats = video_statistics(np.asarray(labels), lineage)
     defaults = config_class()
     divides = (getattr(defaults, "cycle_mean", 0) > 0 or getattr(config_class, "fit_divides", False)) and stats["division_rate"] > 0
     # Growing cells live between half and full adult area (mean 0.75), so the adult radius is larger.
@@ -129,6 +144,9 @@ def fit_config(config_class: type, path: str, frames: Any = None, sequence: str 
         # In a population growing by division, rate = ln 2 / cycle (age-structured growth).
         values["cycle_mean"] = math.log(2.0) / stats["division_rate"]
         values["cycle_sd"] = 0.15 * values["cycle_mean"]
+    elif getattr(defaults, "cycle_mean", 0) > 0:
+        # a dividing simulator fitted to a recording without divisions: none simulated (the rate's estimate is 0)
+        values["cycle_mean"], values["cycle_sd"] = 0.0, 0.0
     known = {f.name for f in fields(config_class)}
     values = {k: v for k, v in values.items() if k in known}
     values.update(overrides)
