@@ -48,7 +48,6 @@ and Fluo-N2DL-HeLa 01 train frames (see the field docs). Sequence 02 of SIM+ and
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -60,7 +59,7 @@ from scipy import ndimage
 
 from tganaug.contracts import missing_members, supports_batch_generation, supports_frame_stream
 from tganaug.plugin_objects import describe, resolve
-from tganaug.utils.config import ConfigMixin
+from tganaug.utils.config import ConfigMixin, read_json_object
 
 __all__ = [
     "AppearanceConfig",
@@ -224,14 +223,7 @@ def load_appearance(spec: Any) -> AppearanceConfig | None:
         if str(spec) == "random":
             return AppearanceConfig()
         path = Path(spec)
-        if not path.is_file():
-            raise FileNotFoundError(f"appearance must be 'random' or a JSON file; file not found: {path}")
-        try:
-            values = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"appearance file {path} is not valid JSON: {error}") from None
-        if not isinstance(values, dict):
-            raise ValueError(f"appearance file {path} must hold a JSON object of ranges")
+        values = read_json_object(path, "appearance", "ranges", missing="appearance must be 'random' or a JSON file; file not found")
         try:
             return AppearanceConfig.from_dict(values)
         except ValueError as error:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
+
+from tganaug.utils.config import read_json_object
 
 __all__ = ["add_quiet_option", "parse_params", "load_config_file"]
 
@@ -29,18 +30,7 @@ def parse_params(pairs: list[str] | None, option: str = "--param") -> dict[str, 
 
 def load_config_file(path: str | None) -> dict[str, Any]:
     """Read a JSON object of plugin parameters (``{}`` when no path)."""
-    if not path:
-        return {}
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"config file not found: {file}")
-    try:
-        values = json.loads(file.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"config file {file} is not valid JSON: {error}") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"config file {file} must hold a JSON object of parameters")
-    return values
+    return read_json_object(path, "config", "parameters") if path else {}
 
 
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:
