@@ -137,6 +137,10 @@ def test_rows_and_report_columns(tiny: dict[str, Any], tmp_path: Path) -> None:
     assert "| training data | tracker | seeds | SEG | DET | TRA | MOTA | DIV_recall |" in markdown
     assert "appearance `random`" in markdown and "RandGaussianNoised" in markdown and "twin-style" not in markdown
     assert "seeds [0]" in markdown and "Machine: " in markdown
+    assert re.search(r"Wall time per run .*: segmenter training \d+ s, segmenting \+ scoring ctc/01 \d+ s, "
+                     r"segmenting \+ scoring ctc/02 \d+ s\.", markdown)
+    timing = json.loads((downstream.run_folder(tiny["settings"], "real") / "real-2-seed0" / downstream.TIMING_FILE).read_text())
+    assert sorted(timing) == ["ctc_01", "ctc_02"] and all(value >= 0 for value in timing.values())
     # the scores in the table are the saved scores of the run folders
     saved = json.loads((downstream.run_folder(tiny["settings"], "real") / "real-2-seed0" / "scores_laptrack_ctc_02.json").read_text())
     assert saved["DET"] == pytest.approx(table[("ctc/02", "real-2", "laptrack")]["DET_mean"])

@@ -66,6 +66,8 @@ __all__ = [
     "training_set",
 ]
 
+#: per run folder: wall seconds of segmenting + scoring each target
+TIMING_FILE = "timing.json"
 #: the measures in the report (means and sds in the CSV)
 COLUMNS = ("SEG", "DET", "TRA", "MOTA", "DIV_recall")
 #: datasets without SEG masks whose TRA masks are dense, full segmentations (see their READMEs)
@@ -461,6 +463,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
     evaluations: dict[Target, EvaluationData] = {}
     results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     gt_scores: dict[str, list[dict[str, float]]] = {}
+    seconds_taken: dict[str, list[float]] = {}  # "training" and per target slug: wall seconds of each run
     started = time.perf_counter()
     for name, kind, k in plan:
         for seed in settings.seeds:
@@ -495,13 +498,22 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
                         if not files[(target, tracker)].is_file():
                             options = {"model": str(linker)} if tracker == "linker" else {}
                             atomic_write_json(files[(target, tracker)], score_target(evaluation, labels, tracker, **options))
-                    log(f"{name} seed {seed}: scored on {target} in {time.perf_counter() - began:.0f} s")
+                    elapsed = time.perf_counter() - began
+                    timing = json.loads((run / TIMING_FILE).read_text()) if (run / TIMING_FILE).is_file() else {}
+                    atomic_write_json(run / TIMING_FILE, {**timing, target.slug: round(elapsed, 1)})
+                    log(f"{name} seed {seed}: scored on {target} in {elapsed:.0f} s")
             if settings.linker and settings.linker_gt:
                 gt_file = linker.parent / "scores_gt_masks.json"
                 if not gt_file.is_file():
                     own = read_target(settings.data, Target(settings.train, "01"))
                     atomic_write_json(gt_file, score_target(own, own.markers, "linker", model=str(linker)))
                 gt_scores.setdefault(name, []).append(json.loads(gt_file.read_text()))
+            if (run / "model.json").is_file():
+                seconds_taken.setdefault("training", []).append(
+                    float(json.loads((run / "model.json").read_text())["meta"].get("cpu_seconds_this_run", np.nan)))
+            if (run / TIMING_FILE).is_file():
+                for slug, value in json.loads((run / TIMING_FILE).read_text()).items():
+                    seconds_taken.setdefault(slug, []).append(float(value))
             for (target, tracker), file in files.items():
                 scores = json.loads(file.read_text())
                 results.setdefault((str(target), name, tracker), []).append(scores)
@@ -515,7 +527,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
         gt_reference = json.loads(reference_file.read_text())
     else:
         gt_reference = None
-    markdown, rows = _report(settings, results, gt_scores, gt_reference, plan, trackers, seconds, machine, command)
+    markdown, rows = _report(settings, results, gt_scores, gt_reference, plan, trackers, seconds, machine, command, seconds_taken)
     return BenchmarkResult(results, markdown, rows, seconds)
 
 
@@ -538,7 +550,8 @@ def _frames_text(settings: DownstreamSettings, target: Target) -> str:
 def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], list[dict[str, float]]],
             gt_scores: dict[str, list[dict[str, float]]], gt_reference: dict[str, float] | None,
             plan: list[tuple[str, str, int | None]], trackers: list[str], seconds: float,
-            machine: str | None = None, command: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+            machine: str | None = None, command: str | None = None,
+            seconds_taken: dict[str, list[float]] | None = None) -> tuple[str, list[dict[str, Any]]]:
     from tganaug.segmentation import SegmenterConfig
     from tganaug.tracking.linker import LinkerConfig
 
@@ -568,6 +581,11 @@ def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], li
          "motmetrics, mask IoU >= 0.5, against full outlines with track ids (`read_outlined_ctc`); DIV_recall: traccuracy "
          f"(n/a where the frames hold no division). Mean ± sd (population sd) over seeds {settings.seeds}."),
     ]
+    timing = {key: [v for v in values if np.isfinite(v)] for key, values in (seconds_taken or {}).items()}
+    if timing.get("training"):
+        spent = [f"segmenter training {np.mean(timing['training']):.0f} s"]
+        spent += [f"segmenting + scoring {t} {np.mean(timing[t.slug]):.0f} s" for t in settings.target_list() if timing.get(t.slug)]
+        lines.append(f"Wall time per run (mean over the runs that recorded it): {', '.join(spent)}.")
     rows: list[dict[str, Any]] = []
     for target in settings.target_list():
         protocol = target.protocol(settings.train)
