@@ -56,38 +56,42 @@ def test_benchmark_script_starts(script: str, monkeypatch: pytest.MonkeyPatch) -
     assert "usage" in out.getvalue().lower()
 
 
-def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path) -> None:
     """``downstream_gain.py --background real``: seeded crops of the background estimated from the fitting frames,
     and a runs fingerprint that tells such runs (and flat-background ones) from the generator's default ones."""
     import numpy as np
 
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    import downstream_gain
-
+    from tganaug.benchmarking import downstream
     from tganaug.io import read_ctc
     from tganaug.models.tgan import background_from_video
 
     sim = shared_data / "Fluo-N2DH-SIM+"
-    crops = downstream_gain.background_crops(sim, range(2), 128, seed=0)
-    assert len(crops) == downstream_gain.BACKGROUND_CROPS
+    crops = downstream.background_crops(sim, range(2), 128, seed=0)
+    assert len(crops) == downstream.BACKGROUND_CROPS
     assert all(c.shape == (128, 128) and c.dtype == np.float32 for c in crops)
     video = read_ctc(sim, frames=range(2))
     full = background_from_video(video.images, video.labels)
     for crop in crops[:3]:  # each crop is a window of the full estimate (candidates: both corner pixels match)
         corners = np.argwhere((full[:-127, :-127] == crop[0, 0]) & (full[127:, 127:] == crop[-1, -1]))
         assert any(np.array_equal(full[y:y + 128, x:x + 128], crop) for y, x in corners)
-    again = downstream_gain.background_crops(sim, range(2), 128, seed=0)
+    again = downstream.background_crops(sim, range(2), 128, seed=0)
     assert all(np.array_equal(a, b) for a, b in zip(crops, again))
-    assert not all(np.array_equal(a, b) for a, b in zip(crops, downstream_gain.background_crops(sim, range(2), 128, seed=1)))
-    with pytest.raises(SystemExit, match="smaller than --crop"):
-        downstream_gain.background_crops(sim, range(2), 4096, seed=0)
-    flat = downstream_gain.generator_fingerprint("procedural", None)
-    assert flat == {"generator": "procedural", "model": "None"}
-    assert downstream_gain.generator_fingerprint("procedural", None, "real") == flat  # it fits its own background
-    real = downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "real")
-    assert real["background"] == "real" and "background" not in downstream_gain.generator_fingerprint("tgan", "fluo-nuclei")
-    assert downstream_gain.generator_fingerprint("tgan", "fluo-nuclei", "flat")["background"] == "flat"
-    assert set(downstream_gain.BACKGROUND_TEXT) == {"default", "real", "flat"}
+    assert not all(np.array_equal(a, b) for a, b in zip(crops, downstream.background_crops(sim, range(2), 128, seed=1)))
+    with pytest.raises(ValueError, match="smaller than the crop 4096"):
+        downstream.background_crops(sim, range(2), 4096, seed=0)
+
+    def fingerprint(generator: str, model: str | None, background: str = "default", appearance: str | None = None) -> dict[str, str]:
+        return downstream.generator_fingerprint(downstream.DownstreamSettings(
+            data=shared_data, generator=generator, model=model, background=background, appearance=appearance))
+
+    flat = fingerprint("procedural", None)
+    assert flat == {"generator": "procedural", "model": "None"}  # as the runs of the committed reports recorded it
+    assert fingerprint("procedural", None, "real") == flat  # it fits its own background
+    assert fingerprint("procedural", None, appearance="random") == {**flat, "appearance": "random"}
+    real = fingerprint("tgan", "fluo-nuclei", "real")
+    assert real["background"] == "real" and "background" not in fingerprint("tgan", "fluo-nuclei")
+    assert fingerprint("tgan", "fluo-nuclei", "flat")["background"] == "flat"
+    assert set(downstream.BACKGROUND_TEXT) == {"default", "real", "flat"}
 
 
 def test_ship_tgan_add_backgrounds_reproduces_the_shipped_references(shared_data: Path, tmp_path: Path,

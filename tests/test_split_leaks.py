@@ -180,17 +180,17 @@ def test_segmenter_and_linker_training_read_only_train_frames(ctc: Path, opened:
     _assert_only_train_frames(opened, ctc, "linker training")
 
 
-def test_downstream_training_sets_read_only_train_frames(ctc: Path, opened: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
-    import downstream_gain
+def test_downstream_training_sets_read_only_train_frames(ctc: Path, opened: list[Path]) -> None:
+    from tganaug.benchmarking import downstream
 
+    settings = downstream.DownstreamSettings(data=ctc.parent, train=ctc.name, crop=64)
     for kind in ("real", "mixed", "syn-only"):
         opened.clear()
-        downstream_gain.training_set(kind, 3, ctc, "procedural", seed=0, crop=64)
-        _assert_only_train_frames(opened, ctc, f"downstream_gain training set {kind}")
+        downstream.training_set(settings, kind, 3, seed=0)
+        _assert_only_train_frames(opened, ctc, f"downstream training set {kind}")
     opened.clear()
-    downstream_gain.linker_videos("mixed", 3, ctc, seed=0, videos=1, frames=3, size=64)
-    _assert_only_train_frames(opened, ctc, "downstream_gain linker videos")
+    downstream.linker_videos(ctc, "mixed", 3, seed=0, videos=1, frames=3, size=64)
+    _assert_only_train_frames(opened, ctc, "downstream linker videos")
 
 
 def test_cli_training_and_fitting_skip_the_evaluation_only_sequence(ctc: Path, opened: list[Path], tmp_path: Path) -> None:
