@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "tganaug.commands.track",
     "tganaug.commands.score",
     "tganaug.commands.train",
+    "tganaug.commands.benchmark",
 )
 
 
