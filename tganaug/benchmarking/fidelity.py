@@ -258,7 +258,7 @@ def fidelity_report(inputs: BenchmarkInputs, fit: FidelityFit, rows: Sequence[Ma
         f"[0, 1] = {PERCENTILES[0]}th / {PERCENTILES[1]}th percentile ({fit.space[0]:.4g} .. {fit.space[0] + fit.space[1]:.4g}), "
         "reference background" + (" (mirrored to the scored frames' size)" if fit.resized else "") + ", procedural fit.",
         f"Methods: {', '.join(dict.fromkeys(r['method'] for r in rows))}; tgan model `{model}`.",
-        f"`feature_dist` (LPIPS-like) and `FVD_like` use our feature network, clips of {clip_len} frames x 128 px tiles: not "
+        f"`feature_dist` (LPIPS-like) and `FVD_like` use our feature network, clips of {clip_len} frames x min(128, H, W) px tiles: not "
         "the paper's LPIPS/FVD. `warp_error_real`: the real video's own warp error. `brightness_far`: generated - real over "
         f"background >= {FAR} px from any cell. Measures streamed frame by frame (`tganaug.fidelity.StreamingScores`).",
     ]

@@ -95,7 +95,7 @@ def header(title: str, inputs: BenchmarkInputs, seeds: Sequence[int], command: s
     lines = [
         f"# {title}",
         "",
-        f"- Dataset: `{scored.data.name}` (`{scored.data}`), sequence {scored.sequence}, frames {scored.span} ({scored.how}).",
+        f"- Dataset: `{scored.data.name}` (`{scored.data}`), sequence {scored.sequence}, frames {scored.span[:-1]}; {scored.how}).",
         f"- Protocol: {inputs.protocol_text}.",
         f"- Seeds: {', '.join(str(s) for s in seeds)}.",
         f"- Machine: {machine()}.",

@@ -278,8 +278,9 @@ def tracking_report(inputs: BenchmarkInputs, settings: TrackingSettings, rows: S
     if inputs.fit is not None:
         notes.append(f"Fitted on: frames {inputs.fit.span} of `{inputs.fit.data.name}` sequence {inputs.fit.sequence} (train split).")
     if generators:
-        notes.append(f"Synthetic rows: {', '.join(generators)} (tgan model `{model}`) render the scored GT masks, mapped to the real "
-                     "frames' raw units with the fit frames' normalisation; one row per seed.")
+        which = ", ".join(generators) + (f" (tgan model `{model}`)" if "tgan" in generators else "")
+        notes.append(f"Synthetic rows: {which} render the scored GT masks, mapped to the real frames' raw units with the fit "
+                     "frames' normalisation; one row per seed.")
     lines = header(f"Tracking on real vs synthetic videos ({inputs.scored.data.name} {inputs.scored.sequence})", inputs, seeds, command,
                    notes)
     lines += [format_table([dict(r) for r in rows], columns)]
