@@ -32,7 +32,7 @@ from tganaug.benchmarking.report import csv_bytes, header, mean_sd_table
 from tganaug.tracking.metrics import format_table
 
 __all__ = ["COLUMNS", "DIRECTIONS", "FAR", "MEASURES", "PERCENTILES", "SUMMARY_COLUMNS", "FidelityFit", "Renderer", "fidelity_report", "fit_background",
-           "fit_reference", "make_renderers", "run_fidelity", "summarize", "to_space", "intensity_space", "verdicts"]
+           "fit_reference", "make_renderers", "procedural_renderer", "streamed_renderer", "run_fidelity", "summarize", "to_space", "intensity_space", "verdicts"]
 
 MEASURES = ("SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like", "FVD_appearance",
             "FVD_temporal", "warp_error", "SSIM_first_half", "SSIM_second_half")
@@ -92,7 +92,9 @@ def fit_reference(inputs: BenchmarkInputs, shape: tuple[int, int]) -> FidelityFi
     return FidelityFit(intensity_space(train.images), fit_background(background, shape), fit, background.shape != tuple(shape))
 
 
-def _procedural(fit: FidelityFit) -> Renderer:
+def procedural_renderer(fit: FidelityFit) -> Renderer:
+    """The procedural renderer fitted on ``fit.fit`` (its own (0.1, 99.9) percentile space), rendering on the fitted
+    background, its frames mapped into the common space."""
     from tganaug_plugins.generators.procedural import ProceduralRenderer  # noqa: PLC0415
 
     from tganaug.data.normalize import fit_normalization  # noqa: PLC0415
@@ -111,7 +113,8 @@ def _procedural(fit: FidelityFit) -> Renderer:
     return render
 
 
-def _streamed(generator: Any, background: np.ndarray | None) -> Renderer:
+def streamed_renderer(generator: Any, background: np.ndarray | None) -> Renderer:
+    """A generator's frames on ``background``, streamed through its ``iter_frames`` when it has one."""
     def render(labels: Iterable[np.ndarray], seed: int) -> Iterator[np.ndarray]:
         if callable(getattr(generator, "iter_frames", None)):
             yield from generator.iter_frames(labels, background=background, seed=seed)
@@ -129,11 +132,11 @@ def make_renderers(names: Sequence[str], fit: FidelityFit, model: str = "fluo-nu
     methods: dict[str, Renderer] = {}
     for name in names:
         if name == "procedural":
-            methods[name] = _procedural(fit)
+            methods[name] = procedural_renderer(fit)
         elif name == "tgan":
-            methods[name] = _streamed(tganaug.get_generator("tgan", model=model, use_sr=use_sr), fit.background)
+            methods[name] = streamed_renderer(tganaug.get_generator("tgan", model=model, use_sr=use_sr), fit.background)
         else:
-            methods[name] = _streamed(tganaug.get_generator(name), fit.background)
+            methods[name] = streamed_renderer(tganaug.get_generator(name), fit.background)
     return methods
 
 
