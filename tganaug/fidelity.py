@@ -21,6 +21,11 @@ maps real and generated videos into it). Measures:
 * ``ssim_by_frame``: SSIM of each frame, to see whether a video model drifts away from the real
   frames as it feeds on its own output (compare the first and the last frames).
 
+Streaming: :class:`StreamingScores` (with :class:`RealReference` for the real video's clip features and own
+warp error) accumulates every measure above frame by frame, holding one frame pair and the tile-pooled clip
+features, so memory does not grow with the number of frames; it equals the whole-video functions up to float
+rounding (``tests/test_fidelity.py``).
+
 Comparing methods: a generator's scores change with its seed (styles, injected noise), so
 ``compare_scores`` calls one method better than another on a measure only when a Welch t-test over
 per-seed scores says the means differ (two-sided, ``alpha``). They also change with the seed it was

@@ -254,8 +254,8 @@ def run_tracking(inputs: BenchmarkInputs, gt: CTCSequence, settings: TrackingSet
             except (RuntimeError, ImportError) as error:
                 log(f"  {dataset} {source} {name}: skipped ({error})")
                 continue
-            tracked, lineage = checked_tracking(output, name, labels.shape)
             seconds = time.perf_counter() - started
+            tracked, lineage = checked_tracking(output, name, labels.shape)
             scores = score_tracking(tracked, lineage, gt.labels, gt.lineage, seg_reference, progress=progress,
                                     graph_measures=graph_measures)
             if not settings.mot:
