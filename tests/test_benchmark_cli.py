@@ -155,3 +155,17 @@ def test_no_train_split_anywhere_is_a_clear_error_for_fitted_settings(tmp_path: 
                         capsys)
     assert code == 2 and "threshold segmenter's threshold" in err and "splits.json" in err and "--fit-data" in err
     assert json.loads((data / "splits.json").read_text())["02"]["eval"] == "all"  # the data is untouched
+
+
+def test_a_downstream_module_registers_its_sub_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tganaug.benchmarking.downstream.add_downstream_parser`` is called with the benchmark sub-parsers when it exists."""
+    import sys
+    import types
+
+    from tganaug.cli import build_parser
+
+    module = types.ModuleType("tganaug.benchmarking.downstream")
+    module.add_downstream_parser = lambda kinds: kinds.add_parser("downstream").set_defaults(func=lambda args: 7)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tganaug.benchmarking.downstream", module)
+    args = build_parser().parse_args(["benchmark", "downstream"])
+    assert args.func(args) == 7
