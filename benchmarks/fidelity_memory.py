@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--generator", default="procedural")
     args = parser.parse_args()
     print(f"Machine: {machine()}")
-    print(f"| frames | peak RSS (MB) | seconds | SSIM |\n| --- | --- | --- | --- |")
+    print("| frames | peak RSS (MB) | seconds | SSIM |\n| --- | --- | --- | --- |")
     for n in [int(x) for x in args.frames.split(",")]:
         done = subprocess.run([sys.executable, "-c", CHILD, args.data, args.sequence, str(n), args.generator],
                               capture_output=True, text=True, check=True)
