@@ -6,45 +6,15 @@ Imported by the scripts beside it (``sys.path`` holds ``benchmarks/`` when one o
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shlex
 import sys
 from pathlib import Path
 
-import torch
+from tganaug.benchmarking.report import machine  # noqa: F401 (re-exported: every script imports it from here)
 
 REPO = Path(__file__).resolve().parents[1]
 
 __all__ = ["command_line", "machine", "name_path", "positive_int"]
-
-
-def machine() -> str:
-    """CPU model (with its family/model numbers and the instruction set torch's CPU kernels use), usable cores, Python,
-    torch build and its intra-op threads, OS: one line.
-
-    Virtual machines often name the CPU only "AMD EPYC": the family/model numbers tell its generation, and the kernels'
-    instruction set (AVX2, AVX512, ...) changes float rounding, so the same code and seed can train slightly different
-    weights on two such machines."""
-    cpu = platform.processor() or platform.machine()
-    fields: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-            if not line.strip():
-                break  # the first processor is enough
-    except OSError:
-        pass
-    cpu = fields.get("model name", cpu)
-    if "cpu family" in fields and "model" in fields:
-        cpu += f" (family {fields['cpu family']} model {fields['model']})"
-    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "?")()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{cpu}; {cores} usable core{'' if cores == 1 else 's'}; Python {platform.python_version()}; torch {torch.__version__} "
-        f"({torch.get_num_threads()} intra-op threads, {capability} kernels); {platform.system()} {platform.release()}"
-    )
 
 
 def command_line(argv: list[str] | None = None) -> str:

@@ -58,7 +58,21 @@ from tganaug_plugins.generators.tgan import TGANGenerator
 
 import tganaug
 from tganaug import fidelity
-from tganaug.data.normalize import fit_normalization
+from tganaug.benchmarking import fidelity as library
+from tganaug.benchmarking.fidelity import (  # noqa: F401 (the names other scripts and the tests import from here)
+    COLUMNS,
+    DIRECTIONS,
+    FAR,
+    MEASURES,
+    PERCENTILES,
+    _ranked_values,
+    intensity_space,
+    summarize,
+    to_space,
+    verdicts,
+)
+from tganaug.benchmarking.inputs import iter_frames, resolve_inputs
+from tganaug.benchmarking.report import mean_sd_table, seed_list
 from tganaug.models.tgan import TGAN, background_from_video
 from tganaug.procedural import ProceduralRenderer
 from tganaug.tracking.metrics import format_table
@@ -81,58 +95,16 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 FIGURES = RESULTS / "figures"
 DATASETS = {"Fluo-N2DH-SIM+": "fluo-nuclei", "PhC-T98G-Usiigaci": "phase-contrast", "PhC-Ecoli-vanVliet": "phase-contrast"}
-MEASURES = ("SSIM", "PSNR", "PSNR_cells", "PSNR_background", "brightness_far", "feature_dist", "FVD_like", "FVD_appearance",
-            "FVD_temporal", "warp_error", "SSIM_first_half", "SSIM_second_half")
-COLUMNS = ("dataset", "method", *MEASURES, "warp_error_real", "seconds")
-#: how a measure ranks methods: +1 higher is better, -1 lower is better, or the name of the target it should be close to
-DIRECTIONS = {"SSIM": 1, "PSNR": 1, "PSNR_cells": 1, "PSNR_background": 1, "brightness_far": "zero", "feature_dist": -1,
-              "FVD_like": -1, "FVD_appearance": -1, "FVD_temporal": -1, "warp_error": "warp_error_real", "SSIM_first_half": 1,
-              "SSIM_second_half": 1}
 METHODS = ("tGAN", "procedural", "per-frame")
-FAR = 15  # px from any cell: background pixels for the brightness column
-PERCENTILES = (1.0, 99.8)  # the tGAN training normalisation (TGANConfig.norm_percentiles)
 FVD_LENGTHS = (10, 20, 30)  # video lengths of the FVD-like curve (paper Fig. 4)
 
 
-def intensity_space(train_images: np.ndarray) -> tuple[float, float]:
-    low, high = np.percentile(train_images, PERCENTILES)
-    return float(low), float(max(high - low, 1e-6))
-
-
-def to_space(raw: np.ndarray, space: tuple[float, float]) -> np.ndarray:
-    return np.clip((np.asarray(raw, dtype=np.float32) - space[0]) / space[1], 0.0, 1.0).astype(np.float32)
-
-
 def procedural_video(path: Path, labels: np.ndarray, background01: np.ndarray, space: tuple[float, float], seed: int) -> np.ndarray:
-    """The fitted procedural renderer's video, in the common intensity space."""
-    renderer = ProceduralRenderer.from_ctc(path, frames="train")
-    own = fit_normalization(tganaug.read_ctc(path, frames="train", read_labels=False).images)  # its (0.1, 99.9) space
-    background_raw = background01 * space[1] + space[0]
-    background_own = np.clip((background_raw - own.offset) / own.scale, 0, 1).astype(np.float32)
-    video = renderer.generate(labels, background=background_own, seed=seed)
-    return to_space(video * own.scale + own.offset, space)
-
-
-def score(real: np.ndarray, video: np.ndarray, labels: np.ndarray, real_clips: np.ndarray, clip_len: int) -> dict[str, float]:
-    ssim_frames = fidelity.ssim_by_frame(real, video)
-    psnr_cells, psnr_background = fidelity.psnr_by_region(real, video, labels)
-    half = max(1, len(ssim_frames) // 2)
-    clips = fidelity.clip_features(video, clip_len)
-    parts = fidelity.frechet_distance_parts(real_clips, clips)
-    return {
-        "FVD_appearance": parts["appearance"],
-        "FVD_temporal": parts["temporal"],
-        "SSIM_first_half": float(ssim_frames[:half].mean()),
-        "SSIM_second_half": float(ssim_frames[half:].mean()) if len(ssim_frames) > 1 else float("nan"),
-        "SSIM": float(ssim_frames.mean()),
-        "PSNR": fidelity.psnr(real, video),
-        "PSNR_cells": psnr_cells,
-        "PSNR_background": psnr_background,
-        "brightness_far": -fidelity.reference_background_error(real, video, labels, FAR)["offset"],
-        "feature_dist": fidelity.feature_distance(real, video),
-        "FVD_like": fidelity.frechet_distance(real_clips, clips),
-        "warp_error": fidelity.warp_error(real, video),
-    }
+    """The procedural renderer fitted on ``path``'s train frames (sequence 01), rendering ``labels`` on ``background01``
+    (in the common intensity ``space``), as a ``(T, H, W)`` video in that space."""
+    inputs = resolve_inputs(path, "01", "eval")
+    fit = library.FidelityFit(space, library.fit_background(background01, labels.shape[1:]), inputs.require_fit("the procedural renderer"))
+    return np.stack(list(library.procedural_renderer(fit)(labels, seed)))
 
 
 def load_per_frame(run: str | Path, tgan_sr: Path) -> TGAN:
@@ -177,81 +149,6 @@ def read_per_seed(path: str | Path, datasets: list[str], seeds: list[int], optio
     if not rows:
         raise ValueError(f"{option}: {path} has no rows for datasets {datasets} and seeds {seeds}")
     return rows
-
-
-def seed_list(text: str) -> list[int]:
-    """``"0,1,2"`` -> ``[0, 1, 2]`` (distinct integers, at least one)."""
-    try:
-        seeds = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seeds must be comma-separated integers, got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise argparse.ArgumentTypeError(f"seeds must be one or more distinct integers, got {text!r}")
-    return seeds
-
-
-def summarize(per_seed: list[dict]) -> list[dict]:
-    """One row per (dataset, method): the mean of every measure over its seeds, ``<measure>_sd`` the sample standard
-    deviation (NaN for one seed), ``seeds`` their number; a method that did not run keeps its NaN row."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for row in per_seed:
-        groups.setdefault((row["dataset"], row["method"]), []).append(row)
-    summary = []
-    for (dataset, method), rows in groups.items():
-        out: dict = {"dataset": dataset, "method": method, "seeds": len([r for r in rows if "seed" in r])}
-        for column in (*MEASURES, "warp_error_real", "seconds"):
-            values = np.array([r[column] for r in rows], dtype=np.float64)
-            out[column] = float(values.mean())
-            if column in MEASURES:
-                out[f"{column}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
-        summary.append(out)
-    return summary
-
-
-def verdicts(per_seed: list[dict], candidate: str = "tGAN") -> list[dict]:
-    """Per dataset and baseline: ``better`` / ``worse`` / ``tie`` of ``candidate`` on every measure (Welch t-test over the
-    per-seed scores, :func:`tganaug.fidelity.compare_scores`); target measures compare distances to their target."""
-    table = []
-    for dataset in dict.fromkeys(r["dataset"] for r in per_seed):
-        rows = [r for r in per_seed if r["dataset"] == dataset and "seed" in r]
-        ours = [r for r in rows if r["method"] == candidate]
-        for baseline in dict.fromkeys(r["method"] for r in rows if r["method"] != candidate):
-            theirs = [r for r in rows if r["method"] == baseline]
-            if not ours or not theirs:
-                continue
-            verdict = {"dataset": dataset, "baseline": baseline}
-            for measure, direction in DIRECTIONS.items():
-                a, b = _ranked_values(ours, measure), _ranked_values(theirs, measure)
-                verdict[measure] = (fidelity.compare_scores(a, b, higher_is_better=direction == 1)
-                                    if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) else "n/a")
-            table.append(verdict)
-    return table
-
-
-def _ranked_values(rows: list[dict], measure: str) -> list[float]:
-    """A measure's per-seed values as ranked by :data:`DIRECTIONS`: the value itself, or its distance to its target."""
-    direction = DIRECTIONS[measure]
-    if direction == "zero":
-        return [abs(r[measure]) for r in rows]
-    if isinstance(direction, str):
-        return [abs(r[measure] - r[direction]) for r in rows]
-    return [r[measure] for r in rows]
-
-
-def mean_sd_table(summary: list[dict], columns: tuple[str, ...], digits: int = 4) -> str:
-    """A markdown table of the summary rows, each measure as ``mean ± sd`` (just the mean for one seed)."""
-    cells = []
-    for row in summary:
-        cell = {}
-        for column in columns:
-            value = row.get(column, "")
-            sd = row.get(f"{column}_sd", float("nan"))
-            if isinstance(value, float) and not np.isnan(value) and isinstance(sd, float) and not np.isnan(sd):
-                cell[column] = f"{value:.{digits}f} ± {sd:.{digits}f}"
-            else:
-                cell[column] = value
-        cells.append(cell)
-    return format_table(cells, columns, digits=digits)
 
 
 def main() -> None:
@@ -303,42 +200,41 @@ def main() -> None:
     rows: list[dict] = []
     started_all = time.perf_counter()
     models: dict[str, TGANGenerator] = {}
+    described: list[str] = []
     for name in dataset_names:
         path = Path(args.data) / name
-        train = tganaug.read_ctc(path, frames="train")
-        evaluation = tganaug.read_ctc(path, frames="eval")
-        space = intensity_space(train.images)
-        real = to_space(evaluation.images, space)
-        background = background_from_video(train.images, train.labels)  # [0, 1] in the same space
+        inputs = resolve_inputs(path, "01", "eval")  # the scored frames, checked against the data; fitted on train frames
+        _, first = next(iter_frames(inputs.scored, images=False))
+        fit = library.fit_reference(inputs, first.shape)
+        described.append(f"`{name}` sequence 01 frames {inputs.scored.span} ({inputs.scored.how}), fitted on train frames "
+                         f"{fit.fit.span}")
         model_name = DATASETS[name]
         if model_name not in models:
             models[model_name] = TGANGenerator(model=overrides.get(model_name, model_name), use_sr=use_sr)
-        clip_len = min(args.clip_len, len(real))
-        real_clips = fidelity.clip_features(real, clip_len)
-        warp_real = fidelity.warp_error(real, real)
         if model_name in per_frame_runs and model_name not in per_frame_models:
             per_frame_models[model_name] = load_per_frame(per_frame_runs[model_name], models[model_name].model_path / "sr")
-        videos = {}  # the first seed's video of each method, for the figures
-        methods = [m for m in ("tGAN", "procedural") if m in chosen] + (["per-frame model"] if model_name in per_frame_models and "per-frame" in chosen else [])
-        for method in methods:
-            for seed in args.seeds:
-                started = time.perf_counter()
-                if method == "tGAN":
-                    video = models[model_name].generate(evaluation.labels, background=background, seed=seed)
-                elif method == "per-frame model":
-                    video = per_frame_models[model_name].generate(evaluation.labels, background=background, seed=seed, use_sr=use_sr)
-                else:
-                    video = procedural_video(path, evaluation.labels, background, space, seed)
-                videos.setdefault(method, video)
-                row = {"dataset": name, "method": method, "seed": seed, **score(real, video, evaluation.labels, real_clips, clip_len),
-                       "warp_error_real": warp_real, "seconds": time.perf_counter() - started}
-                rows.append(row)
-                print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c]) for c in ("seed", *COLUMNS)), flush=True)
-        if "per-frame model" not in videos and "per-frame" in chosen:
+        renderers: dict[str, library.Renderer] = {}
+        if "tGAN" in chosen:
+            renderers["tGAN"] = library.streamed_renderer(models[model_name], fit.background)
+        if "procedural" in chosen:
+            renderers["procedural"] = library.procedural_renderer(fit)
+        if model_name in per_frame_models and "per-frame" in chosen:
+            per_frame = per_frame_models[model_name]
+            renderers["per-frame model"] = (lambda labels, seed, per_frame=per_frame, background=fit.background:
+                                            per_frame.iter_frames(labels, background, seed, use_sr=use_sr))
+        methods = list(renderers)
+        shown = frame_indices(len(inputs.scored.frames), 4)
+        new_rows, videos = library.run_fidelity(  # streamed frame by frame; videos: the first seed's shown frames
+            inputs, fit, renderers, args.seeds, clip_len=args.clip_len, dataset=name, keep=shown, progress=False,
+            on_row=lambda row: print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else str(row[c])
+                                                for c in ("seed", *COLUMNS)), flush=True))
+        rows += new_rows
+        if "per-frame model" not in renderers and "per-frame" in chosen:
             rows.append({"dataset": name, "method": "per-frame model", **{c: float("nan") for c in COLUMNS[2:]}})
         if not args.table_only:
-            shown = frame_indices(len(real), 4)
-            panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(real[t], 0, 1) for t in shown]]
+            evaluation = tganaug.read_ctc(path, frames=list(inputs.scored.frames))
+            real = to_space(evaluation.images[shown], fit.space)
+            panels = [[colorize_labels(evaluation.labels[t]) for t in shown], [to_uint8(frame, 0, 1) for frame in real]]
             panels += [[to_uint8(videos[m][t], 0, 1) for t in shown] for m in methods]
             save_png(figures / f"fidelity_{name}.png", montage(panels, row_titles=["masks", "real", *methods],
                                                                column_titles=[f"t={int(evaluation.frames[t])}" for t in shown]),
@@ -419,8 +315,8 @@ def main() -> None:
         "# Fidelity: generated vs real videos of the same GT masks (eval frames)",
         "",
         f"Machine: {machine()}; {time.perf_counter() - started_all:.0f} s. `{command_line()}` (generation seeds {seeds_text}).",
-        "Split: **eval** frames (SIM+ t045-t064, T98G t026-t036, E. coli t029-t040; E. coli eval frames are denser than any",
-        "train frame). Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
+        "Split: **eval** frames (same-sequence protocol): " + "; ".join(described) + ". E. coli eval frames are denser than",
+        "any train frame. Intensity space: [0, 1] = 1st/99.8th percentile of each dataset's *train* frames. Backgrounds: estimated",
         "from train frames. `feature_dist` (LPIPS-like) and `FVD_like` use **our** feature network (mask-predicting UNet",
         f"encoder trained on the shared train frames), clips of {args.clip_len} frames x 128 px tiles: not the paper's LPIPS/FVD.",
         "`warp_error`: |warp(frame t-1, real flow) - frame t| with the shipped FlowNet; `warp_error_real` is the real video's own.",

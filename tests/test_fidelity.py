@@ -339,3 +339,78 @@ def test_previous_frame_reference_undoes_the_real_motion():
     assert reference["PSNR_previous_aligned"] > reference["PSNR_previous"] + 5
     with pytest.raises(ValueError, match=r"the frame before the video must have the frames' shape \(64, 64\), got \(64, 63\)"):
         fidelity.previous_frame_reference(video[1:], video[0][:, :63])
+
+
+def _moving_disks(n_frames: int, size: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    labels = np.zeros((n_frames, size, size), np.uint16)
+    for t in range(n_frames):
+        labels[t][(yy - 30) ** 2 + (xx - 25 - t) ** 2 <= 100] = 1
+        labels[t][(yy - 65) ** 2 + (xx - 60 + t) ** 2 <= 144] = 2
+    real = np.clip(0.2 + 0.5 * (labels > 0) + rng.normal(0, 0.05, labels.shape), 0, 1).astype(np.float32)
+    fake = np.clip(0.25 + 0.4 * (labels > 0) + rng.normal(0, 0.07, labels.shape), 0, 1).astype(np.float32)
+    return real, fake, labels
+
+
+def test_streaming_scores_equal_the_whole_video_measures() -> None:
+    """``StreamingScores`` / ``RealReference``, fed frame by frame, give what the whole-video functions give."""
+    real, fake, labels = _moving_disks(10, 96)
+    reference, scores = fidelity.RealReference(4, 64), fidelity.StreamingScores(4, 64, far=5)
+    for t in range(len(real)):
+        reference.update(real[t])
+        scores.update(real[t], fake[t], labels[t])
+    got = scores.result(reference)
+    real_clips, fake_clips = fidelity.clip_features(real, 4, 64), fidelity.clip_features(fake, 4, 64)
+    parts = fidelity.frechet_distance_parts(real_clips, fake_clips)
+    ssim = fidelity.ssim_by_frame(real, fake)
+    cells, background = fidelity.psnr_by_region(real, fake, labels)
+    want = {"SSIM": ssim.mean(), "SSIM_first_half": ssim[:5].mean(), "SSIM_second_half": ssim[5:].mean(),
+            "PSNR": fidelity.psnr(real, fake), "PSNR_cells": cells, "PSNR_background": background,
+            "brightness_far": -fidelity.reference_background_error(real, fake, labels, 5)["offset"],
+            "feature_dist": fidelity.feature_distance(real, fake), "FVD_like": fidelity.frechet_distance(real_clips, fake_clips),
+            "FVD_appearance": parts["appearance"], "FVD_temporal": parts["temporal"], "warp_error": fidelity.warp_error(real, fake)}
+    assert set(got) == set(want)
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-6), key
+    assert reference.warp_error == pytest.approx(fidelity.warp_error(real, real), rel=1e-6)
+    np.testing.assert_allclose(reference.clips, real_clips, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="the real reference has 10 frames, the generated video 9"):
+        short = fidelity.StreamingScores(4, 64)
+        for t in range(9):
+            short.update(real[t], fake[t], labels[t])
+        short.result(reference)
+
+
+_PEAK_RSS_CHILD = """
+import resource, sys
+import numpy as np
+from tganaug import fidelity
+n, size = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+labels = np.zeros((size, size), np.uint16)
+labels[size // 4: size // 2, size // 4: size // 2] = 1
+reference, scores = fidelity.RealReference(2), fidelity.StreamingScores(2)
+for t in range(n):  # a synthetic stream: each frame made, scored and dropped
+    real = rng.random((size, size), dtype=np.float32)
+    fake = rng.random((size, size), dtype=np.float32)
+    reference.update(real)
+    scores.update(real, fake, np.roll(labels, t, axis=1))
+scores.result(reference)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_streaming_memory_does_not_grow_with_the_number_of_frames() -> None:
+    """Peak RSS of 3 and of 12 streamed 256 x 256 frames (fresh processes) differ by far less than the whole-video
+    measures would need for the 9 extra frames (their first feature level alone: 16 channels x 256 x 256 float32 =
+    4.2 MB per frame and video, 75 MB for 9 frames of two videos)."""
+    import subprocess
+    import sys
+
+    def peak_mb(n: int) -> float:
+        done = subprocess.run([sys.executable, "-c", _PEAK_RSS_CHILD, str(n), "256"], capture_output=True, text=True, check=True)
+        return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+    small, large = peak_mb(3), peak_mb(12)
+    assert large - small < 25, f"peak RSS {small:.0f} MB for 3 frames, {large:.0f} MB for 12: memory grows with frames"

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "tganaug.commands.score",
     "tganaug.commands.train",
     "tganaug.commands.fit",
+    "tganaug.commands.benchmark",
 )
 
 

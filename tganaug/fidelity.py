@@ -21,6 +21,11 @@ maps real and generated videos into it). Measures:
 * ``ssim_by_frame``: SSIM of each frame, to see whether a video model drifts away from the real
   frames as it feeds on its own output (compare the first and the last frames).
 
+Streaming: :class:`StreamingScores` (with :class:`RealReference` for the real video's clip features and own
+warp error) accumulates every measure above frame by frame, holding one frame pair and the tile-pooled clip
+features, so memory does not grow with the number of frames; it equals the whole-video functions up to float
+rounding (``tests/test_fidelity.py``).
+
 Comparing methods: a generator's scores change with its seed (styles, injected noise), so
 ``compare_scores`` calls one method better than another on a measure only when a Welch t-test over
 per-seed scores says the means differ (two-sided, ``alpha``). They also change with the seed it was
@@ -55,7 +60,7 @@ from tganaug.utils.weights import shipped_weights_path
 __all__ = [
     "ssim_psnr", "ssim_by_frame", "psnr", "feature_distance", "clip_features", "frechet_distance", "fvd_like",
     "warp_error", "check_pair", "noise_sigma_laplacian", "noise_sigma_temporal", "noise_ceiling", "psnr_by_region", "far_background",
-    "reference_background_error", "compare_scores", "compare_training_runs", "training_run_pairings", "agreed_verdict", "compare_run_means",
+    "reference_background_error", "compare_scores", "ClipFeatureStream", "WarpErrorStream", "RealReference", "StreamingScores", "compare_training_runs", "training_run_pairings", "agreed_verdict", "compare_run_means",
 ]
 
 
@@ -451,3 +456,225 @@ def _check_video(video: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(video)):
         raise ValueError("video must be finite")
     return video
+
+
+# ---------------------------------------------------------------------- streaming: frame by frame, memory bounded
+
+def _tile_origins(height: int, width: int, tile: int, stride: int | None) -> tuple[int, list[tuple[int, int]]]:
+    """The tile size and the ``(y, x)`` origins of every tile :func:`clip_features` pools over."""
+    tile = min(tile, height, width)
+    stride = stride or tile // 2
+    return tile, [(y, x) for y in range(0, height - tile + 1, stride) for x in range(0, width - tile + 1, stride)]
+
+
+def _pooled_tiles(deepest: torch.Tensor, width: int, tile: int, origins: list[tuple[int, int]]) -> torch.Tensor:
+    """``(N, n_tiles, C)``: the deepest feature maps ``(N, C, h, w)`` of ``N`` frames of ``width`` px, averaged over
+    each tile (the pooling of :func:`clip_features`)."""
+    scale = width / deepest.shape[-1]
+    size = max(1, int(tile / scale))
+    return torch.stack([deepest[:, :, int(y / scale):int(y / scale) + size, int(x / scale):int(x / scale) + size].mean(dim=(2, 3))
+                        for y, x in origins], dim=1)
+
+
+def _clips_from_pooled(pooled: torch.Tensor, clip_len: int) -> np.ndarray:
+    """``(N_clips, 3C) float64`` clip features (tile-major, as :func:`clip_features`) from per-frame tile features
+    ``(T, n_tiles, C)``."""
+    n_frames = pooled.shape[0]
+    if n_frames < clip_len:
+        raise ValueError(f"video has {n_frames} frames, fewer than clip_len={clip_len}")
+    rows = []
+    for k in range(pooled.shape[1]):
+        per_tile = pooled[:, k]
+        for start in range(0, n_frames - clip_len + 1, max(1, clip_len // 2)):
+            clip = per_tile[start:start + clip_len]
+            rows.append(torch.cat([clip.mean(0), clip.std(0), (clip[1:] - clip[:-1]).abs().mean(0)]))
+    return torch.stack(rows).numpy().astype(np.float64)
+
+
+class ClipFeatureStream:
+    """:func:`clip_features` of a video given frame by frame: keeps only each frame's tile-pooled deepest features
+    (``n_tiles x C`` floats per frame, a few kB), never the frames or their full feature maps.
+
+    ``update(frame)`` takes an ``(H, W)`` float frame in [0, 1]; ``features()`` returns the ``(N, 3C) float64`` clip
+    features, equal to ``clip_features(video, clip_len, tile, stride)`` of the stacked frames up to float rounding.
+    """
+
+    def __init__(self, clip_len: int = 8, tile: int = 128, stride: int | None = None) -> None:
+        self.clip_len, self.tile, self.stride = clip_len, tile, stride
+        self._pooled: list[torch.Tensor] = []
+        self._shape: tuple[int, int] | None = None
+
+    def update(self, frame: np.ndarray, deepest: torch.Tensor | None = None) -> None:
+        """Add one ``(H, W)`` frame; ``deepest``: its deepest feature map ``(1, C, h, w)`` when already computed."""
+        frame = _check_video(np.asarray(frame)[None])[0]
+        if self._shape is None:
+            self._shape = frame.shape
+        elif frame.shape != self._shape:
+            raise ValueError(f"frame of shape {frame.shape} in a video of {self._shape} frames")
+        if deepest is None:
+            deepest = _features(torch.from_numpy(frame)[None, None])[-1]
+        tile, origins = _tile_origins(*frame.shape, self.tile, self.stride)
+        self._pooled.append(_pooled_tiles(deepest, frame.shape[1], tile, origins)[0])
+
+    def __len__(self) -> int:
+        return len(self._pooled)
+
+    def features(self) -> np.ndarray:
+        """``(N, 3C) float64`` features of every clip of the frames given so far."""
+        if not self._pooled:
+            raise ValueError("no frames given")
+        return _clips_from_pooled(torch.stack(self._pooled), self.clip_len)
+
+
+class WarpErrorStream:
+    """:func:`warp_error` of a video given frame by frame with the real frames: keeps only the previous pair.
+
+    ``update(real, video)``: ``(H, W)`` float frames in [0, 1]; ``value()``: the mean
+    ``|warp(video[t-1], flow_real(t-1 -> t)) - video[t]|`` over the frame pairs so far (NaN before two frames)."""
+
+    def __init__(self) -> None:
+        self._previous: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._sum, self._count = 0.0, 0
+
+    def update(self, real: np.ndarray, video: np.ndarray) -> None:
+        """Add frame ``t`` of the real video and of the generated one."""
+        r, v = check_pair(np.asarray(real)[None], np.asarray(video)[None])
+        if self._previous is not None:
+            real_previous, video_previous = self._previous
+            warped = _warp_by_real_flow(r, real_previous, video_previous)
+            difference = (warped - v).abs()
+            self._sum += float(difference.double().sum())
+            self._count += difference.numel()
+        self._previous = (r, v)
+
+    def value(self) -> float:
+        """The mean absolute warp error so far (NaN with fewer than two frames)."""
+        return self._sum / self._count if self._count else float("nan")
+
+
+class RealReference:
+    """What the streamed scores need of the real video alone, computed once for every generated video of it: its
+    clip features (for the FVD-like distances) and its own warp error (the reference for ``warp_error``).
+
+    Feed it the real frames with ``update(frame)``; read ``clips`` (``(N, 3C) float64``) and ``warp_error``."""
+
+    def __init__(self, clip_len: int = 8, tile: int = 128) -> None:
+        self.clip_len = clip_len
+        self._clips = ClipFeatureStream(clip_len, tile)
+        self._warp = WarpErrorStream()
+
+    def update(self, frame: np.ndarray) -> None:
+        """Add one real ``(H, W)`` float frame in [0, 1]."""
+        self._clips.update(frame)
+        self._warp.update(frame, frame)
+
+    @property
+    def frames(self) -> int:
+        """How many frames were given."""
+        return len(self._clips)
+
+    @property
+    def clips(self) -> np.ndarray:
+        """``(N, 3C) float64`` clip features of the real video."""
+        return self._clips.features()
+
+    @property
+    def warp_error(self) -> float:
+        """The real video's own warp error (:func:`warp_error` of it against itself)."""
+        return self._warp.value()
+
+
+class StreamingScores:
+    """Every fidelity measure of one generated video against the real one, accumulated frame by frame.
+
+    ``update(real, fake, labels)`` takes frame ``t``: ``real`` / ``fake`` ``(H, W)`` float in [0, 1], ``labels``
+    ``(H, W)`` integer instance ids of the real frame. Memory holds one frame pair, a few per-frame numbers and the
+    tile-pooled clip features, whatever the number of frames. ``result(reference)`` returns, equal to the whole-video
+    functions up to float rounding (``tests/test_fidelity.py``):
+
+    * ``SSIM``, ``SSIM_first_half``, ``SSIM_second_half`` (:func:`ssim_by_frame`: mean over all frames, the first
+      ``max(1, T // 2)``, the rest; NaN for one frame), ``PSNR`` (:func:`psnr`);
+    * ``PSNR_cells`` / ``PSNR_background`` (:func:`psnr_by_region`, margin 0);
+    * ``brightness_far``: mean of fake - real over background pixels ``far`` px or more from any cell
+      (``-offset`` of :func:`reference_background_error`; NaN when there are none);
+    * ``feature_dist`` (:func:`feature_distance`), ``FVD_like`` / ``FVD_appearance`` / ``FVD_temporal``
+      (:func:`frechet_distance` / :func:`frechet_distance_parts` against ``reference.clips``);
+    * ``warp_error`` (:func:`warp_error`).
+    """
+
+    def __init__(self, clip_len: int = 8, tile: int = 128, far: int = 15) -> None:
+        self.far = far
+        self._ssim: list[float] = []
+        self._psnr: list[float] = []
+        self._squared = {"cells": [0.0, 0], "background": [0.0, 0]}
+        self._far = [0.0, 0]
+        self._levels: list[float] | None = None
+        self._level_count = 0
+        self._clips = ClipFeatureStream(clip_len, tile)
+        self._warp = WarpErrorStream()
+
+    def update(self, real: np.ndarray, fake: np.ndarray, labels: np.ndarray) -> None:
+        """Add frame ``t`` (see the class doc)."""
+        r, f = check_pair(np.asarray(real)[None], np.asarray(fake)[None])
+        labels = np.asarray(labels)
+        if labels.shape != tuple(r.shape[2:]):
+            raise ValueError(f"labels {labels.shape} must have the frame's shape {tuple(r.shape[2:])}")
+        self._ssim.append(float(structural_similarity_index_measure(f, r, data_range=1.0, reduction="none").double()[0]))
+        self._psnr.append(float(peak_signal_noise_ratio(f, r, data_range=1.0, reduction="none", dim=(1, 2, 3))[0]))
+        squared = ((r - f)[0, 0] ** 2).numpy().astype(np.float64)
+        for region, mask in (("cells", labels > 0), ("background", labels == 0)):
+            self._squared[region][0] += float(squared[mask].sum())
+            self._squared[region][1] += int(mask.sum())
+        far = far_background(labels[None], self.far)[0]
+        self._far[0] += float((f - r)[0, 0].numpy().astype(np.float64)[far].sum())
+        self._far[1] += int(far.sum())
+        both = _features(torch.cat([r, f]))
+        sums = []
+        for level in both:
+            a, b = level[:1], level[1:]
+            a = a / (a.norm(dim=1, keepdim=True) + 1e-8)
+            b = b / (b.norm(dim=1, keepdim=True) + 1e-8)
+            sums.append(float(((a - b) ** 2).sum(dim=1).double().mean()))
+        self._levels = sums if self._levels is None else [s + x for s, x in zip(self._levels, sums)]
+        self._level_count += 1
+        self._clips.update(np.asarray(fake, dtype=np.float32), both[-1][1:])
+        self._warp.update(real, fake)
+
+    @property
+    def frames(self) -> int:
+        """How many frames were given."""
+        return len(self._ssim)
+
+    def result(self, reference: RealReference) -> dict[str, float]:
+        """The measures (see the class doc) against the real video's ``reference``."""
+        if not self._ssim:
+            raise ValueError("no frames given")
+        if reference.frames != self.frames:
+            raise ValueError(f"the real reference has {reference.frames} frames, the generated video {self.frames}")
+        ssim = np.asarray(self._ssim)
+        half = max(1, len(ssim) // 2)
+        clips = self._clips.features()
+        real_clips = reference.clips
+        parts = frechet_distance_parts(real_clips, clips)
+        assert self._levels is not None
+
+        def region_psnr(region: str) -> float:
+            total, count = self._squared[region]
+            if count == 0:
+                return float("nan")
+            return float("inf") if total == 0 else float(-10 * np.log10(total / count))
+
+        return {
+            "FVD_appearance": parts["appearance"],
+            "FVD_temporal": parts["temporal"],
+            "SSIM_first_half": float(ssim[:half].mean()),
+            "SSIM_second_half": float(ssim[half:].mean()) if len(ssim) > 1 else float("nan"),
+            "SSIM": float(ssim.mean()),
+            "PSNR": float(np.mean(self._psnr)),
+            "PSNR_cells": region_psnr("cells"),
+            "PSNR_background": region_psnr("background"),
+            "brightness_far": self._far[0] / self._far[1] if self._far[1] else float("nan"),
+            "feature_dist": float(np.mean([s / self._level_count for s in self._levels])),
+            "FVD_like": frechet_distance(real_clips, clips),
+            "warp_error": self._warp.value(),
+        }

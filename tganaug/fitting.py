@@ -31,7 +31,6 @@ import csv
 import io
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -40,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from tganaug.splits import parse_frames as split_frames_option
 from tganaug.utils.fsutil import OutputKind, atomic_write_bytes, atomic_write_json, output_kind_of, replaced_output_dir
 
 __all__ = ["FIT_MODEL", "FitConfig", "apply_simulator_defaults", "estimate_reference_background", "fit_frames", "fit_recording",
@@ -114,13 +114,8 @@ def read_fit_config(model_dir: str | Path) -> tuple[FitConfig, dict[str, Any]]:
 
 
 def parse_frames(frames: str) -> str | range:
-    """``"train"``, ``"all"`` or ``"A-B"`` (inclusive frame numbers) -> the split name or the range."""
-    if frames in ("train", "all"):
-        return frames
-    match = re.fullmatch(r"(\d+)-(\d+)", str(frames))
-    if not match or int(match.group(1)) > int(match.group(2)):
-        raise ValueError(f"frames must be 'train', 'all' or 'A-B' (first and last frame, A <= B), got {frames!r}")
-    return range(int(match.group(1)), int(match.group(2)) + 1)
+    """``"train"``, ``"all"`` or ``"A-B"`` (inclusive frame numbers) -> the split name or the range (eval is refused)."""
+    return split_frames_option(frames, ("train", "all"), "frames")
 
 
 def _span(frames: range | None) -> list[int] | None:

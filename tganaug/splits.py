@@ -33,6 +33,7 @@ __all__ = [
     "sequences_with_split",
     "split_frames",
     "split_range",
+    "parse_frames",
 ]
 
 SPLIT_NAMES = ("train", "eval", "all")
@@ -209,3 +210,14 @@ def sequences_with_split(dataset: str | Path, split: str, sequences: Iterable[st
         else:
             skip.append(sequence)
     return keep, skip
+
+
+def parse_frames(text: str, choices: tuple[str, ...] = ("all", "train", "eval"), what: str = "--frames") -> str | range:
+    """A frames option: one of ``choices`` (split names), or an inclusive range ``A-B`` of original frame numbers.
+    ``ValueError`` naming ``what`` and the choices otherwise."""
+    if text in choices:
+        return text
+    first, sep, last = str(text).partition("-")
+    if not sep or not first.strip().isdigit() or not last.strip().isdigit() or int(last) < int(first):
+        raise ValueError(f"{what} must be {', '.join(choices)} or FIRST-LAST (e.g. 45-64), got {text!r}")
+    return range(int(first), int(last) + 1)

@@ -13,18 +13,9 @@ import argparse
 from pathlib import Path
 
 from tganaug.commands._options import add_quiet_option, parse_params
+from tganaug.splits import parse_frames  # the frames option of every command
 
 __all__ = ["add_parser", "run", "parse_frames"]
-
-
-def parse_frames(text: str) -> str | range:
-    """``all`` / ``train`` / ``eval``, or an inclusive range ``A-B`` of original frame numbers."""
-    if text in ("all", "train", "eval"):
-        return text
-    first, sep, last = text.partition("-")
-    if not sep or not first.strip().isdigit() or not last.strip().isdigit() or int(last) < int(first):
-        raise ValueError(f"--frames must be all, train, eval or FIRST-LAST (e.g. 45-64), got {text!r}")
-    return range(int(first), int(last) + 1)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
