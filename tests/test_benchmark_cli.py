@@ -106,8 +106,13 @@ def test_out_is_refused_unless_overwrite(nuclei: Path, tmp_path: Path, capsys: p
     code, _, err = _run(argv, capsys)
     assert code == 2 and "is not empty" in err and "--overwrite" in err
     assert (out / "mine.txt").read_text() == "keep" and sorted(p.name for p in out.iterdir()) == ["mine.txt"]
-    code, _, _ = _run([*argv, "--overwrite"], capsys)
-    assert code == 0 and sorted(p.name for p in out.iterdir()) == ["tracking.csv", "tracking.md"]
+    code, _, err = _run([*argv, "--overwrite"], capsys)  # a file tganaug did not write is never deleted
+    assert code == 2 and "mine.txt" in err and (out / "mine.txt").read_text() == "keep"
+    (out / "mine.txt").unlink()
+    assert _run(argv, capsys)[0] == 0
+    assert _run(argv, capsys)[0] == 2  # its own report: refused without --overwrite ...
+    code, _, _ = _run([*argv, "--overwrite"], capsys)  # ... and replaced with it
+    assert code == 0 and sorted(p.name for p in out.iterdir()) == [".tganaug-output.json", "tracking.csv", "tracking.md"]
     code, _, err = _run([*argv[:-4], "--out", str(tmp_path / "no" / "such" / "out"), "--quiet"], capsys)
     assert code == 2 and "parent folder" in err and str(tmp_path / "no" / "such") in err
     assert not (tmp_path / "no").exists()

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import time
 from collections.abc import Sequence
@@ -44,8 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
+
+from tganaug.benchmarking.report import machine as report_machine
 
 __all__ = [
     "COLUMNS",
@@ -146,8 +144,9 @@ class DownstreamSettings:
 
 
 # --------------------------------------------------------------------------------------------- training data
-class FirstFrames(Dataset):
-    """The first ``k`` single-frame clips of a :class:`tganaug.data.CTCVideoDataset` (``set_epoch`` forwarded)."""
+class FirstFrames:
+    """The first ``k`` single-frame clips of a :class:`tganaug.data.CTCVideoDataset` (``set_epoch`` forwarded); a
+    map-style dataset for a ``DataLoader`` (torch is not imported here, so registering the command stays light)."""
 
     def __init__(self, dataset: Any, k: int) -> None:
         self.dataset, self.k = dataset, k
@@ -239,7 +238,7 @@ def synthetic(settings: DownstreamSettings, frames: Any, seed: int) -> Any:
                                  transform=augmentation(settings.augment), seed=1000 + seed, background=references, **extra)
 
 
-def training_set(settings: DownstreamSettings, kind: str, k: int | None, seed: int) -> Dataset:
+def training_set(settings: DownstreamSettings, kind: str, k: int | None, seed: int) -> Any:
     """The segmenter's training items for one setup: ``kind`` ``"real"`` (first ``k`` train frames, all when None),
     ``"mixed"`` (those + synthetic, 50/50, 400 items) or ``"syn-only"``."""
     from tganaug.data import CTCVideoDataset, MixedVideoDataset
@@ -564,7 +563,7 @@ def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], li
         f"# Downstream benchmark: segmenter{'' if not settings.linker else ' (+ linker)'} trained on {settings.train} 01, "
         "real / real + synthetic / synthetic",
         "",
-        f"Machine: {machine or describe_machine()}; {seconds:.0f} s for the runs not already finished."
+        f"Machine: {machine or report_machine()}; {seconds:.0f} s for the runs not already finished."
         + (f" `{command}`." if command else ""),
         (f"Segmenter: `unet` (BasicUNet {config.features}), {settings.steps} steps of batch {settings.batch} "
          f"({settings.crop}² crops; augmentation: {AUGMENT_TEXT[settings.augment]}); real frames are the first K of the *train* "
@@ -611,13 +610,6 @@ def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], li
                 values = {c: np.array([s[c] for s in gt_scores[name]], dtype=float) for c in ("TRA", "MOTA")}
                 lines.append(f"| {name} | {len(gt_scores[name])} | " + " | ".join(_mean_sd(values[c], 4) for c in ("TRA", "MOTA")) + " |")
     return "\n".join(lines) + "\n", rows
-
-
-def describe_machine() -> str:
-    """CPU, usable cores, torch version and threads: one line (the benchmark scripts give a fuller one)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (f"{platform.processor() or platform.machine()}; {cores} usable cores; torch {torch.__version__} "
-            f"({torch.get_num_threads()} intra-op threads)")
 
 
 # --------------------------------------------------------------------------------------------- command line
@@ -687,6 +679,8 @@ def settings_from_args(args: argparse.Namespace) -> DownstreamSettings:
 
 def run_downstream(args: argparse.Namespace, *, machine: str | None = None, command: str | None = None) -> int:
     """Run the benchmark for parsed options and write ``OUT/REPORT.md`` and ``.csv`` (atomically); returns 0."""
+    import torch
+
     from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
     torch.set_num_threads(args.threads)

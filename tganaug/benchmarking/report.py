@@ -18,9 +18,9 @@ import numpy as np
 
 from tganaug.benchmarking.inputs import BenchmarkInputs
 from tganaug.tracking.metrics import format_table
-from tganaug.utils.fsutil import atomic_directory, check_output_dir
+from tganaug.utils.fsutil import OutputKind, atomic_directory, check_output_dir
 
-__all__ = ["check_out", "csv_bytes", "header", "machine", "mean_sd_table", "seed_list", "shell_command", "write_outputs"]
+__all__ = ["BENCHMARK_REPORT", "check_out", "csv_bytes", "header", "machine", "mean_sd_table", "seed_list", "shell_command", "write_outputs"]
 
 
 def machine() -> str:
@@ -69,20 +69,24 @@ def seed_list(text: str) -> list[int]:
     return seeds
 
 
+#: a benchmark's output folder: its reports, tables and figures (``--overwrite`` replaces only such a folder)
+BENCHMARK_REPORT = OutputKind("benchmark-report", ("*.md", "*.csv", "*.png"), "a benchmark report written by tganaug benchmark")
+
+
 def check_out(out: str | Path, overwrite: bool) -> Path:
     """The output folder, checked before any work: its parent must exist (``FileNotFoundError``), and an existing
     non-empty folder is refused without ``overwrite`` (:class:`tganaug.utils.fsutil.OutputExistsError`)."""
     out = Path(out)
     if not out.absolute().parent.is_dir():
         raise FileNotFoundError(f"--out {out}: its parent folder {out.absolute().parent} does not exist (create it first)")
-    return check_output_dir(out, overwrite)
+    return check_output_dir(out, overwrite, BENCHMARK_REPORT)
 
 
 def write_outputs(out: str | Path, files: Mapping[str, bytes], overwrite: bool) -> Path:
     """Write ``files`` (name -> content) as the folder ``out``, atomically: it appears complete or not at all; an
     existing non-empty ``out`` is replaced only with ``overwrite`` (:func:`tganaug.utils.fsutil.atomic_directory`)."""
     out = check_out(out, overwrite)
-    with atomic_directory(out, overwrite=overwrite) as staging:
+    with atomic_directory(out, overwrite=overwrite, kind=BENCHMARK_REPORT) as staging:
         for name, content in files.items():
             (staging / name).write_bytes(content)
     return out

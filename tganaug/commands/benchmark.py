@@ -95,10 +95,10 @@ def _inputs(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _names(text: str, kind: str) -> list[str]:
-    import tganaug  # noqa: PLC0415
+    from tganaug.registry import default_registry  # noqa: PLC0415
 
     names = [name.strip() for name in text.split(",") if name.strip()]
-    known = set(tganaug.default_registry().names(kind))
+    known = set(default_registry().names(kind))
     if kind == "generator":
         from tganaug.benchmarking.tracking import SR_ON_REAL  # noqa: PLC0415
 
