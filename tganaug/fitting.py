@@ -171,7 +171,7 @@ def fit_simulator(name: str, labels: np.ndarray, lineage: np.ndarray) -> dict[st
     from tganaug.simulation.fit import fit_config_from_labels
 
     factory = default_registry().info("simulator", name).factory
-    config_class = getattr(factory, "config_class", None)
+    config_class = getattr(factory, "config_class", None)  # the fitted fields: the project's cell simulators declare them
     if config_class is None:
         raise ValueError(f"simulator {name!r} has no config class to fit (fit works with cell simulators such as division)")
     config = fit_config_from_labels(config_class, labels, lineage)

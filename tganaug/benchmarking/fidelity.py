@@ -26,6 +26,7 @@ import numpy as np
 from tqdm import tqdm
 
 import tganaug.fidelity as fidelity
+from tganaug.contracts import supports_frame_stream
 from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource, iter_frames
 from tganaug.benchmarking.report import csv_bytes, header, mean_sd_table
 from tganaug.tracking.metrics import format_table
@@ -115,7 +116,7 @@ def procedural_renderer(fit: FidelityFit) -> Renderer:
 def streamed_renderer(generator: Any, background: np.ndarray | None) -> Renderer:
     """A generator's frames on ``background``, streamed through its ``iter_frames`` when it has one."""
     def render(labels: Iterable[np.ndarray], seed: int) -> Iterator[np.ndarray]:
-        if callable(getattr(generator, "iter_frames", None)):
+        if supports_frame_stream(generator):
             yield from generator.iter_frames(labels, background=background, seed=seed)
         else:  # a generator without iter_frames renders the whole video at once
             yield from np.asarray(generator.generate(np.stack(list(labels)), background=background, seed=seed), dtype=np.float32)
