@@ -39,6 +39,8 @@ EVAL_FRAMES = ("**eval** frames of sequence 01 (SIM+ t045-t064, T98G t026-t036, 
                "trained on **train** frames only (same-sequence protocol)")
 TRACKING_FRAMES = ("**eval** frames of sequence 01 (SIM+ t045-t064, E. coli t029-t040; GOWT1 t000-t049, a dataset no "
                    "model was trained on); every model was trained on **train** frames only")
+#: datasets the procedural renderer's fidelity was measured on (results/fidelity_procedural_<name>/)
+PROCEDURAL_FIDELITY = ("Fluo-N2DH-GOWT1_02", "Fluo-N2DL-HeLa", "PhC-C2DH-U373", "PhC-C2DL-PSC", "DIC-C2DH-HeLa")
 #: datasets whose eval GT masks ``tganaug benchmark tracking --segmenter gt`` scored (results/tracking_gt_masks_<name>/)
 GT_MASK_DATASETS = ("Fluo-N2DH-SIM+", "Fluo-N2DL-HeLa", "PhC-C2DH-U373", "DIC-C2DH-HeLa", "PhC-C2DL-PSC")
 #: tracking report sources -> what the row is
@@ -218,6 +220,16 @@ def fidelity_page() -> list[str]:
                              number(r["warp_error_real"])])
     lines += table(["eval data", "method", *(h for h, _ in FIDELITY.values()), "warp error of the real video"], body)
     lines += [""] + source(["fidelity_fast_subpixel", "fidelity_x4s"], seeds="generation seed 0")
+    lines += ["", "## Procedural renderer on the other datasets", "",
+              "`tganaug benchmark fidelity --generator procedural` on 10 frames of each dataset no shipped tGAN was trained",
+              "on: the renderer and the intensity space fitted on the train frames of the same sequence (GOWT1 02: on",
+              "GOWT1 01's, an unseen-sequence test). A first measurement that the benchmark runs on any dataset, not a",
+              "comparison: no tGAN has been fitted to these datasets yet.", ""]
+    runs = [f"fidelity_procedural_{d}/fidelity" for d in PROCEDURAL_FIDELITY if (RESULTS / f"fidelity_procedural_{d}" / "fidelity.csv").is_file()]
+    lines += table(["data", *(h for h, _ in FIDELITY.values())],
+                   [[f"{r['dataset']}{' 02' if name.endswith('_02/fidelity') else ''}", *(number(r[k], d) for k, (_, d) in FIDELITY.items())]
+                    for name in runs for r in rows(name)])
+    lines += [""] + source(runs, seeds="generation seed 0", protocol="10 eval frames of sequence 01 (GOWT1: frames 0-9 of the evaluation-only sequence 02)")
     return lines
 
 
