@@ -58,7 +58,9 @@ import numpy as np
 from scipy import ndimage
 
 from tganaug.contracts import missing_members, supports_batch_generation, supports_frame_stream
+from tganaug.data.seeding import generator_seed
 from tganaug.plugin_objects import describe, resolve
+from tganaug.procedural.renderer import unit_field
 from tganaug.utils.config import ConfigMixin, read_json_object
 
 __all__ = [
@@ -198,7 +200,7 @@ class AppearanceConfig(ConfigMixin):
 
     def draw(self, seed: int) -> Look:
         """The :class:`Look` of the video with ``seed`` (a pure function of ``(config, seed)``)."""
-        rng = np.random.default_rng([_check_seed(seed), _LOOK])
+        rng = np.random.default_rng([generator_seed(seed), _LOOK])
         values: dict[str, Any] = {}
         for f in fields(self):
             low, high = getattr(self, f.name)
@@ -232,21 +234,6 @@ def load_appearance(spec: Any) -> AppearanceConfig | None:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _check_seed(seed: Any) -> int:
-    if seed is None:
-        return 0
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
-
-
-def _unit_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float, mode: str) -> np.ndarray:
-    """Gaussian-filtered white noise with zero mean and unit sd, float32."""
-    f = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma, mode=mode)
-    sd = float(f.std())
-    return ((f - f.mean()) / sd if sd > 0 else f * 0).astype(np.float32)
-
-
 def _noise_sd(image: np.ndarray, region: np.ndarray) -> float:
     """Immerkaer's noise sd of ``image`` over the pixels of ``region`` (NaN with fewer than 50)."""
     response = ndimage.convolve(image.astype(np.float32), _IMMERKAER, mode="nearest")
@@ -567,19 +554,19 @@ class AppearanceGenerator:
     # ------------------------------------------------------------------ per-video state
     def start(self, shape: tuple[int, int], seed: int | None) -> _VideoState:
         """The fixed state of the video with ``seed`` and frame ``shape``."""
-        seed = _check_seed(seed)
+        seed = generator_seed(seed)
         look = self.reference_look if self.reference_look is not None else self.appearance.draw(seed)  # type: ignore[union-attr]
         rng = np.random.default_rng([seed, _GAINS])
         gains = np.exp(rng.normal(0.0, look.cell_gain_sd, size=_MAX_ID + 1)).astype(np.float32)
         gains[0] = 1.0
         offsets = rng.integers(0, _TILE, size=(_MAX_ID + 1, 2))
-        tile = _unit_field(np.random.default_rng([seed, _SPECKLE]), (_TILE, _TILE), look.speckle_scale, mode="wrap")
+        tile = unit_field(np.random.default_rng([seed, _SPECKLE]), (_TILE, _TILE), look.speckle_scale, mode="wrap")
         h, w = shape
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         along = (ys - (h - 1) / 2) * math.sin(look.gradient_angle) + (xs - (w - 1) / 2) * math.cos(look.gradient_angle)
         illumination = np.maximum(1.0 + look.gradient * along / _GRADIENT_SPAN, 0.05).astype(np.float32)
         if look.background_sd > 0:
-            field_ = look.background_sd * _unit_field(np.random.default_rng([seed, _BACKGROUND]), shape, 16.0, mode="reflect")
+            field_ = look.background_sd * unit_field(np.random.default_rng([seed, _BACKGROUND]), shape, 16.0, mode="reflect")
         else:
             field_ = np.zeros(shape, np.float32)
         return _VideoState(seed, look, gains, offsets, tile, shape, illumination, field_.astype(np.float32),

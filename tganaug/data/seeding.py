@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:  # torch is imported where it is used: seeds alone (tganaug generate) need no torch
     import torch
 
-__all__ = ["EpochMixin", "VideoSeeds", "check_seed", "transform_seed", "video_seeds", "worker_shard"]
+__all__ = ["EpochMixin", "VideoSeeds", "check_seed", "generator_seed", "transform_seed", "video_seeds", "worker_shard"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,15 @@ class EpochMixin:
         self.__dict__.update(state)
         if "_shared_epoch" in state:
             self._shared_epoch.share_memory_()
+
+
+def generator_seed(seed: object) -> int:
+    """A generator's ``seed`` argument as int: None is 0; ``ValueError`` unless a non-negative integer or None."""
+    if seed is None:
+        return 0
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return int(seed)
 
 
 def check_seed(seed: object, what: str = "seed") -> int:

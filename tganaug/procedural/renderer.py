@@ -11,12 +11,13 @@ import numpy as np
 from scipy import ndimage
 
 from tganaug.data.normalize import fit_normalization
+from tganaug.data.seeding import generator_seed
 from tganaug.io import read_ctc
 from tganaug.procedural.config import ProceduralConfig
 from tganaug.procedural.estimate import estimate_config
 from tganaug.procedural.halo import halo_map
 
-__all__ = ["ProceduralRenderer", "ProceduralState"]
+__all__ = ["ProceduralRenderer", "ProceduralState", "unit_field"]
 
 _MAX_ID = int(np.iinfo(np.uint16).max)
 _TILE = 64  # side of the periodic texture tile, pixels (>> texture_scale, so no visible period)
@@ -51,19 +52,11 @@ def _rng(seed: int, purpose: int, t: int = 0) -> np.random.Generator:
     return np.random.default_rng([int(seed), purpose, int(t)])
 
 
-def _unit_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float, mode: str) -> np.ndarray:
+def unit_field(rng: np.random.Generator, shape: tuple[int, int], sigma: float, mode: str) -> np.ndarray:
     """Gaussian-filtered white noise rescaled to zero mean and unit standard deviation, float32."""
     field = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma, mode=mode)
     sd = float(field.std())
     return ((field - field.mean()) / sd if sd > 0 else field * 0).astype(np.float32)
-
-
-def _check_seed(seed: int | None) -> int:
-    if seed is None:
-        return 0
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
 
 
 def _check_frame(labels_t: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -111,14 +104,14 @@ class ProceduralRenderer:
                 random field ``background_level + background_sd * field``.
             seed: non-negative int; None means 0 (renders are deterministic by default).
         """
-        seed = _check_seed(seed)
+        seed = generator_seed(seed)
         for what, value in (("height", height), ("width", width)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{what} must be a positive integer, got {value!r}")
         cfg = self.config
         shape = (int(height), int(width))
         if background is None:
-            field = _unit_field(_rng(seed, _BACKGROUND), shape, cfg.background_scale, mode="reflect")
+            field = unit_field(_rng(seed, _BACKGROUND), shape, cfg.background_scale, mode="reflect")
             bg = np.clip(cfg.background_level + cfg.background_sd * field, 0.0, 1.0).astype(np.float32)
         else:
             bg = np.asarray(background)
@@ -134,7 +127,7 @@ class ProceduralRenderer:
         contrast = (intensity - cfg.background_level).astype(np.float32)
         contrast[0] = 0.0
         offsets = rng.integers(0, _TILE, size=(_MAX_ID + 1, 2))
-        tile = _unit_field(_rng(seed, _TEXTURE), (_TILE, _TILE), cfg.texture_scale, mode="wrap")
+        tile = unit_field(_rng(seed, _TEXTURE), (_TILE, _TILE), cfg.texture_scale, mode="wrap")
         return ProceduralState(seed, bg, contrast, offsets, tile)
 
     # ------------------------------------------------------------------ one frame
