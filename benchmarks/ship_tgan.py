@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import tganaug
+from tganaug.fitting import run_cpu_hours
 from tganaug.models.tgan import SHIPPED_MODELS
 from tganaug.splits import DATASET_CITATIONS
 from tganaug.training.background import reference_backgrounds
@@ -68,10 +69,7 @@ def _log_summary(run: Path) -> dict[str, float]:
     above 10x the median is a pause (a run stopped and resumed, or suspended while CI ran) and is left out."""
     with open(run / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
-    steps = int(rows[-1]["step"])
-    step_seconds = np.array([float(r["seconds"]) for r in rows])
-    mean_step = float(step_seconds[step_seconds <= 10 * np.median(step_seconds)].mean())
-    return {"cpu_hours_estimate": round(mean_step * steps / 3600, 2), "final_l1": float(rows[-1].get("l1", "nan"))}
+    return {"cpu_hours_estimate": round(run_cpu_hours(run), 2), "final_l1": float(rows[-1].get("l1", "nan"))}
 
 
 def export(name: str, run: Path, stages: tuple[str, ...] = ("lowres", "sr")) -> dict:
