@@ -174,3 +174,26 @@ def test_a_downstream_module_registers_its_sub_command(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "tganaug.benchmarking.downstream", module)
     args = build_parser().parse_args(["benchmark", "downstream"])
     assert args.func(args) == 7
+
+
+def test_tracking_renders_whole_cells_of_a_marker_recording_in_a_reference_look(tmp_path: Path,
+                                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """On marker TRA masks the generator is given the joined outlines (a marker is a 3 px disk, far smaller than the
+    cells a segmenter finds), and ``--reference-frames 1`` renders in the look of the first scored raw frame."""
+    from _marker_recording import make_recording
+
+    data = make_recording(tmp_path / "rec")
+    out = tmp_path / "trk"
+    code, _, _ = _run(["benchmark", "tracking", "--data", str(data), "--out", str(out), "--generator", "procedural",
+                       "--tracker", "overlap", "--reference-frames", "1", "--no-graph-measures", "--quiet"], capsys)
+    assert code == 0
+    report = (out / "tracking.md").read_text()
+    assert "render the scored frames' full outlines (marker TRA masks joined to 01_ST/SEG) in the look of 1 unannotated raw " \
+           "frame of the scored sequence (t006)" in report
+    rows = {r["source"]: r for r in _rows(out / "tracking.csv")}
+    assert set(rows) == {"Real", "procedural"}
+    # The threshold segmenter finds the same whole cells on the real and on the synthetic frames.
+    assert float(rows["Real"]["DET"]) > 0.9 and float(rows["procedural"]["DET"]) > 0.9, rows
+    code, _, err = _run(["benchmark", "tracking", "--data", str(data), "--out", str(tmp_path / "bad"), "--reference-frames", "1",
+                         "--quiet"], capsys)
+    assert code == 2 and "--reference-frames 1: give a count >= 0, and a --generator" in err

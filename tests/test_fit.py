@@ -3,64 +3,22 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tifffile
 import torch
+from _marker_recording import COUNTS, FRAMES, RADIUS, SHAPE, images_of, outlines_and_markers, make_recording
 from scipy import ndimage
 
 from tganaug.cli import main
 from tganaug.fitting import FitConfig, estimate_reference_background, fit_frames, fit_recording, plan_steps, recipe_stages
-from tganaug.io import read_ctc, write_ctc
+from tganaug.io import read_ctc
 from tganaug.lineage import track_problems
 from tganaug.models.config import PRESETS
 from tganaug.outlines import read_outlined_ctc
 from tganaug.simulation.fit import fit_config, fit_config_from_labels, video_statistics
 from tganaug.utils.fsutil import OutputExistsError
-
-SHAPE, FRAMES, RADIUS = (96, 96), 9, 13
-#: per train frame (0-5): 4 outline objects, 3 holding a marker; frame 2 also has a marker without an object
-COUNTS = {"objects": 24, "joined": 18, "objects_without_marker": 6, "markers": 19, "markers_without_object": 1}
-
-
-def _disk(centre: tuple[int, int], radius: float) -> np.ndarray:
-    yy, xx = np.indices(SHAPE)
-    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
-
-
-def _outlines_and_markers() -> tuple[np.ndarray, np.ndarray]:
-    outlines = np.zeros((FRAMES, *SHAPE), np.uint16)
-    markers = np.zeros_like(outlines)
-    for t in range(FRAMES):
-        for k, centre in enumerate([(20, 20 + t), (70, 70 - t), (20, 72)]):  # two moving cells, one still
-            outlines[t][_disk(centre, RADIUS)] = 10 + k
-            markers[t][_disk(centre, 3)] = k + 1
-        outlines[t][_disk((72, 22 + t), 12)] = 20  # an unannotated cell
-        if t == 2:
-            markers[t][_disk((48, 48), 2)] = 4  # a marker without an outline
-    return outlines, markers
-
-
-def _images(outlines: np.ndarray, cell_level: float = 160.0) -> np.ndarray:
-    noise = np.random.default_rng(0).normal(0, 3, outlines.shape)
-    return (40 + noise + cell_level * (outlines > 0)).clip(0, 255).astype(np.uint8)
-
-
-def make_recording(root: Path, splits: bool = True) -> Path:
-    """Markers in ``01_GT/TRA``, full outlines in ``01_ST/SEG``; frames 0-5 train, 6-8 eval, sequence 02 evaluation-only."""
-    outlines, markers = _outlines_and_markers()
-    lineage = np.array([[1, 0, FRAMES - 1, 0], [2, 0, FRAMES - 1, 0], [3, 0, FRAMES - 1, 0], [4, 2, 2, 0]])
-    write_ctc(root, markers, lineage, _images(outlines))
-    (root / "01_ST" / "SEG").mkdir(parents=True)
-    for t in range(FRAMES):
-        tifffile.imwrite(root / "01_ST" / "SEG" / f"man_seg{t:03d}.tif", outlines[t])
-    if splits:
-        shutil.copytree(root / "01", root / "02")
-        (root / "splits.json").write_text(json.dumps({"01": {"train": [0, 5], "eval": [6, 8]}, "02": {"train": None, "eval": "all"}}))
-    return root
 
 
 def tiny_recipe(path: Path, steps: int = 6) -> Path:
@@ -88,8 +46,8 @@ def test_fit_trains_on_the_outlined_train_frames_and_reports_the_counts(fitted: 
     np.testing.assert_array_equal(written.labels, expected.labels)  # full outlines with track ids, not the markers
     np.testing.assert_array_equal(written.images, expected.images)
     assert track_problems(written.labels, written.lineage) == []
-    outlines, _ = _outlines_and_markers()
-    np.testing.assert_array_equal(written.labels > 0, (outlines[:6] > 0) | (_outlines_and_markers()[1][:6] == 4))
+    outlines, _ = outlines_and_markers()
+    np.testing.assert_array_equal(written.labels > 0, (outlines[:6] > 0) | (outlines_and_markers()[1][:6] == 4))
     record = json.loads((model / "fit.json").read_text())
     assert record["outlines"]["method"] == "joined" and record["outlines"]["source"] == "01_ST/SEG"
     assert record["outlines"]["counts"] == COUNTS == report.counts.to_dict()
@@ -132,10 +90,10 @@ def test_fitted_simulator_is_the_default_of_generate_and_the_dataset(fitted: dic
 def test_reference_background_comes_from_the_outlines(fitted: dict) -> None:
     from tganaug.models.tgan import TGAN
 
-    outlines, _ = _outlines_and_markers()
+    outlines, _ = outlines_and_markers()
     train = slice(0, 6)
     # pixels under the outlines are not used: the cells' brightness does not reach the background estimated off them
-    bright = _images(outlines)[train]
+    bright = images_of(outlines)[train]
     ringed = bright.copy()  # the cells' centres darker, their rims as bright (the intensity percentiles stay the same)
     ringed[(outlines[train] > 0) & (ndimage.distance_transform_edt(outlines[train] > 0, sampling=(1e9, 1, 1)) > 4)] = 90
     percentiles = PRESETS["tiny"].norm_percentiles

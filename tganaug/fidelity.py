@@ -598,7 +598,8 @@ class StreamingScores:
     * ``brightness_far``: mean of fake - real over background pixels ``far`` px or more from any cell
       (``-offset`` of :func:`reference_background_error`; NaN when there are none);
     * ``feature_dist`` (:func:`feature_distance`), ``FVD_like`` / ``FVD_appearance`` / ``FVD_temporal``
-      (:func:`frechet_distance` / :func:`frechet_distance_parts` against ``reference.clips``);
+      (:func:`frechet_distance` / :func:`frechet_distance_parts` against ``reference.clips``; NaN when either video
+      has fewer than two clips);
     * ``warp_error`` (:func:`warp_error`).
     """
 
@@ -655,7 +656,10 @@ class StreamingScores:
         half = max(1, len(ssim) // 2)
         clips = self._clips.features()
         real_clips = reference.clips
-        parts = frechet_distance_parts(real_clips, clips)
+        if min(len(clips), len(real_clips)) < 2:  # a short, small video: one clip has no covariance
+            parts, fvd = {"appearance": float("nan"), "temporal": float("nan")}, float("nan")
+        else:
+            parts, fvd = frechet_distance_parts(real_clips, clips), frechet_distance(real_clips, clips)
         assert self._levels is not None
 
         def region_psnr(region: str) -> float:
@@ -675,6 +679,6 @@ class StreamingScores:
             "PSNR_background": region_psnr("background"),
             "brightness_far": self._far[0] / self._far[1] if self._far[1] else float("nan"),
             "feature_dist": float(np.mean([s / self._level_count for s in self._levels])),
-            "FVD_like": frechet_distance(real_clips, clips),
+            "FVD_like": fvd,
             "warp_error": self._warp.value(),
         }

@@ -31,7 +31,6 @@ import csv
 import io
 import json
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -278,8 +277,7 @@ def _prepare(config: FitConfig, model_dir: Path, log: Log) -> dict[str, Any]:
     log(f"reading {data.name} sequence {config.sequence} frames {frames[0]}-{frames[-1]} as full outlines with track ids")
     sequence, report = read_outlined_ctc(data, config.sequence, frames)
     counts = report.counts.to_dict() if report.counts is not None else None
-    how = {"as-is": "TRA masks used as they are (already full outlines)", "joined": f"marker TRA masks joined to {report.source}",
-           "grown": f"marker TRA masks grown by {report.growth_px} px"}[report.method]
+    how = report.describe()
     log(f"outlines: {how}" + (f"; {counts['objects']} objects, {counts['joined']} with a marker, {counts['objects_without_marker']} "
                              f"objects without a marker (kept with ids of their own), {counts['markers']} markers, "
                              f"{counts['markers_without_object']} marker(s) without an object (kept as drawn)" if counts else ""))
@@ -350,58 +348,37 @@ def _export(model_dir: Path, background: np.ndarray, name: str, card: dict[str, 
 
 def _fidelity(config: FitConfig, model_dir: Path, record: dict[str, Any], background: np.ndarray, seed: int, log: Log) -> list[dict[str, Any]]:
     """The model, the procedural renderer fitted on the same train frames (and the per-frame baseline) rendering the
-    outlines of the held-out frames, scored against the real frames in the training intensity space."""
-    import tganaug.fidelity as fidelity
-    from tganaug.data.normalize import fit_normalization
+    full outlines of the held-out frames, scored against the real frames in the model's training intensity space by
+    the fidelity benchmark (:func:`tganaug.benchmarking.fidelity.run_fidelity`, streamed)."""
+    from tganaug.benchmarking import fidelity as benchmark
+    from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource, read_outlines
     from tganaug.io import read_ctc
     from tganaug.models.tgan import TGAN
-    from tganaug.outlines import read_outlined_ctc
-    from tganaug.registry import default_registry
 
     first, last = record["held_out"]
-    evaluation, _ = read_outlined_ctc(config.data, config.sequence, range(first, last + 1))
+    scored = FrameSource(Path(config.data), config.sequence, tuple(range(first, last + 1)), "held-out eval frames")
     train_images = read_ctc(model_dir / TRAINING_DATA, "01", read_labels=False).images
+    fitted = FrameSource(model_dir / TRAINING_DATA, "01", tuple(range(len(train_images))), "the fitted frames, outlined")
+    inputs = BenchmarkInputs(scored, fitted, "same sequence", "same sequence: held-out eval frames of the sequence fitted")
     model = TGAN.from_pretrained(model_dir)
     low, high = np.percentile(train_images, model.config.norm_percentiles)
-    scale = float(max(high - low, 1e-6))
-
-    def to_space(raw: np.ndarray) -> np.ndarray:
-        return np.clip((np.asarray(raw, np.float32) - low) / scale, 0, 1).astype(np.float32)
-
-    real = to_space(evaluation.images)
-    clip_len = min(8, max(2, len(real) // 2))  # at least two clips per tile for the Fréchet distance
-    real_clips = fidelity.clip_features(real, clip_len)
-
-    def fvd_like(video: np.ndarray) -> float | None:
-        try:
-            return fidelity.frechet_distance(real_clips, fidelity.clip_features(video, clip_len))
-        except ValueError:  # too few clips (a short, small held-out video)
-            return None
-
-    def procedural(labels: np.ndarray) -> np.ndarray:
-        renderer = default_registry().info("generator", "procedural").factory.from_ctc(model_dir / TRAINING_DATA, frames="all")
-        own = fit_normalization(train_images)
-        own_background = np.clip((background * scale + low - own.offset) / own.scale, 0, 1).astype(np.float32)
-        return to_space(renderer.generate(labels, background=own_background, seed=seed) * own.scale + own.offset)
-
-    methods: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "tGAN (fitted)": lambda labels: model.generate(labels, background=background, seed=seed),
-        "procedural (fitted on the same train frames)": procedural}
+    fit = benchmark.FidelityFit((float(low), float(max(high - low, 1e-6))), background, fitted)
+    methods = {"tGAN (fitted)": benchmark.streamed_renderer(model, background),
+               "procedural (fitted on the same train frames)": benchmark.procedural_renderer(fit)}
     if (model_dir / "perframe").is_dir():
         per_frame = TGAN.from_pretrained(model_dir / "perframe", sr_path=model_dir / "sr")
-        methods["per-frame model (same recipe, no previous frame)"] = lambda labels: per_frame.generate(labels, background=background, seed=seed)
+        methods["per-frame model (same recipe, no previous frame)"] = benchmark.streamed_renderer(per_frame, background)
+    clip_len = min(8, max(2, len(scored.frames) // 2))  # at least two clips per tile for the Fréchet distance
+    measured, _ = benchmark.run_fidelity(inputs, fit, methods, [seed], clip_len=clip_len, progress=False, outlines=read_outlines(scored))
     rows = []
-    for method, render in methods.items():
-        started = time.perf_counter()
-        video = render(evaluation.labels)
-        ssim, psnr = fidelity.ssim_psnr(real, video)
-        row = {"method": method, "frames": [first, last], "seed": seed, "SSIM": ssim, "PSNR": psnr,
-               "LPIPS_like": fidelity.feature_distance(real, video),
-               "FVD_like": fvd_like(video), "FVD_clip_len": clip_len,
-               "seconds": round(time.perf_counter() - started, 1)}
-        log(f"held-out frames {first}-{last}, {method}: SSIM {ssim:.3f}, PSNR {psnr:.2f}, LPIPS-like {row['LPIPS_like']:.4g}, "
-            f"FVD-like {_number(row['FVD_like'])}")
-        rows.append(row)
+    for row in measured:
+        rows.append({"method": row["method"], "frames": [first, last], "seed": seed, "SSIM": row["SSIM"], "PSNR": row["PSNR"],
+                     "LPIPS_like": row["feature_dist"], "FVD_like": None if math.isnan(row["FVD_like"]) else row["FVD_like"],
+                     "FVD_clip_len": clip_len,
+                     "PSNR_cells": row["PSNR_cells"], "warp_error": row["warp_error"], "warp_error_real": row["warp_error_real"],
+                     "seconds": round(row["seconds"], 1)})
+        log(f"held-out frames {first}-{last}, {row['method']}: SSIM {row['SSIM']:.3f}, PSNR {row['PSNR']:.2f}, "
+            f"LPIPS-like {row['feature_dist']:.4g}, FVD-like {_number(rows[-1]['FVD_like'])}")
     return rows
 
 

@@ -266,6 +266,11 @@ class OutlineReport:
     counts: JoinCounts | None = None
     growth_px: int | None = None
 
+    def describe(self) -> str:
+        """One phrase for logs and reports: ``"marker TRA masks joined to 01_ST/SEG"``."""
+        return {"as-is": "TRA masks used as they are (already full outlines)", "joined": f"marker TRA masks joined to {self.source}",
+                "grown": f"marker TRA masks grown by {self.growth_px} px"}[self.method]
+
     def to_dict(self) -> dict[str, object]:
         """The report as a JSON-ready dict."""
         return {"method": self.method, "source": self.source,

@@ -4,7 +4,9 @@ For the scored frames (:class:`tganaug.benchmarking.inputs.BenchmarkInputs`):
 
 * **real**: the frames mapped to [0, 1] by the 1st / 99.8th percentiles of the *fit* (train) frames (the intensity
   space the tGAN models were trained in);
-* each **method** renders the scored GT masks (``tgan``: a tGAN model with the reference background estimated from
+* each **method** renders the scored frames' full outlines (the TRA masks, or, where those are markers, the markers
+  joined to the ``NN_ST/SEG`` / ``NN_GT/SEG`` outlines: :func:`tganaug.benchmarking.inputs.read_outlines`; only these
+  ``uint16`` labels are held whole) (``tgan``: a tGAN model with the reference background estimated from
   the fit frames, mirrored to the scored frames' size when that differs; ``procedural``: the procedural renderer
   fitted on the fit frames, mapped into the same space; any other generator plugin: its [0, 1] output as is);
 * the measures of :class:`tganaug.fidelity.StreamingScores` are accumulated frame by frame: neither the real nor the
@@ -27,7 +29,7 @@ from tqdm import tqdm
 
 import tganaug.fidelity as fidelity
 from tganaug.contracts import supports_frame_stream
-from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource, iter_frames
+from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource, ScoredOutlines, iter_frames, read_outlines
 from tganaug.benchmarking.report import csv_bytes, header, mean_sd_table
 from tganaug.tracking.metrics import format_table
 
@@ -72,24 +74,27 @@ def fit_background(background: np.ndarray, shape: tuple[int, int]) -> np.ndarray
 @dataclass
 class FidelityFit:
     """What is fitted on the fit (train) frames: the common intensity ``space`` (offset, scale), the reference
-    ``background`` ``(H, W) float32`` in [0, 1] at the scored frames' size, and the ``fit`` frames themselves."""
+    ``background`` ``(H, W) float32`` in [0, 1] at the scored frames' size (estimated off the fit frames' full
+    outlines, made as ``outlines_how`` says), and the ``fit`` frames themselves."""
 
     space: tuple[float, float]
     background: np.ndarray
     fit: FrameSource
     resized: bool = False
+    outlines_how: str = ""
 
 
 def fit_reference(inputs: BenchmarkInputs, shape: tuple[int, int]) -> FidelityFit:
     """Fit the intensity space and the reference background on ``inputs.fit`` (train frames only) for frames of
     ``shape`` ``(H, W)``."""
-    from tganaug.io import read_ctc  # noqa: PLC0415
     from tganaug.models.tgan import background_from_video  # noqa: PLC0415
+    from tganaug.outlines import read_outlined_ctc  # noqa: PLC0415
 
     fit = inputs.require_fit("the fidelity benchmark's intensity space and reference background")
-    train = read_ctc(fit.data, fit.sequence, frames=list(fit.frames))
+    train, report = read_outlined_ctc(fit.data, fit.sequence, list(fit.frames))  # whole cells: markers would leave ghosts
     background = background_from_video(train.images, train.labels)  # [0, 1] in the same space
-    return FidelityFit(intensity_space(train.images), fit_background(background, shape), fit, background.shape != tuple(shape))
+    return FidelityFit(intensity_space(train.images), fit_background(background, shape), fit, background.shape != tuple(shape),
+                       report.describe())
 
 
 def procedural_renderer(fit: FidelityFit) -> Renderer:
@@ -140,15 +145,17 @@ def make_renderers(names: Sequence[str], fit: FidelityFit, model: str = "fluo-nu
     return methods
 
 
-def _real_frames(source: FrameSource, space: tuple[float, float]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    for image, labels in iter_frames(source):
+def _real_frames(source: FrameSource, space: tuple[float, float], outlines: ScoredOutlines) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for image, labels in iter_frames(source, outlines=outlines):
         yield to_space(image, space), labels
 
 
 def run_fidelity(inputs: BenchmarkInputs, fit: FidelityFit, methods: Mapping[str, Renderer], seeds: Sequence[int], *,
                  clip_len: int = 8, dataset: str | None = None, keep: Sequence[int] = (), progress: bool = True,
-                 on_row: Callable[[dict], None] | None = None) -> tuple[list[dict], dict[str, dict[int, np.ndarray]]]:
-    """Score every method and seed on the scored frames of ``inputs``, streamed frame by frame.
+                 on_row: Callable[[dict], None] | None = None,
+                 outlines: ScoredOutlines | None = None) -> tuple[list[dict], dict[str, dict[int, np.ndarray]]]:
+    """Score every method and seed on the scored frames of ``inputs``, streamed frame by frame; the methods render the
+    full outlines ``outlines`` (default: :func:`tganaug.benchmarking.inputs.read_outlines` of the scored frames).
 
     Returns ``(rows, kept)``: one row per (method, seed) with ``dataset`` (default: the folder's name), ``method``,
     ``seed``, every measure of :data:`MEASURES`, ``warp_error_real`` and ``seconds``; ``kept[method][i]`` the first
@@ -156,10 +163,11 @@ def run_fidelity(inputs: BenchmarkInputs, fit: FidelityFit, methods: Mapping[str
     ``on_row`` is called with each row as it is done.
     """
     scored = inputs.scored
+    outlines = read_outlines(scored) if outlines is None else outlines
     clip_len = min(clip_len, len(scored.frames))
     dataset = dataset or scored.data.name
     reference = fidelity.RealReference(clip_len)
-    for real, _ in tqdm(_real_frames(scored, fit.space), total=len(scored.frames), desc="real frames (features, flow)",
+    for real, _ in tqdm(_real_frames(scored, fit.space, outlines), total=len(scored.frames), desc="real frames (features, flow)",
                         unit="frame", disable=not progress):
         reference.update(real)
     rows: list[dict] = []
@@ -176,7 +184,7 @@ def run_fidelity(inputs: BenchmarkInputs, fit: FidelityFit, methods: Mapping[str
                     pending.append((real, labels))
                     yield labels
 
-            generated = render(labels_of(_real_frames(scored, fit.space)), seed)
+            generated = render(labels_of(_real_frames(scored, fit.space, outlines)), seed)
             bar = tqdm(total=len(scored.frames), desc=f"{method} seed {seed}", unit="frame", disable=not progress)
             with bar:
                 for index, frame in enumerate(generated):
@@ -252,14 +260,16 @@ SUMMARY_COLUMNS = ("dataset", "method", "seeds", *MEASURES, "warp_error_real", "
 
 
 def fidelity_report(inputs: BenchmarkInputs, fit: FidelityFit, rows: Sequence[Mapping[str, Any]], seeds: Sequence[int], command: str, *,
-                    model: str, clip_len: int, candidate: str = "tgan") -> dict[str, bytes]:
+                    model: str, clip_len: int, candidate: str = "tgan", outlines: ScoredOutlines | None = None) -> dict[str, bytes]:
     """The files of a fidelity benchmark: ``fidelity.md`` (header, mean ± sd table, verdicts), ``fidelity.csv`` (means,
     ``*_sd``) and ``fidelity_per_seed.csv``."""
     summary = summarize(rows)
     notes = [
         f"Fitted on: frames {fit.fit.span} of `{fit.fit.data.name}` sequence {fit.fit.sequence} (train split): intensity space "
         f"[0, 1] = {PERCENTILES[0]}th / {PERCENTILES[1]}th percentile ({fit.space[0]:.4g} .. {fit.space[0] + fit.space[1]:.4g}), "
-        "reference background" + (" (mirrored to the scored frames' size)" if fit.resized else "") + ", procedural fit.",
+        "reference background" + (" (mirrored to the scored frames' size)" if fit.resized else "") + ", procedural fit"
+        + (f"; outlines: {fit.outlines_how}" if fit.outlines_how else "") + ".",
+        *([f"Masks rendered: the scored frames' full outlines, {outlines.how}."] if outlines is not None else []),
         f"Methods: {', '.join(dict.fromkeys(r['method'] for r in rows))}; tgan model `{model}`.",
         f"`feature_dist` (LPIPS-like) and `FVD_like` use our feature network, clips of {clip_len} frames x min(128, H, W) px tiles: not "
         "the paper's LPIPS/FVD. `warp_error_real`: the real video's own warp error. `brightness_far`: generated - real over "

@@ -24,7 +24,8 @@ from tganaug.splits import parse_frames  # re-exported: the frames option of eve
 from tganaug.io import _IMAGE_NAME, _LABEL_NAME, CTCFormatError, annotation_dir, describe_sequences, find_sequences, list_frames, read_tiff
 from tganaug.splits import SPLITS_FILE, _read_splits_file, sequence_split, split_frames
 
-__all__ = ["BenchmarkInputs", "FrameSource", "check_splits_against_data", "iter_frames", "parse_frames", "resolve_inputs", "sequence_length"]
+__all__ = ["BenchmarkInputs", "FrameSource", "ScoredOutlines", "check_splits_against_data", "iter_frames", "parse_frames", "read_outlines",
+           "resolve_inputs", "sequence_length"]
 
 
 @dataclass(frozen=True)
@@ -184,23 +185,58 @@ def resolve_inputs(data: str | Path, sequence: str = "01", frames: str | range =
     return BenchmarkInputs(scored, fit, protocol, text)
 
 
-def iter_frames(source: FrameSource, *, images: bool = True, labels: bool = True) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
+@dataclass(frozen=True)
+class ScoredOutlines:
+    """The full outlines of a :class:`FrameSource`'s frames, where its TRA masks are markers.
+
+    Attributes:
+        labels: ``(T, H, W) uint16`` full outlines with track ids (markers joined to ``NN_ST/SEG`` or ``NN_GT/SEG``, or
+            grown; :func:`tganaug.outlines.read_outlined_ctc`), or ``None`` when the TRA masks are the outlines (then
+            they are read frame by frame, as they are).
+        how: one phrase for reports: where the outlines come from.
+    """
+
+    labels: np.ndarray | None
+    how: str
+
+
+def read_outlines(source: FrameSource) -> ScoredOutlines:
+    """The full outlines of ``source``'s frames: a mask-to-image generator must be given whole cells, and a CTC TRA
+    mask of a real dataset is a marker inside each cell. Without ``NN_ST/SEG`` or ``NN_GT/SEG`` outlines to check
+    them against, the TRA masks are taken as the outlines (nothing is read here)."""
+    from tganaug.outlines import read_outlined_ctc  # noqa: PLC0415
+
+    root, sequence = source.data, source.sequence
+    if not any((root / f"{sequence}_{kind}" / "SEG").is_dir() for kind in ("ST", "GT")):
+        return ScoredOutlines(None, "TRA masks used as they are (no SEG outlines to check them against)")
+    outlined, report = read_outlined_ctc(root, sequence, list(source.frames), read_images=False)
+    return ScoredOutlines(None if report.method == "as-is" else outlined.labels, report.describe())
+
+
+def iter_frames(source: FrameSource, *, images: bool = True, labels: bool = True,
+                outlines: ScoredOutlines | None = None) -> Iterator[tuple[np.ndarray | None, np.ndarray | None]]:
     """``(image, labels)`` of each frame of ``source``, read one at a time: ``image`` ``(H, W)`` as stored,
-    ``labels`` ``(H, W) uint16`` TRA instance ids (``NN_GT`` preferred, else ``NN_ST``); ``None`` for what is not asked."""
+    ``labels`` ``(H, W) uint16`` TRA instance ids (``NN_GT`` preferred, else ``NN_ST``), or the frame's full outlines
+    where ``outlines`` (:func:`read_outlines`) holds them; ``None`` for what is not asked."""
     root, sequence = source.data, source.sequence
     image_files = list_frames(root / sequence, _IMAGE_NAME) if images else {}
+    joined = outlines.labels if outlines is not None else None
+    if joined is not None and len(joined) != len(source.frames):
+        raise ValueError(f"{len(joined)} outline frames for the {len(source.frames)} frames of {source.describe()}")
     label_files: dict[int, Path] = {}
-    if labels:
+    if labels and joined is None:
         found = annotation_dir(root, sequence)
         if found is None:
             raise CTCFormatError(f"{root}: no annotation folder {sequence}_GT/TRA or {sequence}_ST/TRA ({describe_sequences(root)})")
         label_files = list_frames(found[0], _LABEL_NAME)
-    for t in source.frames:
+    for index, t in enumerate(source.frames):
         image = read_tiff(image_files[t]) if images and t in image_files else None
         if images and image is None:
             raise CTCFormatError(f"{root / sequence}: raw frame t{t:03d}.tif is missing")
         mask = None
-        if labels:
+        if labels and joined is not None:
+            mask = joined[index]
+        elif labels:
             if t not in label_files:
                 raise CTCFormatError(f"{root}: label frame man_track{t:03d}.tif of sequence {sequence} is missing")
             mask = read_tiff(label_files[t])

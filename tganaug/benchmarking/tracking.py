@@ -12,8 +12,11 @@ data or from options, never from the dataset's name:
   :mod:`tganaug.outlines`); else none (SEG n/a); or as asked (``seg="tra"`` / ``"seg"`` / ``"none"``);
 * **MOT measures** (IoU matching) are scored when the TRA masks are full outlines (markers would punish correct
   full-cell masks), or as asked;
-* **generators** are fitted on (``procedural``) or take their intensity scale and reference background from
-  (``tgan``) the fit frames, never the scored ones (see :mod:`tganaug.benchmarking.inputs`).
+* **generators** render the scored frames' full outlines (the TRA masks, or the markers joined to the SEG outlines:
+  :func:`tganaug.benchmarking.inputs.read_outlines`), and are fitted on (``procedural``) or take their intensity scale
+  and reference background from (``tgan``) the fit frames' full outlines, never the scored ones (see
+  :mod:`tganaug.benchmarking.inputs`); with ``look`` (a few *unannotated* raw frames of the scored sequence), they
+  render in that recording's look (:mod:`tganaug.appearance`) and in its intensity scale.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource
+from tganaug.benchmarking.inputs import BenchmarkInputs, FrameSource, ScoredOutlines, read_outlines
 from tganaug.benchmarking.report import csv_bytes, header
 from tganaug.io import CTCSequence, list_frames, read_ctc, read_tiff
 from tganaug.tracking.metrics import MOT_COLUMNS, format_table, read_seg_reference, score_tracking
@@ -149,17 +152,23 @@ def _reference(inputs: BenchmarkInputs, reference: FrameSource | None, what: str
 
 
 def synthetic_images(generator_name: str, inputs: BenchmarkInputs, gt: CTCSequence, seed: int, *, model: str = "fluo-nuclei",
-                     reference: FrameSource | None = None) -> np.ndarray:
-    """A generator's video ``(T, H, W) float32`` of the GT masks, in the real frames' raw intensity units.
+                     reference: FrameSource | None = None, outlines: ScoredOutlines | None = None,
+                     look: np.ndarray | None = None) -> np.ndarray:
+    """A generator's video ``(T, H, W) float32`` of the scored frames' full outlines, in the real frames' raw units.
 
-    Generators return ``[0, 1]``; the inverse of the percentile normalisation of the ``reference`` frames (default:
-    the fit frames; tgan's training percentiles, else (0.1, 99.9)) puts it on the raw scale of the real video, so the
-    segmenter runs with identical settings on both. ``procedural`` is fitted on the fit frames; ``tgan`` renders
-    with ``model`` and a background estimated from the reference frames (mirrored to the size when it differs).
+    ``outlines``: :func:`tganaug.benchmarking.inputs.read_outlines` of the scored frames (read when None); where the
+    TRA masks are the outlines, ``gt.labels`` are rendered. Generators return ``[0, 1]``; the inverse of the
+    percentile normalisation of the ``reference`` frames (default: the fit frames; tgan's training percentiles, else
+    (0.1, 99.9)) puts it on the raw scale of the real video, so the segmenter runs with identical settings on both.
+    ``procedural`` is fitted on the fit frames; ``tgan`` renders with ``model`` and a background estimated off the
+    reference frames' full outlines (mirrored to the size when it differs). ``look``: ``(N, H, W)`` unannotated raw
+    frames whose look the video takes (:func:`tganaug.appearance.with_appearance`); the output is then in those
+    frames' (0.1, 99.9) percentile scale, mapped back to raw with it.
     """
     from tganaug.benchmarking.fidelity import fit_background  # noqa: PLC0415
-    from tganaug.registry import get_generator  # noqa: PLC0415
     from tganaug.data.normalize import fit_normalization  # noqa: PLC0415
+    from tganaug.outlines import read_outlined_ctc  # noqa: PLC0415
+    from tganaug.registry import get_generator  # noqa: PLC0415
 
     if generator_name == SR_ON_REAL:
         return sr_on_real_images(inputs, gt, seed, model=model, reference=reference)
@@ -174,14 +183,21 @@ def synthetic_images(generator_name: str, inputs: BenchmarkInputs, gt: CTCSequen
         generator = get_generator(generator_name)
     source = _reference(inputs, reference, f"the {generator_name} generator's intensity scale")
     percentiles = tuple(generator.model.config.norm_percentiles) if generator_name == "tgan" else (0.1, 99.9)
-    ref = read_ctc(source.data, source.sequence, frames=list(source.frames))
+    ref, _ = read_outlined_ctc(source.data, source.sequence, list(source.frames))  # whole cells: markers leave ghosts
     norm = fit_normalization(ref.images, percentiles=percentiles)
     background = None
     if generator_name == "tgan":
         from tganaug.models.tgan import background_from_video  # noqa: PLC0415
 
         background = fit_background(background_from_video(norm(ref.images), ref.labels), gt.labels.shape[1:])
-    video = np.asarray(generator.generate(gt.labels, background=background, seed=seed), dtype=np.float32)
+    if look is not None:
+        from tganaug.appearance import with_appearance  # noqa: PLC0415
+
+        generator = with_appearance(generator, reference=look)
+        norm = fit_normalization(np.asarray(look))  # the wrapper renders in the look frames' own scale
+    outlines = read_outlines(inputs.scored) if outlines is None else outlines
+    labels = gt.labels if outlines.labels is None else outlines.labels
+    video = np.asarray(generator.generate(labels, background=background, seed=seed), dtype=np.float32)
     if video.shape != gt.labels.shape:
         raise ValueError(f"generator {generator_name!r} returned shape {video.shape}, expected {gt.labels.shape}")
     return video * np.float32(norm.scale) + np.float32(norm.offset)
@@ -261,7 +277,7 @@ def run_tracking(inputs: BenchmarkInputs, gt: CTCSequence, settings: TrackingSet
 
 def tracking_report(inputs: BenchmarkInputs, settings: TrackingSettings, rows: Sequence[Mapping[str, Any]], seeds: Sequence[int],
                     command: str, *, generators: Sequence[str] = (), model: str = "fluo-nuclei",
-                    columns: Sequence[str] = COLUMNS) -> dict[str, bytes]:
+                    columns: Sequence[str] = COLUMNS, outlines: ScoredOutlines | None = None, look_text: str = "") -> dict[str, bytes]:
     """The files of a tracking benchmark: ``tracking.md`` (header, settings, table) and ``tracking.csv``."""
     params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.params.items())
     segmenter = ("`gt` (the GT masks: trackers only)" if settings.segmenter == "gt" else
@@ -272,8 +288,11 @@ def tracking_report(inputs: BenchmarkInputs, settings: TrackingSettings, rows: S
         notes.append(f"Fitted on: frames {inputs.fit.span} of `{inputs.fit.data.name}` sequence {inputs.fit.sequence} (train split).")
     if generators:
         which = ", ".join(generators) + (f" (tgan model `{model}`)" if "tgan" in generators else "")
-        notes.append(f"Synthetic rows: {which} render the scored GT masks, mapped to the real frames' raw units with the fit "
-                     "frames' normalisation; one row per seed.")
+        rendered = f"the scored frames' full outlines ({outlines.how})" if outlines is not None else "the scored GT masks"
+        notes.append(f"Synthetic rows: {which} render {rendered}, mapped to the real frames' raw units with the fit "
+                     "frames' normalisation; one row per seed." if not look_text else
+                     f"Synthetic rows: {which} render {rendered} in the look of {look_text} (tganaug.appearance), mapped to "
+                     "raw units with those frames' normalisation; one row per seed.")
     lines = header(f"Tracking on real vs synthetic videos ({inputs.scored.data.name} {inputs.scored.sequence})", inputs, seeds, command,
                    notes)
     lines += [format_table([dict(r) for r in rows], columns)]

@@ -72,6 +72,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     tracking.add_argument("--mot", choices=["auto", "yes", "no"], default="auto",
                           help="score the IoU-matched MOT measures (auto: when the TRA masks are full outlines)")
     tracking.add_argument("--no-graph-measures", action="store_true", help="skip traccuracy's LNK, CHOTA and division measures")
+    tracking.add_argument("--reference-frames", type=int, default=0, metavar="N",
+                          help="give the generators the first N raw frames of the scored frames, unannotated, as the look to "
+                          "render in (tganaug.appearance; the twin of a new recording of which a user has a frame but no "
+                          "annotation; default 0: none)")
     tracking.set_defaults(func=run_tracking)
 
     # --- downstream: `tganaug benchmark downstream` is registered by tganaug.benchmarking.downstream when that
@@ -122,7 +126,7 @@ def _finish(args: argparse.Namespace, files: dict[str, bytes]) -> int:
 def run_fidelity(args: argparse.Namespace) -> int:
     """Run ``tganaug benchmark fidelity``."""
     from tganaug.benchmarking import fidelity  # noqa: PLC0415
-    from tganaug.benchmarking.inputs import iter_frames  # noqa: PLC0415
+    from tganaug.benchmarking.inputs import iter_frames, read_outlines  # noqa: PLC0415
     from tganaug.benchmarking.report import shell_command  # noqa: PLC0415
 
     names = _names(args.generator, "generator")
@@ -134,19 +138,26 @@ def run_fidelity(args: argparse.Namespace) -> int:
     _, first = next(iter_frames(inputs.scored, images=False))
     fit = fidelity.fit_reference(inputs, first.shape)
     methods = fidelity.make_renderers(names, fit, model=args.model, use_sr=not args.no_sr)
-    rows, _ = fidelity.run_fidelity(inputs, fit, methods, args.seeds, clip_len=args.clip_len, progress=not args.quiet)
+    outlines = read_outlines(inputs.scored)
+    rows, _ = fidelity.run_fidelity(inputs, fit, methods, args.seeds, clip_len=args.clip_len, progress=not args.quiet,
+                                    outlines=outlines)
     files = fidelity.fidelity_report(inputs, fit, rows, args.seeds, shell_command(), model=args.model,
-                                     clip_len=min(args.clip_len, len(inputs.scored.frames)), candidate=names[0])
+                                     clip_len=min(args.clip_len, len(inputs.scored.frames)), candidate=names[0], outlines=outlines)
     return _finish(args, files)
 
 
 def run_tracking(args: argparse.Namespace) -> int:
     """Run ``tganaug benchmark tracking``."""
     from tganaug.benchmarking import tracking  # noqa: PLC0415
+    import numpy as np  # noqa: PLC0415
+
+    from tganaug.benchmarking.inputs import FrameSource, iter_frames, read_outlines  # noqa: PLC0415
     from tganaug.benchmarking.report import shell_command  # noqa: PLC0415
     from tganaug.io import read_ctc  # noqa: PLC0415
 
     generators = _names(args.generator, "generator")
+    if args.reference_frames < 0 or (args.reference_frames and not generators):
+        raise ValueError(f"--reference-frames {args.reference_frames}: give a count >= 0, and a --generator to render in that look")
     trackers = _names(args.tracker, "tracker")
     if not trackers:
         raise ValueError("--tracker: name at least one tracker")
@@ -157,11 +168,22 @@ def run_tracking(args: argparse.Namespace) -> int:
     gt = read_ctc(inputs.scored.data, inputs.scored.sequence, frames=list(inputs.scored.frames), read_images=not use_gt)
     settings = tracking.resolve_settings(inputs, gt, args.segmenter, parse_params(args.segmenter_config, "--segmenter-config"),
                                          seg=args.seg, mot=args.mot)
+    outlines = read_outlines(inputs.scored) if generators else None
+    look, look_text = None, ""
+    if args.reference_frames:
+        if args.reference_frames > len(inputs.scored.frames):
+            raise ValueError(f"--reference-frames {args.reference_frames}: the scored frames are only {len(inputs.scored.frames)}")
+        shown = inputs.scored.frames[:args.reference_frames]
+        first = FrameSource(inputs.scored.data, inputs.scored.sequence, shown)
+        look = np.stack([image for image, _ in iter_frames(first, labels=False)])
+        look_text = (f"{len(shown)} unannotated raw frame{'s' if len(shown) > 1 else ''} of the scored sequence "
+                     f"(t{shown[0]:03d}" + (f"-t{shown[-1]:03d})" if len(shown) > 1 else ")"))
     sources = {}
     for name in generators:
         for seed in args.seeds:
             label = name if len(args.seeds) == 1 else f"{name} (seed {seed})"
-            sources[label] = (lambda name=name, seed=seed: tracking.synthetic_images(name, inputs, gt, seed, model=args.model))
+            sources[label] = (lambda name=name, seed=seed: tracking.synthetic_images(name, inputs, gt, seed, model=args.model,
+                                                                                     outlines=outlines, look=look))
     if use_gt and sources:
         raise ValueError("--segmenter gt tracks the GT masks: a synthetic video would give the same rows; name a segmenter "
                          "to compare real and synthetic videos")
@@ -169,5 +191,6 @@ def run_tracking(args: argparse.Namespace) -> int:
                                  graph_measures=not args.no_graph_measures)
     if not rows:
         raise ValueError(f"no tracker could run here ({', '.join(trackers)}): nothing to report")
-    files = tracking.tracking_report(inputs, settings, rows, args.seeds, shell_command(), generators=generators, model=args.model)
+    files = tracking.tracking_report(inputs, settings, rows, args.seeds, shell_command(), generators=generators, model=args.model,
+                                     outlines=outlines, look_text=look_text)
     return _finish(args, files)

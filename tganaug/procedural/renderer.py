@@ -12,7 +12,6 @@ from scipy import ndimage
 
 from tganaug.data.normalize import fit_normalization
 from tganaug.data.seeding import generator_seed
-from tganaug.io import read_ctc
 from tganaug.procedural.config import ProceduralConfig
 from tganaug.procedural.estimate import estimate_config
 from tganaug.procedural.halo import halo_map
@@ -207,9 +206,12 @@ class ProceduralRenderer:
         train frames of an evaluation-only sequence; a range; or None) and normalised exactly like
         :class:`tganaug.data.CTCVideoDataset` (per-sequence ``(0.1, 99.9)`` percentiles). Up to
         ``max_frames`` evenly spaced frames are used for the fits; see :func:`estimate_config`.
-        ``overrides`` set fields afterwards (e.g. ``rim=False``).
+        ``overrides`` set fields afterwards (e.g. ``rim=False``). Cells are measured on full outlines: marker TRA
+        masks are joined to the sequence's SEG outlines (:func:`tganaug.outlines.read_outlined_ctc`).
         """
-        data = read_ctc(path, sequence, frames=frames)
+        from tganaug.outlines import read_outlined_ctc  # noqa: PLC0415
+
+        data, _ = read_outlined_ctc(path, sequence, frames)
         normalise = fit_normalization(data.images)
         pick = np.unique(np.linspace(0, len(data.images) - 1, min(max_frames, len(data.images))).round().astype(int))
         values = estimate_config(normalise(data.images[pick]), data.labels[pick])
