@@ -50,6 +50,7 @@ __all__ = [
     "masks_sequence",
     "video_name",
     "finished_videos",
+    "stored_frames",
     "BackgroundUnitsWarning",
     "CAMERA_FRAME_P99",
     "camera_frame_problem",
@@ -281,6 +282,12 @@ def render_video(config: GenerationConfig, index: int, out: str | Path, generato
         return _render_video(config, index, out, generator, simulator, background, progress)
 
 
+def stored_frames(images: np.ndarray) -> np.ndarray:
+    """Generated frames (any shape) float in [0, 1] -> ``uint16`` ``round(x * 65535)``: the frames as ``tganaug generate``
+    writes them (and ``tganaug track`` reads them back)."""
+    return (np.asarray(images) * 65535).round().astype(np.uint16)
+
+
 def _render_video(config: GenerationConfig, index: int, out: str | Path, generator: Any, simulator: Any,
                   background: np.ndarray | None, progress: bool) -> Path:
     """Render video ``index`` of ``config`` into ``out`` atomically; return ``out/<name>_GT``.
@@ -310,7 +317,7 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         generated_kept: dict[int, np.ndarray] = {}
         bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
         for t, (labels_t, image_t) in enumerate(frames):
-            writer.write(t, labels=labels_t, image=(image_t * 65535).round().astype(np.uint16))
+            writer.write(t, labels=labels_t, image=stored_frames(image_t))
             if t in keep:
                 labels_kept[t] = colorize_labels(labels_t)
                 generated_kept[t] = to_uint8(image_t, 0.0, 1.0)
