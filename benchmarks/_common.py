@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from tganaug.benchmarking.report import machine  # noqa: F401 (re-exported: every script imports it from here)
 
 REPO = Path(__file__).resolve().parents[1]
 
-__all__ = ["command_line", "machine", "name_path", "positive_int"]
+__all__ = ["command_line", "machine", "name_path", "positive_int", "write_report"]
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -49,3 +50,14 @@ def name_path(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
     return name, path
+
+
+def write_report(results: Path, name: str, lines: list[str], rows: list[dict], columns: Sequence[str]) -> None:
+    """Print the Markdown report ``lines`` and write it as ``results/<name>.md`` with its ``rows`` as
+    ``results/<name>.csv`` (both atomically; ``name`` may be an absolute path stem)."""
+    from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
+
+    report = "\n".join(lines) + "\n"
+    print(report)
+    atomic_write_bytes(results / f"{name}.md", report.encode())
+    atomic_write_csv(results / f"{name}.csv", rows, columns)

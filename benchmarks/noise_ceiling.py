@@ -39,10 +39,9 @@ import tganaug
 from tganaug import fidelity
 from tganaug.models.tgan import background_from_video
 from tganaug.tracking.metrics import format_table
-from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, write_report  # benchmarks/_common.py
 from fidelity import DATASETS, RESULTS, intensity_space, to_space  # benchmarks/fidelity.py
 
 GOALS = {"Fluo-N2DH-SIM+": (0.90, 28.0), "PhC-T98G-Usiigaci": (0.85, 24.0), "PhC-Ecoli-vanVliet": (0.85, 24.0)}
@@ -138,10 +137,7 @@ def main() -> None:
             value = measured.get(row["dataset"], {}).get(method)
             cells.append("n/a" if value is None or math.isnan(value[0]) else f"{value[0]:.3f} / {value[1]:.1f}")
         lines.append(f"| {row['dataset']} | " + " | ".join(cells) + " |")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
-    atomic_write_csv(RESULTS / f"{args.report}.csv", rows, COLUMNS)
+    write_report(RESULTS, args.report, lines, rows, COLUMNS)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,9 @@ from tganaug.benchmarking.inputs import iter_frames, read_outlines, resolve_inpu
 from tganaug.io import read_ctc
 from tganaug.models.tgan import TGAN
 from tganaug.tracking.metrics import format_table
-from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, machine  # benchmarks/_common.py
+from _common import command_line, machine, write_report  # benchmarks/_common.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: the paper's Table 1 (Zargari, Mashhadi & Shariati, bioRxiv 2024.06.11.598572): SSIM, PSNR, LPIPS (VGG)
@@ -163,10 +162,7 @@ def main() -> None:
               "PSNR": _cell(r, "PSNR", 2), "LPIPS (paper) / LPIPS-like (ours)": _cell(r, "LPIPS", 3), "FVD-like (ours)": _cell(r, "FVD", 3)}
              for r in rows]
     lines.append(format_table(shown, list(shown[0])))
-    report = "\n".join(lines) + "\n"
-    print(report)
-    atomic_write_bytes(RESULTS / f"{args.report}.md", report.encode())
-    atomic_write_csv(RESULTS / f"{args.report}.csv", rows, COLUMNS)
+    write_report(RESULTS, args.report, lines, rows, COLUMNS)
 
 
 if __name__ == "__main__":
