@@ -43,6 +43,8 @@ def _captured_config(monkeypatch, argv):
 def test_no_generator_option_means_tgan_with_the_default_model(monkeypatch, tmp_path):
     import inspect
 
+    from tganaug.commands import fit as fit_command
+    from tganaug.fitting import RECIPE_MODELS
     from tganaug.models.tgan import SHIPPED_MODELS
     from tganaug_plugins.generators.tgan import TGANGenerator
 
@@ -50,6 +52,7 @@ def test_no_generator_option_means_tgan_with_the_default_model(monkeypatch, tmp_
     assert config.generator == "tgan" and config.generator_config == {}
     assert inspect.signature(TGANGenerator).parameters["model"].default == generate_command.DEFAULT_MODEL == "fluo-nuclei"
     assert generate_command.SHIPPED_NAMES == tuple(SHIPPED_MODELS)  # the --help list is the real one
+    assert fit_command._RECIPES == RECIPE_MODELS and set(RECIPE_MODELS) <= set(SHIPPED_MODELS)
     assert GenerationConfig().generator == "tgan"  # the API's record of a run follows the command
     config = _captured_config(monkeypatch, [*SMALL, "--model", "phase-contrast", "--out", str(tmp_path / "b")])
     assert config.generator == "tgan" and config.generator_config == {"model": "phase-contrast"}

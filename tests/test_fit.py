@@ -235,3 +235,17 @@ def test_fit_config_from_labels_is_fit_config_and_fits_no_division(tmp_path: Pat
     fitted = fit_config_from_labels(DivisionConfig, outlined.labels, outlined.lineage)
     assert fitted.cycle_mean == 0  # no division seen: none simulated
     assert fitted.radius_mean == pytest.approx(RADIUS, rel=0.1)  # from the outlines, not the radius-3 markers
+
+
+def test_shipped_fitted_models_bring_their_simulator_by_name() -> None:
+    """The shipped models made by ``tganaug fit`` (U373, PSC) give their fitted simulator by name, as a folder does;
+    the others have none."""
+    from tganaug.models.tgan import fitted_simulator, resolve_model
+
+    u373, psc = fitted_simulator("phase-contrast-u373"), fitted_simulator("phase-contrast-psc")
+    assert u373["simulator"] == psc["simulator"] == "division"
+    assert u373["config"]["radius_mean"] > 25 > 10 > psc["config"]["radius_mean"]  # large U373 cells, small PSC cells
+    saved = {name: json.loads((resolve_model(name) / "simulator.json").read_text()) for name in ("phase-contrast-u373", "phase-contrast-psc")}
+    assert saved["phase-contrast-u373"]["fitted_on"]["frames"] == [0, 79]  # the train frames only
+    assert saved["phase-contrast-psc"]["fitted_on"]["frames"] == [0, 69]
+    assert fitted_simulator("phase-contrast") is None and fitted_simulator("fluo-nuclei") is None

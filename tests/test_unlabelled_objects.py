@@ -76,6 +76,8 @@ def test_shipped_references_are_rendered_without_remnants(name: str) -> None:
         image = rendered.astype(np.float64)
         band = ndimage.gaussian_filter(image, 6) - ndimage.gaussian_filter(image, 24)
         before = ndimage.gaussian_filter(stored.astype(np.float64), 6) - ndimage.gaussian_filter(stored.astype(np.float64), 24)
+        inner = (slice(24, -24), slice(24, -24))  # a band-pass within its widest sigma of the border reflects the edge
+        band, before = band[inner], before[inner]
         assert np.abs(band - np.median(band)).max() <= np.abs(before - np.median(before)).max()
     rng_background = model.default_background_image(96, 80, seed=5)
     rng = np.random.default_rng([5, _BACKGROUND_STREAM])

@@ -41,7 +41,7 @@ import numpy as np
 from tganaug.splits import parse_frames as split_frames_option
 from tganaug.utils.fsutil import OutputKind, atomic_write_bytes, atomic_write_json, output_kind_of, replaced_output_dir
 
-__all__ = ["FIT_MODEL", "FitConfig", "apply_simulator_defaults", "estimate_reference_background", "fit_frames", "fit_recording",
+__all__ = ["FIT_MODEL", "RECIPE_MODELS", "FitConfig", "apply_simulator_defaults", "estimate_reference_background", "fit_frames", "fit_recording",
            "fit_simulator", "plan_steps", "read_fit_config", "recipe_stages", "run_cpu_hours"]
 
 FIT_FILE = "fit.json"
@@ -199,6 +199,10 @@ def estimate_reference_background(images: np.ndarray, outlines: np.ndarray, perc
     return clean_background(video, np.asarray(outlines) > 0)
 
 
+#: shipped models whose card records a training recipe (stage configs, steps, measured CPU hours) that fit can scale
+RECIPE_MODELS = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4")
+
+
 def recipe_stages(recipe: str | Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """The stage configs of a recipe: a shipped model name (its ``card.json``) or a card file. Returns its name and,
     per stage (``lowres``, ``sr``), ``{"config": TGANConfig, "steps": int, "cpu_hours": float}``."""
@@ -206,9 +210,9 @@ def recipe_stages(recipe: str | Path) -> tuple[str, dict[str, dict[str, Any]]]:
     from tganaug.models.tgan import SHIPPED_MODELS
     from tganaug.utils.weights import WEIGHTS_DIR
 
-    file = WEIGHTS_DIR / SHIPPED_MODELS[str(recipe)] / "card.json" if str(recipe) in SHIPPED_MODELS else Path(recipe)
+    file = WEIGHTS_DIR / SHIPPED_MODELS[str(recipe)] / "card.json" if str(recipe) in RECIPE_MODELS else Path(recipe)
     if not file.is_file():
-        raise ValueError(f"recipe {recipe!r} is neither a shipped model ({', '.join(SHIPPED_MODELS)}) nor a model card file")
+        raise ValueError(f"recipe {recipe!r} is neither a shipped recipe ({', '.join(RECIPE_MODELS)}) nor a model card file")
     card = json.loads(file.read_text())
     stages = {}
     for stage in STAGES:

@@ -57,6 +57,8 @@ DATASET_CITATIONS: dict[str, str] = {
     "Fluo-N2DH-GOWT1": "Cell Tracking Challenge Fluo-N2DH-GOWT1 (Maška et al., Nat Methods 2023; Ulman et al., Nat Methods 2017)",
     "PhC-T98G-Usiigaci": "Usiigaci T98G example data (Tsai et al., SoftwareX 2019), silver-truth masks",
     "PhC-Ecoli-vanVliet": "E. coli micro-colony (van Vliet et al., Cell Systems 2018; Trackastra benchmark subset)",
+    **{name: f"Cell Tracking Challenge {name} (Maška et al., Nat Methods 2023; Ulman et al., Nat Methods 2017; CTC conditions of use)"
+       for name in ("Fluo-N2DL-HeLa", "PhC-C2DL-PSC", "PhC-C2DH-U373", "DIC-C2DH-HeLa")},
 }
 
 _HOW_TO_DECLARE = (

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["add_parser", "run"]
 
-#: tganaug.models.tgan.SHIPPED_MODELS, written out so that building the CLI does not import torch
+#: tganaug.fitting.RECIPE_MODELS, written out so that building the CLI does not import torch (a test keeps them equal)
 _RECIPES = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4")
 
 

@@ -12,7 +12,8 @@ from tganaug.commands._options import add_quiet_option, load_config_file, parse_
 DEFAULT_GENERATOR = "tgan"
 DEFAULT_MODEL = "fluo-nuclei"
 #: tganaug.models.tgan.SHIPPED_MODELS, written out so that building the CLI does not import torch (a test keeps them equal)
-SHIPPED_NAMES = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4")
+SHIPPED_NAMES = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4", "phase-contrast-u373",
+                 "phase-contrast-psc")
 #: generators that load no model and take no precision
 _WITHOUT_MODEL = ("procedural",)
 

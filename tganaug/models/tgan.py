@@ -56,7 +56,8 @@ __all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "SIMULATOR_FIL
 
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast",
-                  "fluo-nuclei-x4": "tgan-fluo-nuclei-x4"}
+                  "fluo-nuclei-x4": "tgan-fluo-nuclei-x4", "phase-contrast-u373": "tgan-phase-contrast-u373",
+                  "phase-contrast-psc": "tgan-phase-contrast-psc"}
 
 #: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
 PRECISIONS = ("float32", "bfloat16", "float16")
@@ -72,8 +73,10 @@ SIMULATOR_FILE = "simulator.json"
 
 def fitted_simulator(model: str | Path) -> dict | None:
     """The simulator fitted with a model (``{"simulator": NAME, "config": {...}}`` from :data:`SIMULATOR_FILE` in the
-    model folder, the one holding ``lowres/``), or None when it has none (shipped models, bare checkpoints).
-    ``ValueError`` naming the file when it is not such a JSON object."""
+    model folder, the one holding ``lowres/``; a shipped name: its folder), or None when it has none (the shipped
+    models not made by ``tganaug fit``, bare checkpoints). ``ValueError`` naming the file when it is not such a JSON object."""
+    if str(model) in SHIPPED_MODELS:
+        model = resolve_model(str(model))
     folder = Path(model) if Path(model).is_dir() else None
     if folder is None or not (folder / "lowres").is_dir() or not (folder / SIMULATOR_FILE).is_file():
         return None
