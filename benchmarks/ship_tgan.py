@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 import tganaug
-from tganaug.fitting import run_cpu_hours
+from tganaug.fitting import RECIPE_MODELS, run_cpu_hours
 from tganaug.models.tgan import SHIPPED_MODELS
 from tganaug.splits import DATASET_CITATIONS
 from tganaug.training.background import reference_backgrounds
@@ -172,7 +172,8 @@ OTHER_CARDS_MARKER = "<!-- linker cards: written by benchmarks/train_linker.py -
 
 def write_cards() -> None:
     cards = {}
-    for name, folder in SHIPPED_MODELS.items():
+    for name in RECIPE_MODELS:  # the models this script ships; those `tganaug fit` made carry their own MODEL_CARD.md
+        folder = SHIPPED_MODELS[name]
         card_file = WEIGHTS_DIR / folder / "card.json"
         if card_file.is_file():
             cards[name] = json.loads(card_file.read_text())
@@ -249,6 +250,11 @@ def write_cards() -> None:
             lines += [f"| {r['dataset']} | {r['source']} | {float(r['MOTA']):.3f} | {float(r['DET']):.3f} | {float(r['SEG']):.3f} |"
                       for r in card["tracking_eval"]]
         lines.append("")
+    fitted = [name for name in SHIPPED_MODELS if name not in RECIPE_MODELS]
+    if fitted:
+        lines += ["## Models made by `tganaug fit`", "", "Each has its own card beside its weights (data, outlines, fitted simulator, "
+                  "steps, CPU hours, held-out fidelity):", ""]
+        lines += [f"- `{name}`: `tganaug/weights/{SHIPPED_MODELS[name]}/MODEL_CARD.md`" for name in fitted] + [""]
     lines += ["Citation of the method: Zargari A, Mashhadi N, Shariati SA. Enhanced cell tracking using a GAN-based",
               "super-resolution video-to-video time-lapse microscopy generative model. bioRxiv 2024.06.11.598572.", ""]
     # keep the sections other scripts own (linker cards: benchmarks/train_linker.py) after their marker
@@ -261,7 +267,7 @@ def write_cards() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--name", choices=sorted(SHIPPED_MODELS))
+    parser.add_argument("--name", choices=sorted(RECIPE_MODELS))
     parser.add_argument("--run", help="folder holding lowres/ and sr/ runs")
     parser.add_argument("--stages", nargs="+", choices=("lowres", "sr"), default=["lowres", "sr"],
                         help="stages to export from --run (default both; the other keeps its shipped weights and card)")
@@ -279,7 +285,7 @@ def main() -> None:
               f"{(target / 'checkpoint.pt').stat().st_size / 1e6:.1f} MB")
         return
     if args.add_backgrounds:
-        for name in [args.name] if args.name else SHIPPED_MODELS:
+        for name in [args.name] if args.name else RECIPE_MODELS:
             add_backgrounds(name, args.data_root)
         background_figure(args.data_root)
         return
