@@ -317,6 +317,7 @@ def tracking_page() -> list[str]:
     lines += [""] + source(["dense_colony"], seeds="0, 1, 2 (simulation and rendering)",
                            protocol=f"the last frame ({one(dense, source='tgan', seed='0')['frame']}) of each simulated video; "
                            f"E. coli: eval frame t{int(one(dense, source='real E. coli')['frame']):03d} of sequence 01")
+    lines += twin_section()
     lines += ["", "## The `threshold` segmenter", ""]
     thr = [r for r in rows("tracking_real_vs_synthetic_threshold") if r["tracker"] == "laptrack"]
     lines += table(["eval data", "video", *TRACKING],
@@ -348,6 +349,48 @@ def tracking_page() -> list[str]:
                    [[SHORT[r["dataset"]], r["frames"], r["objects"], r["tracker"], number(r["seconds"], 3),
                      number(r["ms_per_object"], 2)] for r in rows("tracker_runtime")])
     lines += [""] + source(["tracker_runtime"], seeds="best of 2 runs", protocol="eval GT masks of sequence 01, as above")
+    return lines
+
+
+#: twins of the unseen sequence SIM+ 02 (results/<name>/tracking.csv): folder -> what the generator was given
+TWINS = {"twin_unseen_Fluo-N2DH-SIM+_02_no_reference": "GT masks only",
+         "twin_unseen_Fluo-N2DH-SIM+_02_reference1": "GT masks + 1 unannotated frame (t000)"}
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return number(mean)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return f"{number(mean)} ± {number(sd)}"
+
+
+def twin_section() -> list[str]:
+    """The twin on the unseen sequence SIM+ 02 beside the same-sequence twin of SIM+ 01 (laptrack rows)."""
+    lines = ["", "## Twin of an unseen sequence (SIM+ 02)", "",
+             "The same protocol on every frame of SIM+ sequence 02, which no model was trained or fitted on: the shipped",
+             "`fluo-nuclei` tGAN renders its GT masks, alone or in the look of one unannotated frame of it",
+             "(`tganaug benchmark tracking --reference-frames 1`, `tganaug.appearance`); the shipped `unet` segmenter and",
+             "`laptrack` run on the real video and on each twin. Gap: tGAN mean minus real (the twin should track as the",
+             "real video does). Beside it, the same-sequence rows of SIM+ 01 eval frames (above).", ""]
+    same = [one(rows(name), dataset="Fluo-N2DH-SIM+", source="tgan", tracker="laptrack")
+            for name in ("tracking_real_vs_synthetic_unet", "tracking_real_vs_synthetic_unet_s1", "tracking_real_vs_synthetic_unet_s2")]
+    real_same = one(rows("tracking_real_vs_synthetic_unet"), dataset="Fluo-N2DH-SIM+", source="Real", tracker="laptrack")
+    groups = [("same sequence: SIM+ 01 eval", "GT masks only", real_same, same)]
+    runs = [name for name in TWINS if (RESULTS / name / "tracking.csv").is_file()]
+    for name in runs:
+        table_rows = [r for r in rows(f"{name}/tracking") if r["tracker"] == "laptrack"]
+        real = next(r for r in table_rows if r["source"] == "Real")
+        groups.append(("unseen sequence: SIM+ 02, every frame", TWINS[name], real, [r for r in table_rows if r["source"] != "Real"]))
+    body = []
+    for protocol, given, real, twins in groups:
+        body.append([protocol, "real video", "", number(real["MOTA"]), number(real["DET"]), number(real["TRA"]), ""])
+        mota = [float(r["MOTA"]) for r in twins]
+        body.append([protocol, "tGAN twin", given, _mean_sd(mota), _mean_sd([float(r["DET"]) for r in twins]),
+                     _mean_sd([float(r["TRA"]) for r in twins]), number(sum(mota) / len(mota) - float(real["MOTA"]))])
+    lines += table(["protocol", "video", "generator given", "MOTA", "DET", "TRA", "MOTA gap"], body)
+    lines += [""] + source(["tracking_real_vs_synthetic_unet"] + [f"{name}/tracking" for name in runs],
+                           seeds="generation seeds 0, 1, 2", protocol="SIM+ 01 eval frames t045-t064; every frame of SIM+ 02")
     return lines
 
 
