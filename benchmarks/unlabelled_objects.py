@@ -3,7 +3,7 @@
 Usage (from the repository root):
 
     python benchmarks/unlabelled_objects.py [--models fluo-nuclei,...] [--sizes 512,768,1024,2048] [--masks sim,gowt1]
-        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds raw,default] [--data-root ../shared/data] [--out STEM]
+        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds default] [--data-root ../shared/data] [--out STEM]
 
 Each video is rendered by a shipped tGAN model with no background given, i.e. on a seeded crop of one of the
 model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.tgan.reference_crop`):
@@ -14,13 +14,17 @@ model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.t
   given no background is rendered on now;
 * ``flat``: the flat training median (``background_default="flat"``), the control.
 
-Masks: ``sim``: the ``division`` simulator's default config at the frame size (seed ``--seed``); ``gowt1``: the TRA
-masks (shrunken markers, rendered as they are) of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024²: cropped to smaller
-sizes, mirror-tiled (ids kept apart) to 2048². Sequence 01 only (02 is evaluation-only). At 1024² the real frames
-of the same masks exist and their unlabelled objects are subtracted (``excess``).
+Masks: ``sim``: the ``division`` simulator's default config at the frame size (seed ``--seed``); ``gowt1``: the
+whole nuclei of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024² (:func:`tganaug.outlines.read_outlined_ctc`: the TRA
+markers grown by the distance fitted on the manual SEG outlines of frames 2 and 5, so that a mask covers the nucleus
+the real frame shows): cropped to smaller sizes, mirror-tiled (ids kept apart) to 2048². Sequence 01 only (02 is
+evaluation-only). At 1024² the real frames of the same masks exist and their unlabelled objects are subtracted
+(``excess``).
 
 Measure: :func:`tganaug.faithfulness.annotation_faithfulness` with the ``threshold`` segmenter, settings derived
-from each video and its masks (threshold halfway between the median background and the median cell intensity).
+from each video and its masks (threshold halfway between the local background and the median cell intensity),
+counting the detections without a mask that contrast with their surroundings by at least one background s.d.
+(``unlabelled``) and those that do not (``faint``) apart.
 """
 
 from __future__ import annotations
@@ -35,13 +39,16 @@ import numpy as np
 import tganaug
 from tganaug.faithfulness import annotation_faithfulness
 from tganaug.models.tgan import SHIPPED_MODELS, TGAN, _BACKGROUND_STREAM, reference_crop, resolve_model
+from tganaug.outlines import read_outlined_ctc
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, command_line, machine, positive_int  # benchmarks/_common.py
 
-COLUMNS = ("model", "size", "masks", "background", "frames", "unlabelled", "unlabelled_last", "unlabelled_real", "excess", "invisible",
-           "masks_per_frame", "seconds")
+COLUMNS = ("model", "size", "masks", "background", "frames", "unlabelled", "unlabelled_last", "unlabelled_real", "excess", "faint",
+           "invisible", "masks_per_frame", "seconds")
+#: GOWT1/01 frames read for the outlines: the marker growth is fitted on the manual SEG outlines among them (frames 2, 5)
+GOWT1_OUTLINE_FRAMES = 6
 BACKGROUNDS = ("raw", "default", "flat")
 
 
@@ -54,13 +61,13 @@ def raw_background(model: TGAN, size: int, seed: int) -> np.ndarray:
 
 
 def gowt1_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """``(T, size, size) uint32`` GOWT1/01 TRA masks of frames 0..T-1 (cropped, or mirror-tiled with distinct ids),
-    and the real frames when ``size`` is theirs (else ``None``)."""
-    video = tganaug.read_ctc(data_root / "Fluo-N2DH-GOWT1", "01", frames=range(frames))
-    labels = video.labels.astype(np.uint32)
+    """``(T, size, size) uint32`` GOWT1/01 whole-nucleus masks (TRA markers grown to the SEG outlines) of frames
+    0..T-1 (cropped, or mirror-tiled with distinct ids), and the real frames when ``size`` is theirs (else ``None``)."""
+    video, _ = read_outlined_ctc(data_root / "Fluo-N2DH-GOWT1", "01", frames=range(max(frames, GOWT1_OUTLINE_FRAMES)))
+    images, labels = video.images[:frames], video.labels[:frames].astype(np.uint32)
     height, width = labels.shape[1:]
     if size <= min(height, width):
-        real = video.images if (size, size) == (height, width) else None
+        real = images if (size, size) == (height, width) else None
         return np.ascontiguousarray(labels[:, :size, :size]), real
     offset = int(labels.max()) + 1
     reps_y, reps_x = -(-size // height), -(-size // width)
@@ -98,10 +105,12 @@ def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: li
                 rows.append({"model": name, "size": size, "masks": kind, "background": background, "frames": count,
                              "unlabelled": round(result.mean_unlabelled, 3), "unlabelled_last": int(result.unlabelled[-1]),
                              "unlabelled_real": "" if result.unlabelled_real is None else round(float(result.unlabelled_real.mean()), 3),
-                             "excess": round(result.mean_excess, 3), "invisible": round(result.mean_invisible, 3),
+                             "excess": round(result.mean_excess, 3), "faint": round(float(result.faint.mean()), 3),
+                             "invisible": round(result.mean_invisible, 3),
                              "masks_per_frame": round(float(result.masks.mean()), 1), "seconds": round(seconds, 1)})
                 centroids = [np.round(c).astype(int).tolist() for c in (f.unlabelled_centroids for f in result.frames)]
-                print(f"{name} {size}² {kind} {background}: unlabelled per frame {result.unlabelled.tolist()}, invisible "
+                print(f"{name} {size}² {kind} {background}: unlabelled per frame {result.unlabelled.tolist()} (faint "
+                      f"{result.faint.tolist()}), invisible "
                       f"{result.invisible.tolist()} of {result.masks.tolist()}, last frame's at {centroids[-1]} ({seconds:.0f} s)",
                       flush=True)
     return rows
@@ -113,12 +122,15 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
              f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              f"Seed {args.seed}; sizes {', '.join(f'{s}²' for s in args.sizes)}; {args.frames} frames per video "
              f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}.", "",
-             "`unlabelled`: mean per frame of the threshold detections that match no mask "
-             "(`tganaug.faithfulness.annotation_faithfulness`, settings derived from each video); `unlabelled_last`: in the "
+             "`unlabelled`: mean per frame of the threshold detections that match no mask and contrast with their "
+             "surroundings by at least 1 background s.d. (`tganaug.faithfulness.annotation_faithfulness`: threshold halfway "
+             "between the local background and the median cell, settings derived from each video); `unlabelled_last`: in the "
              "last frame (ghosts grow over the first frames); `excess`: less those of the real frames (GOWT1 at 1024² only); "
+             "`faint`: detections per frame that match no mask with a lower contrast (background texture, not counted); "
              "`invisible`: masks per frame with no covering detection or a contrast under 1 background s.d. "
-             "Backgrounds: `raw` the seeded crop of the stored reference (the default before remnant removal), `default` "
-             "the crop of the remnant-free reference (the default now), `flat` the flat training median.", "",
+             "Backgrounds: `default` the seeded crop of the model's reference background with its remnants removed (what a "
+             "video given no background is rendered on), `raw` the same crop of the stored reference, `flat` the flat "
+             "training median. `seconds`: rendering only.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(row[c]) for c in COLUMNS) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -129,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default=",".join(sorted(SHIPPED_MODELS)), type=lambda s: s.split(","))
     parser.add_argument("--sizes", default="512,768,1024,2048", type=lambda s: [int(v) for v in s.split(",")])
     parser.add_argument("--masks", default="sim,gowt1", type=lambda s: s.split(","))
-    parser.add_argument("--backgrounds", default="raw,default", type=lambda s: s.split(","))
+    parser.add_argument("--backgrounds", default="default", type=lambda s: s.split(","))
     parser.add_argument("--frames", type=positive_int, default=3)
     parser.add_argument("--frames-2048", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)

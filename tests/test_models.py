@@ -671,8 +671,16 @@ def test_shipped_models_render_the_cells(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(SHIPPED_MODELS))
 def test_shipped_models_follow_the_reference_background_level(name: str) -> None:
     """A flat reference's level comes through (earlier models, trained without ``residual_background``,
-    rendered the same background for any flat reference: their encoders' instance norms remove its mean)."""
-    model, (labels, far) = _shipped(name), _two_cells()
-    dark, bright = (model.generate(labels, background=np.full((64, 64), level, np.float32), seed=0) for level in (0.1, 0.4))
-    assert abs(dark[:, far].mean() - 0.1) < 0.05
-    assert bright[:, far].mean() - dark[:, far].mean() > 0.2
+    rendered the same background for any flat reference: their encoders' instance norms remove its mean).
+    Measured 16 px or more from the cells, in a frame whose edges are far from them: the bright halo of a
+    ``phase-contrast`` cell reaches about 15 px, and the cells are mirrored into the margin around the frame."""
+    from scipy import ndimage
+
+    labels = np.zeros((3, 128, 128), np.uint16)
+    labels[:, 44:60, 44:60] = 1
+    labels[:, 68:84, 62:78] = 2
+    far = ~ndimage.binary_dilation(labels[0] > 0, iterations=16)
+    model = _shipped(name)
+    dark, bright = (model.generate(labels, background=np.full((128, 128), level, np.float32), seed=0) for level in (0.1, 0.4))
+    assert abs(np.median(dark[:, far]) - 0.1) < 0.03
+    assert abs(np.median(bright[:, far]) - 0.4) < 0.03

@@ -1,8 +1,11 @@
-"""No cell without a mask: the reference backgrounds tGAN renders on carry no cell-like remnants or grainless gaps.
+"""No cell without a mask: the reference backgrounds tGAN renders on carry no cell-like remnants or grainless gaps,
+and the frame edges no dark band.
 
-The guard renders, with the shipped ``fluo-nuclei`` model, GOWT1 masks on a 512² piece of a reference background
+The guards render, with the shipped ``fluo-nuclei`` model, GOWT1 masks on a 512² piece of a reference background
 mirrored beyond its size (the crop a 1024² video of seed 0 got): on the stored reference the generator grows two
-nuclei without masks there; on the reference as it is rendered now, none.
+nuclei without masks there; on the reference as it is rendered now, none. With the shipped ``phase-contrast``
+model: a 1024² video on the flat background gets a dark band along its bottom edge without the edge margin and none
+with it; GOWT1 nuclei at 512² on the default background show no object without a mask.
 """
 
 from __future__ import annotations
@@ -109,3 +112,42 @@ def test_no_nuclei_without_masks_on_a_mirrored_reference(shared_data: Path) -> N
     rendered = annotation_faithfulness(model.generate(labels, crop(model.rendered_reference(0)), seed=0, use_sr=False), labels)
     assert rendered.unlabelled.tolist() == [0, 0, 0]
     assert rendered.invisible.sum() <= stored.invisible.sum()
+
+
+def test_phase_contrast_frame_edges_keep_the_background_level() -> None:
+    """Rendered without a margin, the zero padding of the networks shades the last rows of a 1024² ``phase-contrast``
+    frame (low-res stage; simulated masks, flat background) about 0.05 below the rest, and the threshold segmenter
+    finds dark objects there; inside the default margin the bottom rows keep the frame's level and nothing is found."""
+    import tganaug
+
+    labels = tganaug.get_simulator("division").simulate(2, 1024, 1024, seed=0).labels
+    edged = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat", edge_margin=0)
+    video = edged.generate(labels, seed=0, use_sr=False)
+    assert np.median(video) - video[:, -30:].mean() > 0.04
+    one_level = annotation_faithfulness(video, labels, local_background=None)
+    assert one_level.unlabelled[-1] >= 2 and (one_level.frames[-1].unlabelled_centroids[:, 0] > 990).all()
+
+    model = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat")
+    assert model.edge_margin == 2 * model.unit == 32
+    video = model.generate(labels, seed=0, use_sr=False)
+    assert abs(float(np.median(video) - video[:, -30:].mean())) < 0.01
+    assert annotation_faithfulness(video, labels, local_background=None).unlabelled.tolist() == [0, 0]
+    assert annotation_faithfulness(video, labels).unlabelled.tolist() == [0, 0]
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="edge_margin must be None or an integer >= 0"):
+            TGAN.from_pretrained(resolve_model("phase-contrast"), edge_margin=bad)
+
+
+def test_phase_contrast_renders_no_object_without_a_mask_on_gowt1_nuclei(shared_data: Path) -> None:
+    """``phase-contrast`` renders 3 frames of GOWT1/01 whole nuclei (markers grown to the SEG outlines), 512², on its
+    default background (the seed-0 crop of the PhC-Ecoli-vanVliet reference, darker around where the colony grew): no
+    object without a mask. One threshold for the whole frame counts that darker ground as objects."""
+    from tganaug.outlines import read_outlined_ctc
+
+    video, _ = read_outlined_ctc(shared_data / "Fluo-N2DH-GOWT1", "01", frames=range(6), read_images=False)
+    labels = np.ascontiguousarray(video.labels[:3, :512, :512])
+    model = TGAN.from_pretrained(resolve_model("phase-contrast"))
+    frames = model.generate(labels, seed=0)
+    result = annotation_faithfulness(frames, labels)
+    assert result.unlabelled.tolist() == [0, 0, 0] and result.invisible.sum() <= 3
+    assert annotation_faithfulness(frames, labels, local_background=None, min_contrast=0.0).unlabelled.sum() >= 2

@@ -6,8 +6,14 @@ Input contract of :meth:`TGAN.generate`:
   ids kept by the caller for the annotation; they are binarised here as ``label > 0``), or float
   holding only 0 and 1. Anything else (NaN, non-binary floats, negative labels, other ndim,
   complex/object dtype) raises ``ValueError``/``TypeError``.
-* Any ``H, W``: masks are zero-padded at the bottom/right to a multiple of
-  ``sr_scale * 2**(levels-1)``, the output is cropped back to ``H, W``.
+* Any ``H, W``: the frame is rendered inside a margin of ``edge_margin`` px on every side (default two
+  units of ``sr_scale * 2**(levels-1)`` px: 32 px for ``sr_scale`` 2, 64 px for 4), masks and background
+  mirrored into it, then padded at the bottom/right to a multiple of that unit; the output is cropped back
+  to ``H, W``. The networks pad their convolutions with zeros (as in training) and shade a band along
+  the canvas border (``phase-contrast``, empty masks on the flat background: the last 35 rows down to half
+  the background level), which segmenters find as dark objects without a mask; the margin keeps that band
+  outside the frame (``benchmarks/results/unlabelled_objects.md``). ``edge_margin=0`` renders as before
+  the margin existed (masks zero-padded and the background replicated at the bottom/right only).
 * ``background``: ``(H, W)`` float in [0, 1] (the output units; see :func:`background_from_video`),
   or ``None`` for the model's default (``background_default``, :data:`BACKGROUND_DEFAULTS`):
   ``"reference"`` (default) takes a seeded crop (random offset and flips; mirrored where the frame
@@ -203,6 +209,9 @@ class TGAN:
             reuse (:func:`tganaug.utils.malloc.keep_freed_memory`; process-wide, output unchanged,
             fewer page faults: 0-20 % faster depending on the process's allocation history).
             ``tganaug generate`` applies it to its own process.
+        edge_margin: px of mirrored masks and background rendered around the frame and cropped off (module
+            docstring); ``None`` (default): two units (:attr:`unit`); ``0``: none (the bytes of earlier
+            versions). A negative or non-integer value raises ``ValueError``.
     """
 
     def __init__(
@@ -217,6 +226,7 @@ class TGAN:
         device: str | torch.device = "cpu",
         precision: str = "float32",
         keep_freed_memory: bool = False,
+        edge_margin: int | None = None,
     ) -> None:
         if background_default not in BACKGROUND_DEFAULTS:
             raise ValueError(f"background_default must be one of {', '.join(map(repr, BACKGROUND_DEFAULTS))}, got {background_default!r}")
@@ -232,6 +242,12 @@ class TGAN:
         self.precision = precision
         self.lowres = lowres.to(self.device, self.dtype).eval()
         self.sr = sr.to(self.device, self.dtype).eval() if sr is not None else None
+        #: frame sides are padded to a multiple of this many px (``sr_scale`` x the networks' size divisor)
+        self.unit = config.sr_scale * max(self.lowres.divisor, self.sr.divisor if self.sr is not None else 1)
+        if edge_margin is not None and (isinstance(edge_margin, bool) or not isinstance(edge_margin, (int, np.integer)) or edge_margin < 0):
+            raise ValueError(f"edge_margin must be None or an integer >= 0, got {edge_margin!r}")
+        #: px of mirrored masks and background rendered around every frame and cropped off (see the module docstring)
+        self.edge_margin = 2 * self.unit if edge_margin is None else int(edge_margin)
         self.default_background = float(default_background)
         self.reference_backgrounds = [_check_reference(bg, k) for k, bg in enumerate(reference_backgrounds)]
         self._rendered_references: dict[int, np.ndarray] = {}
@@ -262,10 +278,11 @@ class TGAN:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu",
-                        precision: str = "float32", keep_freed_memory: bool = False, background_default: str = "reference") -> TGAN:
+                        precision: str = "float32", keep_freed_memory: bool = False, background_default: str = "reference",
+                        edge_margin: int | None = None) -> TGAN:
         """Load trained networks, for inference on ``device`` in ``precision`` (see :class:`TGAN`:
         ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only; ``keep_freed_memory``;
-        ``background_default``). The reference backgrounds are the low-res checkpoint's
+        ``background_default``; ``edge_margin``). The reference backgrounds are the low-res checkpoint's
         ``reference_backgrounds`` (training-video name -> ``(h, w)`` float16 tensor in [0, 1]), when present; the
         simulator fitted with the model (:data:`SIMULATOR_FILE` in the folder) becomes :attr:`simulator_defaults`.
 
@@ -297,26 +314,40 @@ class TGAN:
         except ValueError as error:
             raise CheckpointError(f"{path}: {error}") from error
         model = cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), reference_backgrounds=backgrounds,
-                    background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory)
+                    background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
+                    edge_margin=edge_margin)
         model.simulator_defaults = simulator_defaults
         return model
 
     # ------------------------------------------------------------------------------------------
-    def _prepare(self, height: int, width: int, background: object | None, seed: int) -> tuple[torch.Tensor, int, int]:
-        """Low-res reference background ``(1, 1, h, w)`` on the device, and the bottom/right padding."""
-        bg = self.default_background_image(height, width, seed) if background is None else check_background(background, height, width)
+    def canvas(self, height: int, width: int, unit: int | None = None) -> tuple[int, int, int]:
+        """How a ``height x width`` frame is rendered: ``(margin, bottom, right)``, the px added above and left of it
+        (mirrored, :attr:`edge_margin`) and below and right of it (the margin and the padding to a multiple of
+        ``unit``, default :attr:`unit`). ``ValueError`` when the frame is too small for the networks."""
         s = self.config.sr_scale
-        unit = s * self.lowres.divisor
-        if self.sr is not None:
-            unit = max(unit, s * self.sr.divisor)
-        pad_h, pad_w = (-height) % unit, (-width) % unit
+        padded_h, padded_w = height + (-height) % self.unit, width + (-width) % self.unit
         for divisor in (s * self.lowres.divisor, self.sr.divisor if self.sr is not None else 1):
-            if (height + pad_h) // divisor * ((width + pad_w) // divisor) < 2:  # instance norm needs 2+ pixels at the deepest level
-                raise ValueError(f"frames of {height} x {width} px are too small for this model: make one side longer than {unit} px")
-        bg_t = torch.from_numpy(bg)[None, None] * 2 - 1
-        if pad_h or pad_w:
-            bg_t = F.pad(bg_t, (0, pad_w, 0, pad_h), mode="replicate")
-        return downsample_image(bg_t, s).to(self.device, self.dtype), pad_h, pad_w
+            if padded_h // divisor * (padded_w // divisor) < 2:  # instance norm needs 2+ pixels at the deepest level (margin or not)
+                raise ValueError(f"frames of {height} x {width} px are too small for this model: make one side longer than {self.unit} px")
+        margin, unit = self.edge_margin, unit or self.unit
+        return margin, margin + (-(height + 2 * margin)) % unit, margin + (-(width + 2 * margin)) % unit
+
+    def _pad_frames(self, frames: np.ndarray, margin: int, bottom: int, right: int, *, masks: bool) -> np.ndarray:
+        """``(..., H, W)`` frames on the rendering canvas: mirrored into the margin (``numpy.pad`` ``"symmetric"``),
+        or without a margin as before it existed: masks zero-padded, images replicated at the bottom/right."""
+        widths = [(0, 0)] * (frames.ndim - 2) + [(margin, bottom), (margin, right)]
+        if not (margin or bottom or right):
+            return frames
+        if margin:
+            return np.pad(frames, widths, mode="symmetric")
+        return np.pad(frames, widths, mode="constant") if masks else np.pad(frames, widths, mode="edge")
+
+    def _prepare(self, height: int, width: int, background: object | None, seed: int) -> torch.Tensor:
+        """Low-res reference background ``(1, 1, h, w)`` of the rendering canvas (:meth:`canvas`) on the device."""
+        margin, bottom, right = self.canvas(height, width)
+        bg = self.default_background_image(height, width, seed) if background is None else check_background(background, height, width)
+        bg_t = torch.from_numpy(np.ascontiguousarray(self._pad_frames(bg, margin, bottom, right, masks=False)))[None, None] * 2 - 1
+        return downsample_image(bg_t, self.config.sr_scale).to(self.device, self.dtype)
 
     @torch.no_grad()
     def iter_frames(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> Iterator[np.ndarray]:
@@ -369,9 +400,8 @@ class TGAN:
         if self.keep_freed_memory:
             malloc.keep_freed_memory()  # per video, not at import: also applies in DataLoader workers, whatever their start method
         height, width = size
-        prepared = [self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)]
-        lr_bg = torch.cat([p[0] for p in prepared])
-        _, pad_h, pad_w = prepared[0]
+        lr_bg = torch.cat([self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)])
+        margin, bottom, right = self.canvas(height, width)
         generators = [torch.Generator(device=self.device).manual_seed(seed) for seed in seeds]
         noise: NoiseSource = generators[0] if len(generators) == 1 else generators
         styles = torch.cat([self.lowres.styles(1, generator=g) for g in generators])
@@ -388,9 +418,7 @@ class TGAN:
             for mask in masks:
                 if mask.shape != (height, width):
                     raise ValueError(f"mask frame {t} has shape {mask.shape}, the first frame {(height, width)}")
-            m = torch.from_numpy(np.stack(masks).astype(np.float32))[:, None]
-            if pad_h or pad_w:
-                m = F.pad(m, (0, pad_w, 0, pad_h))
+            m = torch.from_numpy(np.ascontiguousarray(self._pad_frames(np.stack(masks).astype(np.float32), margin, bottom, right, masks=True)))[:, None]
             low.append(downsample_mask(m, s).to(self.device, self.dtype))
             low = low[-n:]
             stack = torch.cat([low[0]] * (n - len(low)) + low, dim=1)
@@ -401,7 +429,7 @@ class TGAN:
                 full = self._run_sr(frame, m, noise, sr_weights)  # type: ignore[arg-type]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
-            yield _output_frames(full, height, width)
+            yield _output_frames(full, height, width, margin)
 
     def _run_sr(self, low: torch.Tensor, masks: torch.Tensor, generator: NoiseSource, weights: list[torch.Tensor]) -> torch.Tensor:
         """The SR stage on low-res frames ``(B, 1, h, w)`` on the device; ``masks (B, 1, H, W)`` float {0, 1} (padded,
@@ -427,17 +455,16 @@ class TGAN:
         if not np.isfinite(frames).all() or frames.min() < 0 or frames.max() > 1:
             raise ValueError("images must be finite and in [0, 1]")
         height, width = frames.shape[1:]
-        unit = self.config.sr_scale * self.sr.divisor
-        pad_h, pad_w = (-height) % unit, (-width) % unit
+        margin, bottom, right = self.canvas(height, width, unit=self.config.sr_scale * self.sr.divisor)
         generator = torch.Generator(device=self.device)
         generator.manual_seed(int(seed))
         weights = self.sr.decoder.modulate(self.sr.styles(1, generator=generator))
         out = np.empty(frames.shape, np.float32)
         for t in range(frames.shape[0]):
-            full = F.pad(torch.from_numpy(frames[t])[None, None] * 2 - 1, (0, pad_w, 0, pad_h), mode="replicate")
-            m = F.pad(torch.from_numpy(binary[t].astype(np.float32))[None, None], (0, pad_w, 0, pad_h))
+            full = torch.from_numpy(np.ascontiguousarray(self._pad_frames(frames[t], margin, bottom, right, masks=False)))[None, None] * 2 - 1
+            m = torch.from_numpy(np.ascontiguousarray(self._pad_frames(binary[t].astype(np.float32), margin, bottom, right, masks=True)))[None, None]
             low = downsample_image(full, self.config.sr_scale).to(self.device, self.dtype)
-            out[t] = _output_frames(self._run_sr(low, m, generator, weights), height, width)[0]
+            out[t] = _output_frames(self._run_sr(low, m, generator, weights), height, width, margin)[0]
         return out
 
     def generate(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> np.ndarray:
@@ -454,11 +481,12 @@ class TGAN:
         return out
 
 
-def _output_frames(full: torch.Tensor, height: int, width: int) -> np.ndarray:
-    """Network outputs ``(B, 1, H', W')`` in [-1, 1] (padded) -> the ``(B, height, width) float32`` frames in [0, 1].
+def _output_frames(full: torch.Tensor, height: int, width: int, margin: int = 0) -> np.ndarray:
+    """Network outputs ``(B, 1, H', W')`` in [-1, 1] (the canvas) -> the ``(B, height, width) float32`` frames in [0, 1]
+    that start ``margin`` px from its top left.
 
     Cast to float32 before the affine map (a no-op in float32: same bytes as before the precision option)."""
-    return ((full[:, 0, :height, :width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+    return ((full[:, 0, margin:margin + height, margin:margin + width].float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
 
 #: the numpy random stream of the default-background choice (apart from the torch noise of the same seed)
