@@ -219,8 +219,10 @@ def test_plan_steps_scales_the_shipped_recipe_to_the_hours() -> None:
     assert tenth["stages"]["lowres"]["config"].total_steps == 220 and tenth["stages"]["lowres"]["config"].curriculum_steps == 50
     baseline = plan_steps(stages, None, per_frame_baseline=True)["stages"]["perframe"]["config"]
     assert not baseline.use_previous_frame and baseline.w_flow == 0 and baseline.total_steps == 2200
-    with pytest.raises(ValueError, match="neither a shipped model"):
+    with pytest.raises(ValueError, match="neither a shipped recipe"):
         recipe_stages("no-such-model")
+    with pytest.raises(ValueError, match="neither a shipped recipe"):  # a shipped model fit made records no recipe
+        recipe_stages("phase-contrast-u373")
     with pytest.raises(ValueError, match="hours must be a positive number"):
         FitConfig(data="x", hours=0)
 
