@@ -56,7 +56,9 @@ def model_rows(data: Path, model_dir: Path, seeds: list[int], notes: list[str]) 
     outlines = read_outlines(inputs.scored)
     _, first = next(iter_frames(inputs.scored, images=False))
     fit = fidelity.fit_reference(inputs, first.shape)
-    methods: dict[str, fidelity.Renderer] = {"tGAN (fitted)": fidelity.streamed_renderer(TGAN.from_pretrained(model_dir), fit.background)}
+    model = TGAN.from_pretrained(model_dir)
+    notes.append(f"{data.name}: tGAN frames rendered with an edge margin of {getattr(model, 'edge_margin', 0)} px (`TGAN.edge_margin`)")
+    methods: dict[str, fidelity.Renderer] = {"tGAN (fitted)": fidelity.streamed_renderer(model, fit.background)}
     if (model_dir / "perframe").is_dir():
         per_frame = TGAN.from_pretrained(model_dir / "perframe", sr_path=model_dir / "sr")
         methods["per-frame model"] = fidelity.streamed_renderer(per_frame, fit.background)
