@@ -357,8 +357,7 @@ def tracking_page() -> list[str]:
 
 
 #: twins of the unseen sequence SIM+ 02 (results/<name>/tracking.csv): folder -> what the generator was given
-TWINS = {"twin_unseen_Fluo-N2DH-SIM+_02_no_reference": "GT masks only",
-         "twin_unseen_Fluo-N2DH-SIM+_02_reference1": "GT masks + 1 unannotated frame (t000)"}
+TWINS = {"twin_unseen_Fluo-N2DH-SIM+_02_reference1": "GT masks + 1 unannotated frame (t000)"}
 
 
 def _mean_sd(values: Sequence[float]) -> str:
@@ -377,10 +376,12 @@ def twin_section() -> list[str]:
         return []
     lines = ["", "## Twin of an unseen sequence (SIM+ 02)", "",
              "The same protocol on every frame of SIM+ sequence 02, which no model was trained or fitted on: the shipped",
-             "`fluo-nuclei` tGAN renders its GT masks, alone or in the look of one unannotated frame of it",
+             "`fluo-nuclei` tGAN renders its GT masks in the look of one unannotated frame of it",
              "(`tganaug benchmark tracking --reference-frames 1`, `tganaug.appearance`); the shipped `unet` segmenter and",
-             "`laptrack` run on the real video and on each twin. Gap: tGAN mean minus real (the twin should track as the",
-             "real video does). Beside it, the same-sequence rows of SIM+ 01 eval frames (above).", ""]
+             "`laptrack` run on the real video and on each twin. Gaps: tGAN mean minus real (the twin should track as the",
+             "real video does). Beside it, the same-sequence rows of SIM+ 01 eval frames (above). On SIM+ 02 the twin's",
+             "MOTA is close to the real video's, but its DET is far higher: the real video's failure is fragmented",
+             "nuclei, which the twin does not reproduce, so its MOTA matches for another reason than its detections.", ""]
     same = [one(rows(name), dataset="Fluo-N2DH-SIM+", source="tgan", tracker="laptrack")
             for name in ("tracking_real_vs_synthetic_unet", "tracking_real_vs_synthetic_unet_s1", "tracking_real_vs_synthetic_unet_s2")]
     real_same = one(rows("tracking_real_vs_synthetic_unet"), dataset="Fluo-N2DH-SIM+", source="Real", tracker="laptrack")
@@ -391,17 +392,24 @@ def twin_section() -> list[str]:
         groups.append(("unseen sequence: SIM+ 02, every frame", TWINS[name], real, [r for r in table_rows if r["source"] != "Real"]))
     body = []
     for protocol, given, real, twins in groups:
-        body.append([protocol, "real video", "", number(real["MOTA"]), number(real["DET"]), number(real["TRA"]), ""])
-        mota = [float(r["MOTA"]) for r in twins]
-        body.append([protocol, "tGAN twin", given, _mean_sd(mota), _mean_sd([float(r["DET"]) for r in twins]),
-                     _mean_sd([float(r["TRA"]) for r in twins]), number(sum(mota) / len(mota) - float(real["MOTA"]))])
-    lines += table(["protocol", "video", "generator given", "MOTA", "DET", "TRA", "MOTA gap"], body)
+        body.append([protocol, "real video", "", number(real["MOTA"]), number(real["DET"]), number(real["TRA"]), "", ""])
+        mota, det = [float(r["MOTA"]) for r in twins], [float(r["DET"]) for r in twins]
+        body.append([protocol, "tGAN twin", given, _mean_sd(mota), _mean_sd(det), _mean_sd([float(r["TRA"]) for r in twins]),
+                     number(sum(mota) / len(mota) - float(real["MOTA"])), number(sum(det) / len(det) - float(real["DET"]))])
+    lines += table(["protocol", "video", "generator given", "MOTA", "DET", "TRA", "MOTA gap", "DET gap"], body)
     lines += [""] + source(["tracking_real_vs_synthetic_unet"] + [f"{name}/tracking" for name in runs],
                            seeds="generation seeds 0, 1, 2", protocol="SIM+ 01 eval frames t045-t064; every frame of SIM+ 02")
     return lines
 
 
 DOWNSTREAM = ("SEG", "DET", "TRA", "MOTA")
+
+
+def _downstream_cell(row: dict[str, str], key: str) -> str:
+    """``mean ± sd`` of a downstream report's ``KEY_mean`` / ``KEY_sd`` columns (the sd left off for one seed)."""
+    if row.get("seeds", "1") in ("1", ""):
+        return number(row[f"{key}_mean"])
+    return f"{number(row[f'{key}_mean'])} ± {number(row[f'{key}_sd'])}"
 
 
 def _downstream(r: dict[str, str], decimals: int = 3) -> list[str]:
@@ -421,12 +429,16 @@ def downstream_page() -> list[str]:
              "recording (SIM+ sequence 02 is evaluation-only: nothing is trained, fitted or selected on it). The real",
              "baseline gets MONAI intensity, contrast, noise and blur augmentation besides flips and rotations; the",
              "synthetic videos are `procedural` renderings of the fitted `division` simulator with a seeded random",
-             "appearance per video (`tganaug.appearance`). One seed so far (0), so no spread is given; `laptrack` links.", ""]
+             "appearance per video (`tganaug.appearance`); `laptrack` links. Mean ± sd (population sd) over seeds 0, 1, 2."]
     unseen = "downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance"
-    lines += table(["training data", "SEG", "DET", "TRA", "MOTA", "division recall"],
-                   [[r["setup"], *(number(r[f"{k}_mean"]) for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
+    by_setup = {r["setup"]: r for r in rows(unseen)}
+    gain = {k: float(by_setup["real-2+syn"][f"{k}_mean"]) - float(by_setup["real-2"][f"{k}_mean"]) for k in ("DET", "MOTA")}
+    lines += [f"With 2 real frames the synthetic videos add {gain['DET']:.3f} DET and {gain['MOTA']:.3f} MOTA and make the",
+              "segmenter far less seed-dependent; DET 0.90 and MOTA 0.75 are not reached.", ""]
+    lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
+                   [[r["setup"], r["seeds"], *(_downstream_cell(r, k) for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
                     for r in rows(unseen)])
-    lines += [""] + source([unseen], seeds="0 (segmenter training, simulation and rendering)",
+    lines += [""] + source([unseen], seeds="0, 1, 2 (segmenter training, simulation and rendering)",
                            protocol="train frames t000-t044 of SIM+ 01 (the first K for real-K); scored on t000-t059 of SIM+ 02")
     lines += ["",
              "## Shipped tGAN models, K = 2", "",
@@ -512,8 +524,8 @@ def summary_block() -> list[str]:
          f"{mean_pm(down['real-2'], 'MOTA')} / {mean_pm(down['real-2+syn'], 'MOTA')} / **{mean_pm(down['syn-only'], 'MOTA')}**",
          link("downstream_gain_Fluo-N2DH-SIM+_tgan")],
         ["**Unseen recording**: trained on SIM+ 01, scored on every frame of SIM+ 02. 2 real frames (MONAI intensity, "
-         "noise, blur augmentation) / + `procedural` videos with random appearance / those videos only: DET, MOTA (seed 0)",
-         " / ".join(f"{number(unseen[k]['DET_mean'])}, {number(unseen[k]['MOTA_mean'])}" for k in ("real-2", "real-2+syn", "syn-only")),
+         "noise, blur augmentation) / + `procedural` videos with random appearance: DET, MOTA (3 seeds)",
+         " / ".join(f"{_downstream_cell(unseen[k], 'DET')}, {_downstream_cell(unseen[k], 'MOTA')}" for k in ("real-2", "real-2+syn")),
          link("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")],
         ["E. coli: the same with `phase-contrast` videos, eval SEG (3 seeds)",
          f"{mean_pm(down_eco['real-2'], 'SEG')} / {mean_pm(down_eco['real-2+syn'], 'SEG')} / {mean_pm(down_eco['syn-only'], 'SEG')}",
