@@ -262,7 +262,8 @@ def tracking_page() -> list[str]:
              "the same GT (MOTA, MT, ML, precision, recall, ID switches: motmetrics with mask IoU >= 0.5; TRA, DET, SEG:",
              "py-ctcmetrics). A twin that tracks like the real video is realistic where a tracker looks. tGAN: the shipped",
              "default of the modality (`fluo-nuclei` for SIM+ and GOWT1, `phase-contrast` for E. coli). GOWT1: no MOT",
-             "measures (its TRA masks are markers); SEG from its 30 manually segmented frames. E. coli: SEG from its dense",
+             "measures (its TRA masks are markers); SEG from its 30 manually segmented frames; its twins in these reports",
+             "were rendered from the markers (the benchmark now renders whole nuclei). E. coli: SEG from its dense",
              "TRA masks.", "",
              "## Shipped defaults (generation seed 0)", ""]
     main = [r for r in rows("tracking_real_vs_synthetic_unet") if r["tracker"] == "laptrack"]
