@@ -35,6 +35,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import tganaug
 from tganaug import fidelity
 from tganaug.models.tgan import background_from_video
@@ -62,6 +64,19 @@ def measured_rows(path: Path) -> dict[str, dict[str, tuple[float, float]]]:
     return rows
 
 
+def real_data_references(real: np.ndarray, labels: np.ndarray, before: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """What a real video scores against itself, no model: ``real`` ``(T, H, W)`` float in [0, 1], ``labels`` ``(T, H, W)``
+    its cells (for the temporal noise estimate), ``before`` ``(H, W)`` the real frame just before ``real[0]``. The noise
+    level both ways and the smaller one (``sigma_laplacian``, ``sigma_temporal``, ``sigma``), the noise ceiling at
+    ``sigma`` (:func:`tganaug.fidelity.noise_ceiling`) and the real previous frame, as imaged and aligned
+    (:func:`tganaug.fidelity.previous_frame_reference`)."""
+    sigma_laplacian = fidelity.noise_sigma_laplacian(real)
+    sigma_temporal = fidelity.noise_sigma_temporal(real, labels)
+    sigma = min(sigma_laplacian, sigma_temporal)
+    return {"sigma_laplacian": sigma_laplacian, "sigma_temporal": sigma_temporal, "sigma": sigma,
+            **fidelity.noise_ceiling(real, sigma, seed=seed), **fidelity.previous_frame_reference(real, before)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -82,17 +97,16 @@ def main() -> None:
         if train.frames[-1] + 1 != evaluation.frames[0]:
             raise ValueError(f"{name}: the last train frame ({train.frames[-1]}) does not come just before the first eval frame "
                              f"({evaluation.frames[0]}): no previous frame for the real-vs-real reference")
-        sigma_laplacian = fidelity.noise_sigma_laplacian(real)
-        sigma_temporal = fidelity.noise_sigma_temporal(real, evaluation.labels)
-        sigma = min(sigma_laplacian, sigma_temporal)
         # the reference background every method of fidelity.py is given (train frames only)
         background = background_from_video(train.images, train.labels)
         reference = fidelity.reference_background_error(real, background, evaluation.labels, MARGIN)
         near_too = fidelity.reference_background_error(real, background, evaluation.labels, 0)
-        row = {"dataset": name, "sigma_laplacian": sigma_laplacian, "sigma_temporal": sigma_temporal, "sigma": sigma,
-               **fidelity.noise_ceiling(real, sigma, seed=args.seed), "ref_PSNR_background": near_too["PSNR"], "ref_PSNR_far": reference["PSNR"],
+        references = real_data_references(real, evaluation.labels, to_space(train.images[-1], space), args.seed)
+        row = {"dataset": name, **{k: references[k] for k in ("sigma_laplacian", "sigma_temporal", "sigma")},
+               **{k: references[k] for k in ("SSIM_clean", "PSNR_clean", "SSIM_noisy", "PSNR_noisy")},
+               "ref_PSNR_background": near_too["PSNR"], "ref_PSNR_far": reference["PSNR"],
                "ref_offset_far": reference["offset"], "ref_PSNR_far_no_offset": reference["PSNR_offset_removed"],
-               **fidelity.previous_frame_reference(real, to_space(train.images[-1], space))}
+               **{k: references[k] for k in ("SSIM_previous", "PSNR_previous", "SSIM_previous_aligned", "PSNR_previous_aligned")}}
         rows.append(row)
         print(" | ".join(f"{row[c]:.4g}" if isinstance(row[c], float) else row[c] for c in COLUMNS), flush=True)
 

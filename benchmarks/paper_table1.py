@@ -33,13 +33,14 @@ import numpy as np
 
 from tganaug import fidelity as measures
 from tganaug.benchmarking import fidelity
-from tganaug.benchmarking.inputs import iter_frames, read_outlines, resolve_inputs
+from tganaug.benchmarking.inputs import BenchmarkInputs, ScoredOutlines, iter_frames, read_outlines, resolve_inputs
 from tganaug.io import read_ctc
 from tganaug.models.tgan import TGAN
 from tganaug.tracking.metrics import format_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, machine, write_report  # benchmarks/_common.py
+from noise_ceiling import real_data_references  # benchmarks/noise_ceiling.py
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: the paper's Table 1 (Zargari, Mashhadi & Shariati, bioRxiv 2024.06.11.598572): SSIM, PSNR, LPIPS (VGG)
@@ -47,17 +48,24 @@ PAPER = {"PhC-C2DH-U373": {"tGAN": (0.91, 26.58, 0.18), "vid2vid": (0.88, 25.91,
          "PhC-C2DL-PSC": {"tGAN": (0.84, 15.68, 0.13), "vid2vid": (0.51, 10.03, 0.39)}}
 COLUMNS = ("dataset", "method", "source", "seeds", "SSIM", "SSIM_sd", "PSNR", "PSNR_sd", "LPIPS", "LPIPS_sd", "FVD", "FVD_sd")
 MEASURED = {"SSIM": "SSIM", "PSNR": "PSNR", "LPIPS": "feature_dist", "FVD": "FVD_like"}
+_NO_SPREAD = {f"{column}_sd": float("nan") for column in MEASURED}  # rows of one value: a reference or a quoted number
 
 
-def model_rows(data: Path, model_dir: Path, seeds: list[int], notes: list[str]) -> tuple[list[dict], str, str]:
-    """The measured rows of one dataset (mean and sample sd over ``seeds``), the scored frames and how the outlines
-    were made."""
+def prepare(data: Path) -> tuple[BenchmarkInputs, ScoredOutlines, fidelity.FidelityFit]:
+    """The eval frames of sequence 01, their full outlines and the settings fitted on its train frames."""
     inputs = resolve_inputs(data, "01", "eval")
     outlines = read_outlines(inputs.scored)
     _, first = next(iter_frames(inputs.scored, images=False))
-    fit = fidelity.fit_reference(inputs, first.shape)
+    return inputs, outlines, fidelity.fit_reference(inputs, first.shape)
+
+
+def model_rows(prepared: tuple[BenchmarkInputs, ScoredOutlines, fidelity.FidelityFit], model_dir: Path, seeds: list[int],
+               notes: list[str]) -> list[dict]:
+    """The measured rows of one dataset (mean and sample sd over ``seeds``)."""
+    inputs, outlines, fit = prepared
+    name = inputs.scored.data.name
     model = TGAN.from_pretrained(model_dir)
-    notes.append(f"{data.name}: tGAN frames rendered with an edge margin of {getattr(model, 'edge_margin', 0)} px (`TGAN.edge_margin`)")
+    notes.append(f"{name}: tGAN frames rendered with an edge margin of {getattr(model, 'edge_margin', 0)} px (`TGAN.edge_margin`)")
     methods: dict[str, fidelity.Renderer] = {"tGAN (fitted)": fidelity.streamed_renderer(model, fit.background)}
     if (model_dir / "perframe").is_dir():
         per_frame = TGAN.from_pretrained(model_dir / "perframe", sr_path=model_dir / "sr")
@@ -65,52 +73,45 @@ def model_rows(data: Path, model_dir: Path, seeds: list[int], notes: list[str]) 
     else:
         notes.append(f"{model_dir} has no per-frame baseline (fit it with --per-frame-baseline)")
     methods["procedural"] = fidelity.procedural_renderer(fit)
-    per_seed, _ = fidelity.run_fidelity(inputs, fit, methods, seeds, dataset=data.name, outlines=outlines,
+    per_seed, _ = fidelity.run_fidelity(inputs, fit, methods, seeds, dataset=name, outlines=outlines,
                                         on_row=lambda row: print(f"{row['dataset']} {row['method']} seed {row['seed']}: SSIM "
                                                                  f"{row['SSIM']:.4f} PSNR {row['PSNR']:.2f}", flush=True))
     rows = []
     for summary in fidelity.summarize(per_seed):
-        row = {"dataset": data.name, "method": summary["method"], "source": "measured", "seeds": summary["seeds"]}
+        row = {"dataset": name, "method": summary["method"], "source": "measured", "seeds": summary["seeds"]}
         for column, measure in MEASURED.items():
             row[column], row[f"{column}_sd"] = summary[measure], summary[f"{measure}_sd"]
         rows.append(row)
-    return rows, inputs.scored.describe(), outlines.how
+    return rows
 
 
-def reference_rows(data: Path, seed: int) -> list[dict]:
-    """The noise ceiling and the real predecessor rows of one dataset's eval frames (no model)."""
-    inputs = resolve_inputs(data, "01", "eval")
-    assert inputs.fit is not None
-    train_last = inputs.fit.frames[-1]
+def reference_rows(prepared: tuple[BenchmarkInputs, ScoredOutlines, fidelity.FidelityFit], seed: int) -> list[dict]:
+    """The noise ceiling and the real predecessor rows of one dataset's eval frames (no model), in the fitted space."""
+    inputs, outlines, fit = prepared
+    data = inputs.scored.data
+    train_last = fit.fit.frames[-1]
     if train_last + 1 != inputs.scored.frames[0]:
         raise ValueError(f"{data.name}: the last train frame t{train_last:03d} is not just before the first eval frame")
-    train_images = read_ctc(data, "01", frames=list(inputs.fit.frames), read_labels=False).images
-    space = fidelity.intensity_space(train_images)
-    outlines = read_outlines(inputs.scored)
     frames = list(iter_frames(inputs.scored, outlines=outlines))
-    real = np.stack([fidelity.to_space(image, space) for image, _ in frames])
+    real = np.stack([fidelity.to_space(image, fit.space) for image, _ in frames])
     labels = np.stack([mask for _, mask in frames])
-    sigma = min(measures.noise_sigma_laplacian(real), measures.noise_sigma_temporal(real, labels))
-    ceiling = measures.noise_ceiling(real, sigma, seed=seed)
-    before = fidelity.to_space(train_images[-1], space)
-    previous = measures.previous_frame_reference(real, before)
+    before = fidelity.to_space(read_ctc(data, "01", frames=[train_last], read_labels=False).images[0], fit.space)
+    found = real_data_references(real, labels, before, seed)
     previous_video = np.concatenate([before[None], real[:-1]])
-    empty = {f"{c}_sd": float("nan") for c in MEASURED}
-    base = {"dataset": data.name, "source": "real-data reference", "seeds": 1, **empty, "FVD": float("nan")}
+    base = {"dataset": data.name, "source": "real-data reference", "seeds": 1, **_NO_SPREAD, "FVD": float("nan")}
     return [
-        {**base, "method": f"noise ceiling: real + noise (sigma {sigma:.4f}) vs real", "SSIM": ceiling["SSIM_clean"],
-         "PSNR": ceiling["PSNR_clean"], "LPIPS": float("nan")},
-        {**base, "method": "real previous frame", "SSIM": previous["SSIM_previous"], "PSNR": previous["PSNR_previous"],
+        {**base, "method": f"noise ceiling: real + noise (sigma {found['sigma']:.4f}) vs real", "SSIM": found["SSIM_clean"],
+         "PSNR": found["PSNR_clean"], "LPIPS": float("nan")},
+        {**base, "method": "real previous frame", "SSIM": found["SSIM_previous"], "PSNR": found["PSNR_previous"],
          "LPIPS": measures.feature_distance(real, previous_video), "FVD": measures.fvd_like(real, previous_video, clip_len=8)},
-        {**base, "method": "real previous frame, aligned by the real flow", "SSIM": previous["SSIM_previous_aligned"],
-         "PSNR": previous["PSNR_previous_aligned"], "LPIPS": float("nan")},
+        {**base, "method": "real previous frame, aligned by the real flow", "SSIM": found["SSIM_previous_aligned"],
+         "PSNR": found["PSNR_previous_aligned"], "LPIPS": float("nan")},
     ]
 
 
 def paper_rows(name: str) -> list[dict]:
-    empty = {f"{c}_sd": float("nan") for c in MEASURED}
     return [{"dataset": name, "method": f"{method} (paper)", "source": "paper, Table 1", "seeds": "", "SSIM": ssim, "PSNR": psnr,
-             "LPIPS": lpips, "FVD": float("nan"), **empty} for method, (ssim, psnr, lpips) in PAPER[name].items()]
+             "LPIPS": lpips, "FVD": float("nan"), **_NO_SPREAD} for method, (ssim, psnr, lpips) in PAPER[name].items()]
 
 
 def _cell(row: dict, column: str, decimals: int) -> str:
@@ -142,13 +143,15 @@ def main() -> None:
     described, notes = [], []
     for name, model_dir in models.items():
         card = json.loads((Path(model_dir) / "card.json").read_text())
-        measured, scored, how = model_rows(Path(args.data) / name, Path(model_dir), seeds, notes)
+        prepared = prepare(Path(args.data) / name)
+        measured = model_rows(prepared, Path(model_dir), seeds, notes)
+        scored, how = prepared[0].scored.describe(), prepared[1].how
         stages = ", ".join(f"{stage} {info['steps']} steps" for stage, info in card["stages"].items())
         hours = sum(info["cpu_hours_measured"] for info in card["stages"].values())
         described.append(f"`{name}`: scored {scored}; masks: {how}; model `tganaug fit` on train frames "
                          f"{card['data']['frames'][0]}-{card['data']['frames'][1]}, recipe {card['recipe']['name']} x "
                          f"{card['recipe']['scale']:.3g} ({stages}; {hours:.2f} CPU hours measured)")
-        rows += measured + reference_rows(Path(args.data) / name, seeds[0]) + paper_rows(name)
+        rows += measured + reference_rows(prepared, seeds[0]) + paper_rows(name)
     lines = ["# The paper's Table 1 on U373 and PSC: tGAN, per-frame model and procedural renderer fitted here", "",
              f"- Machine: {machine()}.", f"- Command: `{command_line()}`.",
              f"- Generation seeds: {', '.join(map(str, seeds))} (mean ± sample sd; each model is one training run, seed 0).",
