@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import statistics
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -111,12 +112,14 @@ def number(value: str | float, decimals: int = 3) -> str:
     return f"{x:.{decimals}f}" if decimals else f"{int(round(x))}"
 
 
-def mean_sd(row: dict[str, str], key: str, decimals: int = 3) -> str:
-    """``mean ± sd`` where the CSV has the ``KEY_sd`` column (several seeds), else the value."""
+def mean_sd(row: dict[str, str], key: str, decimals: int = 3, *, mean: str | None = None) -> str:
+    """``mean ± sd`` where the CSV has the ``KEY_sd`` column (several seeds), else the value; the mean is column
+    ``mean`` (default ``KEY``; a downstream report's is ``KEY_mean``)."""
+    value = row[mean or key]
     sd = row.get(f"{key}_sd", "")
     if sd not in ("", None) and not math.isnan(float(sd)) and row.get("seeds", "1") not in ("1", ""):
-        return f"{number(row[key], decimals)} ± {number(sd, decimals)}"
-    return number(row[key], decimals)
+        return f"{number(value, decimals)} ± {number(sd, decimals)}"
+    return number(value, decimals)
 
 
 def table(header: Sequence[str], body: Iterable[Sequence[str]]) -> list[str]:
@@ -363,11 +366,10 @@ TWINS = {"twin_unseen_Fluo-N2DH-SIM+_02_no_reference": "GT masks only",
 
 
 def _mean_sd(values: Sequence[float]) -> str:
-    mean = sum(values) / len(values)
+    """``mean ± sample sd`` of several values, the value alone for one."""
     if len(values) < 2:
-        return number(mean)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return f"{number(mean)} ± {number(sd)}"
+        return number(values[0])
+    return f"{number(statistics.mean(values))} ± {number(statistics.stdev(values))}"
 
 
 def twin_section() -> list[str]:
@@ -410,13 +412,6 @@ def twin_section() -> list[str]:
 DOWNSTREAM = ("SEG", "DET", "TRA", "MOTA")
 
 
-def _downstream_cell(row: dict[str, str], key: str) -> str:
-    """``mean ± sd`` of a downstream report's ``KEY_mean`` / ``KEY_sd`` columns (the sd left off for one seed)."""
-    if row.get("seeds", "1") in ("1", ""):
-        return number(row[f"{key}_mean"])
-    return f"{number(row[f'{key}_mean'])} ± {number(row[f'{key}_sd'])}"
-
-
 def _downstream(r: dict[str, str], decimals: int = 3) -> list[str]:
     return [f"{number(r[f'{k}_mean'], decimals)} ± {number(r[f'{k}_sd'], decimals)}" for k in DOWNSTREAM]
 
@@ -441,7 +436,7 @@ def downstream_page() -> list[str]:
     lines += [f"With 2 real frames the synthetic videos add {gain['DET']:.3f} DET and {gain['MOTA']:.3f} MOTA and make the",
               "segmenter far less seed-dependent; DET 0.90 and MOTA 0.75 are not reached.", ""]
     lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
-                   [[r["setup"], r["seeds"], *(_downstream_cell(r, k) for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
+                   [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
                     for r in rows(unseen)])
     lines += [""] + source([unseen], seeds="0, 1, 2 (segmenter training, simulation and rendering)",
                            protocol="train frames t000-t044 of SIM+ 01 (the first K for real-K); scored on t000-t059 of SIM+ 02")
@@ -530,7 +525,7 @@ def summary_block() -> list[str]:
          link("downstream_gain_Fluo-N2DH-SIM+_tgan")],
         ["**Unseen recording**: trained on SIM+ 01, scored on every frame of SIM+ 02. 2 real frames (MONAI intensity, "
          "noise, blur augmentation) / + `procedural` videos with random appearance: DET, MOTA (3 seeds)",
-         " / ".join(f"{_downstream_cell(unseen[k], 'DET')}, {_downstream_cell(unseen[k], 'MOTA')}" for k in ("real-2", "real-2+syn")),
+         " / ".join(f"{mean_sd(unseen[k], 'DET', mean='DET_mean')}, {mean_sd(unseen[k], 'MOTA', mean='MOTA_mean')}" for k in ("real-2", "real-2+syn")),
          link("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")],
         ["E. coli: the same with `phase-contrast` videos, eval SEG (3 seeds)",
          f"{mean_pm(down_eco['real-2'], 'SEG')} / {mean_pm(down_eco['real-2+syn'], 'SEG')} / {mean_pm(down_eco['syn-only'], 'SEG')}",
