@@ -327,6 +327,30 @@ def test_ctc_errors(shared_data):
         CTCVideoDataset(shared_data / "Fluo-N2DH-SIM+", split="test")
 
 
+def test_ctc_outline_labels_of_a_marker_recording(tmp_path):
+    from _marker_recording import RADIUS, make_recording, outlines_and_markers
+
+    root = make_recording(tmp_path / "rec")
+    outlines, markers = outlines_and_markers()
+    by_outline = CTCVideoDataset(root, split="train", clip_frames=2, labels="outlines")
+    by_marker = CTCVideoDataset(root, split="train", clip_frames=2)
+    assert by_outline.outline_report.method == "joined" and by_marker.outline_report is None
+    item, marker_item = by_outline[1], by_marker[1]
+    assert item["meta"]["labels"] == "outlines" and marker_item["meta"]["labels"] == "tra"
+    labels = item["label"].numpy()
+    # every marked cell is its whole outline, under its marker's track id; the markers are the small disks
+    for t in range(2):
+        for track, outline_id in ((1, 10), (2, 11), (3, 12)):
+            np.testing.assert_array_equal(labels[t] == track, outlines[1 + t] == outline_id)
+        assert (marker_item["label"].numpy()[t] == 1).sum() < (labels[t] == 1).sum() / 10
+    assert (labels[0] == 1).sum() > 0.9 * np.pi * RADIUS**2
+    torch.testing.assert_close(item["image"], marker_item["image"])
+    with pytest.raises(ValueError, match="labels='outlines' needs preload=True"):
+        CTCVideoDataset(root, split="train", labels="outlines", preload=False)
+    with pytest.raises(ValueError, match="labels must be one of"):
+        CTCVideoDataset(root, split="train", labels="markers")
+
+
 def test_mixed_real_and_synthetic_batch(shared_data):
     real = CTCVideoDataset(shared_data / "PhC-T98G-Usiigaci", split="train", clip_frames=T, size=SIZE, stride=8)
     mixed = MixedVideoDataset([real, small()], weights=[0.5, 0.5], num_items=8, seed=0)

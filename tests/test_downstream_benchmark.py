@@ -188,6 +188,22 @@ def test_intensity_augmentation_changes_the_real_training_batches(tmp_path: Path
     assert not np.allclose(stds, plain_stds, atol=1e-3)
 
 
+def test_real_frames_of_a_marker_recording_train_on_full_outlines(tmp_path: Path) -> None:
+    from _marker_recording import make_recording, outlines_and_markers
+
+    make_recording(tmp_path / "data" / "rec")
+    outlines, _ = outlines_and_markers()
+    settings = _settings(tmp_path / "data", tmp_path / "runs", train="rec", targets=[Target("rec", "01")], crop=96, augment="flips")
+    real = downstream.training_set(settings, "real", 2, seed=0)
+    for index in range(2):
+        labels = real[index]["label"].numpy()
+        # up to the flips: the whole cells (outline area), not the markers (radius 3)
+        for track, outline_id in ((1, 10), (2, 11), (3, 12)):
+            assert (labels == track).sum() == (outlines[index] == outline_id).sum()
+    ((linker_labels, _),) = downstream.linker_videos(tmp_path / "data" / "rec", "real", 2, 0, 0, 3, 64)
+    np.testing.assert_array_equal(linker_labels[:, :, :][outlines[:2] == 10], 1)
+
+
 def test_augmentation_rejects_unknown_kinds() -> None:
     with pytest.raises(ValueError, match="unknown augmentation 'strong'; choose one of flips, intensity"):
         downstream.augmentation("strong")

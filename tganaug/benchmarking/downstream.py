@@ -184,12 +184,12 @@ def augmentation(kind: str = "intensity") -> Any:
 
 
 def background_crops(dataset_dir: Path, frames: Any, crop: int, seed: int) -> list[np.ndarray]:
-    """``BACKGROUND_CROPS`` random ``(crop, crop) float32`` crops of the reference background estimated from the real
-    ``frames`` of sequence 01."""
-    from tganaug.io import read_ctc
+    """``BACKGROUND_CROPS`` random ``(crop, crop) float32`` crops of the reference background estimated off the full
+    outlines of the real ``frames`` of sequence 01."""
     from tganaug.models.tgan import background_from_video
+    from tganaug.outlines import read_outlined_ctc
 
-    real = read_ctc(dataset_dir, frames=frames)
+    real, _ = read_outlined_ctc(dataset_dir, "01", frames)
     background = background_from_video(real.images, real.labels)
     height, width = background.shape
     if height < crop or width < crop:
@@ -247,7 +247,7 @@ def training_set(settings: DownstreamSettings, kind: str, k: int | None, seed: i
     if kind == "syn-only":
         return synthetic(settings, "train", seed)
     real = CTCVideoDataset(dataset_dir, split="train", clip_frames=1, size=(settings.crop, settings.crop), crop="random",
-                           transform=augmentation(settings.augment), seed=seed)
+                           transform=augmentation(settings.augment), labels="outlines", seed=seed)
     n_real = len(real) if k is None else k
     first = FirstFrames(real, n_real)
     if kind == "real":
@@ -257,14 +257,14 @@ def training_set(settings: DownstreamSettings, kind: str, k: int | None, seed: i
 
 
 def linker_videos(dataset_dir: Path, kind: str, k: int | None, seed: int, videos: int, frames: int, size: int) -> list[Any]:
-    """GT label videos for the linker of one setup: ``(labels (K, H, W) uint16, lineage (N, 4))`` of the first K real
-    train frames of sequence 01 and / or ``videos`` videos of ``frames`` x ``size``² from the ``division`` simulator
+    """GT label videos for the linker of one setup: ``(labels (K, H, W) uint16, lineage (N, 4))``, the full outlines
+    with track ids of the first K real train frames of sequence 01 and / or ``videos`` videos of ``frames`` x ``size``² from the ``division`` simulator
     fitted with ``from_ctc`` on the same frames (all train frames for ``syn-only``), seeds ``2000 + 100 * seed + v``."""
-    from tganaug.io import read_ctc
     from tganaug.lineage import crop_lineage
+    from tganaug.outlines import read_outlined_ctc
     from tganaug.registry import default_registry
 
-    real = read_ctc(dataset_dir, frames="train", read_images=False)
+    real, _ = read_outlined_ctc(dataset_dir, "01", "train", read_images=False)
     n_real = len(real.frames) if k is None else k
     items: list[Any] = []
     if kind != "syn-only":
@@ -359,8 +359,9 @@ def generator_fingerprint(settings: DownstreamSettings) -> dict[str, str]:
 
 
 def _segmenter_fingerprint(settings: DownstreamSettings) -> dict[str, str]:
-    """The segmenter's training settings (augmentation recorded when not flips-only)."""
-    fingerprint = {"segmenter_steps": str(settings.steps), "batch": str(settings.batch), "crop": str(settings.crop)}
+    """The segmenter's training settings (augmentation recorded when not flips-only; the real frames' labels)."""
+    fingerprint = {"segmenter_steps": str(settings.steps), "batch": str(settings.batch), "crop": str(settings.crop),
+                   "real_labels": "outlines"}
     if settings.augment != "flips":
         fingerprint["augment"] = settings.augment
     return fingerprint
@@ -567,7 +568,8 @@ def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], li
         + (f" `{command}`." if command else ""),
         (f"Segmenter: `unet` (BasicUNet {config.features}), {settings.steps} steps of batch {settings.batch} "
          f"({settings.crop}² crops; augmentation: {AUGMENT_TEXT[settings.augment]}); real frames are the first K of the *train* "
-         f"split of {settings.train} 01; synthetic: {synthetic_text}."),
+         f"split of {settings.train} 01, labelled with full outlines (`read_outlined_ctc`: markers joined to ST/SEG outlines "
+         f"where the TRA masks are markers); synthetic: {synthetic_text}."),
         ("No learned linker." if not settings.linker else
          f"Linker (`linker`, MLP {linker_config.hidden}, {settings.linker_steps} steps): GT label videos of the same K real train frames "
          f"and/or {settings.linker_videos} simulated `division` videos ({settings.linker_frames} frames, {settings.linker_size}²) from the "

@@ -22,6 +22,7 @@ from tganaug.lineage import crop_lineage
 __all__ = ["CTCVideoDataset"]
 
 CROPS = ("random", "center")
+LABELS = ("tra", "outlines")
 
 
 class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
@@ -36,6 +37,10 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
         stride: frames between the starts of consecutive clips (1 = every start; ``clip_frames`` =
             non-overlapping). Item ``i`` starts at split frame ``i * stride``.
         sequence / annotation: CTC sequence name and ``"GT"``/``"ST"`` (default GT, else ST).
+        labels: ``"tra"`` (default): the TRA masks as they are, i.e. *markers* on datasets whose TRA masks are
+            markers; ``"outlines"``: full outlines with track ids (:func:`tganaug.outlines.read_outlined_ctc`,
+            fitted on the whole split; needs ``preload``; its report is :attr:`outline_report`). Train a segmenter
+            on ``"outlines"``: a network trained on markers learns shrunken cells.
         size: optional ``(H, W)`` (or int) spatial crop, so real clips batch with synthetic ones.
         crop: ``"random"`` (position drawn from ``(seed, index, epoch)``) or ``"center"``.
         transform: MONAI dict transform, as in :class:`tganaug.data.SyntheticVideoDataset`.
@@ -66,6 +71,7 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
         normalize: str = "percentile",
         percentiles: tuple[float, float] = (0.1, 99.9),
         preload: bool = True,
+        labels: str = "tra",
         seed: int = 0,
     ) -> None:
         self.path = Path(path)
@@ -81,7 +87,21 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
             raise TypeError(f"transform must be callable (a MONAI dict transform), got {type(transform).__name__}")
         self.transform = transform
         self.preload = bool(preload)
-        data = read_ctc(self.path, sequence, frames=split, read_labels=self.preload, annotation=annotation)
+        if labels not in LABELS:
+            raise ValueError(f"labels must be one of {LABELS}, got {labels!r}")
+        self.labels = labels
+        self.outline_report = None
+        if labels == "outlines":
+            if not self.preload:
+                raise ValueError("labels='outlines' needs preload=True: the outlines are joined over the whole split")
+            if annotation is not None:
+                raise ValueError(f"labels='outlines' reads {sequence}_GT/TRA joined to the ST/SEG outlines; "
+                                 f"annotation={annotation!r} applies to labels='tra' only")
+            from tganaug.outlines import read_outlined_ctc
+
+            data, self.outline_report = read_outlined_ctc(self.path, sequence, split)
+        else:
+            data = read_ctc(self.path, sequence, frames=split, read_labels=self.preload, annotation=annotation)
         assert data.images is not None
         self.frames = data.frames  # original frame numbers of the split
         self.frame_shape: tuple[int, int] = tuple(data.images.shape[1:])  # type: ignore[assignment]
@@ -149,6 +169,7 @@ class CTCVideoDataset(EpochMixin, torch.utils.data.Dataset):
                 "path": str(self.path),
                 "sequence": self.sequence,
                 "annotation": kind,
+                "labels": self.labels,
                 "split": self.split,
                 "frames": [int(f) for f in self.frames[start : start + self.clip_frames]],
                 "crop": [y, x, int(images.shape[1]), int(images.shape[2])],
