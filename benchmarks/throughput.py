@@ -14,6 +14,12 @@ Measures, in one process and one run:
     python benchmarks/throughput.py                      # procedural generator
     python benchmarks/throughput.py --generator tgan     # once the tgan plugin exists
     python benchmarks/throughput.py --generator tgan --render-batch 4 --batch-size 4   # videos rendered 4 at a time
+    python benchmarks/throughput.py --appearance random                 # every video in a seeded random look
+    python benchmarks/throughput.py --reference ../shared/data/Fluo-N2DH-SIM+/01/t000.tif   # in a reference frame's look
+
+``--appearance`` / ``--reference`` are ``SyntheticVideoDataset(appearance=..., reference=...)``
+(:mod:`tganaug.appearance`); the generator's FLOP rate and the memory runs use the bare generator
+(``--loaders-only`` measures the loaders alone: no per-frame breakdown, FLOP rate or memory runs).
 
 ``--batch-size`` is the ``DataLoader`` batch size of both loaders (videos per batch); ``--render-batch``
 is ``SyntheticVideoDataset(render_batch=...)`` (fixed blocks of videos rendered together; with the same
@@ -38,6 +44,7 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 import tganaug
+from tganaug.appearance import load_reference
 from tganaug.data import CTCVideoDataset, SyntheticVideoDataset, collate_videos
 from tganaug.data.synthetic import renders_in_batches
 
@@ -151,6 +158,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--batch-size", type=int, default=1, help="DataLoader batch size of both loaders (videos)")
     parser.add_argument("--render-batch", type=int, default=1, help="SyntheticVideoDataset(render_batch=...): videos rendered together")
+    parser.add_argument("--appearance", default=None, help="SyntheticVideoDataset(appearance=...): 'random' or a JSON file of ranges")
+    parser.add_argument("--reference", type=Path, nargs="+", default=None, metavar="IMAGE",
+                        help="SyntheticVideoDataset(reference=...): reference frame file(s) (TIFF, PNG)")
+    parser.add_argument("--loaders-only", action="store_true", help="only the DataLoader rates: no breakdown, FLOP rate or memory runs")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="CTC folder for the real-data loader")
     parser.add_argument("--memory-frames", type=int, nargs=2, default=[1000, 10], metavar=("LONG", "SHORT"))
     parser.add_argument("--memory-size", type=int, default=128)
@@ -165,19 +176,24 @@ def main() -> None:
         return
 
     config = json.loads(args.generator_config)
+    reference = load_reference(args.reference)
     print(f"machine: {machine()}")
     print(f"command: {command_line()}")
     print(f"generator {args.generator!r} {config or ''}, simulator {args.simulator!r}, {args.videos} videos x {args.frames} frames, "
-          f"DataLoader batches of {args.batch_size} video(s), render_batch {args.render_batch}\n")
+          f"DataLoader batches of {args.batch_size} video(s), render_batch {args.render_batch}")
+    if args.appearance is not None or reference is not None:
+        what = f"appearance {args.appearance!r}" if args.appearance is not None else f"reference {len(reference)} frame(s) {reference.shape[1:]}"
+        print(f"synthetic videos re-rendered by tganaug.appearance: {what}")
+    print()
     print(f"frames/s of one pass (cold: worker start-up included) and of a second pass with the same workers (warm); "
           f"median of {args.repeats} repeats, synthetic and real interleaved (this VM's speed varies by tens of % within minutes), "
-          "ratio = median real / median synthetic")
+          f"ratio = median real / median synthetic; videos/s = frames/s / {args.frames}")
     print(f"{'size':>6} {'workers':>7} {'synthetic cold':>15} {'real TIFF cold':>15} {'ratio':>6}"
           f" {'synthetic warm':>15} {'real TIFF warm':>15} {'ratio':>6}   range synthetic warm, real warm")
     for size in args.sizes:
         synthetic = SyntheticVideoDataset(
             args.simulator, args.generator, num_videos=args.videos, frames=args.frames, size=size, generator_config=config,
-            render_batch=args.render_batch,
+            render_batch=args.render_batch, appearance=args.appearance, reference=reference,
         )
         real = None
         if args.real.is_dir():
@@ -193,10 +209,14 @@ def main() -> None:
                       f"{min(r[1] for r in rea):.1f}-{max(r[1] for r in rea):.1f}")
             print(f"{size:>5}² {workers:>7} {syn_cold:>15.1f} {real_cold:>15.1f} {real_cold / syn_cold:>6.2f}"
                   f" {syn_warm:>15.1f} {real_warm:>15.1f} {real_warm / syn_warm:>6.2f}   {spread}")
+        if args.loaders_only:
+            continue
         parts = breakdown(synthetic, min(args.videos, 2))
         print(f"       time per synthetic frame at {size}² (main process): "
               + ", ".join(f"{k} {v:.2f} ms" for k, v in parts.items()))
     print()
+    if args.loaders_only:
+        return
 
     generator = tganaug.get_generator(args.generator, **config)
     batched = renders_in_batches(generator, args.render_batch)

@@ -109,6 +109,31 @@ def test_generate_batch_follows_the_wrapped_generator(labels):
     assert with_appearance(Batched()) .__class__ is Batched  # nothing asked: the generator itself
 
 
+def test_frames_are_independent_arrays(labels):
+    """Work arrays are reused from frame to frame; the frames handed out never are."""
+    gen = with_appearance(get_generator("procedural"), appearance="random")
+    frames = list(gen.iter_frames(iter(labels), seed=7))
+    assert not any(np.shares_memory(a, b) for a, b in zip(frames, frames[1:]))
+    assert np.stack(frames).tobytes() == gen.generate(labels, seed=7).tobytes()
+
+
+def test_fast_helpers_equal_the_scipy_operations_they_replace():
+    from scipy import ndimage
+
+    from tganaug.appearance import _dilate, _erode, _gaussian, _label_medians
+
+    lab = _disks(shape=(70, 90), seed=3)
+    mask = lab > 0
+    for iterations in (1, 2, 3):
+        assert np.array_equal(_erode(mask, iterations), ndimage.binary_erosion(mask, iterations=iterations))
+        assert np.array_equal(_dilate(mask, iterations), ndimage.binary_dilation(mask, iterations=iterations))
+    image = np.random.default_rng(3).random((70, 90)).astype(np.float32)
+    for sigma in (0.01, 0.4, 1.0, 1.5, 20.0):  # 20: a radius of 80 px, more than the 70 rows (several reflections)
+        assert np.abs(_gaussian(image, sigma) - ndimage.gaussian_filter(image, sigma)).max() < 1e-6
+    present = np.unique(lab[mask])
+    assert np.array_equal(_label_medians(image[mask], lab[mask].astype(np.intp), present), ndimage.median(image, lab, present))
+
+
 # ------------------------------------------------------------------ reference look
 def test_estimate_look_recovers_a_known_look():
     frames = _reference(background=0.3, cell=0.55, noise=0.05, blur=1.5)

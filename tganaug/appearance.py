@@ -47,6 +47,7 @@ and Fluo-N2DL-HeLa 01 train frames (see the field docs). Sequence 02 of SIM+ and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
@@ -234,13 +235,99 @@ def load_appearance(spec: Any) -> AppearanceConfig | None:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _noise_sd(image: np.ndarray, region: np.ndarray) -> float:
-    """Immerkaer's noise sd of ``image`` over the pixels of ``region`` (NaN with fewer than 50)."""
-    response = ndimage.convolve(image.astype(np.float32), _IMMERKAER, mode="nearest")
-    values = np.abs(response[region])
-    if values.size < 50:
-        return float("nan")
-    return float(math.sqrt(math.pi / 2) * values.mean() / 6)
+def _noise_sds(image: np.ndarray, *regions: np.ndarray) -> list[float]:
+    """Immerkaer's noise sd of ``image`` over the pixels of each of ``regions`` (NaN for one with fewer than 50);
+    the Laplacian response is computed once for all regions."""
+    response = np.abs(ndimage.convolve(image.astype(np.float32), _IMMERKAER, mode="nearest"))
+    sds = []
+    for region in regions:
+        values = response[region]
+        sds.append(float("nan") if values.size < 50 else float(math.sqrt(math.pi / 2) * values.mean() / 6))
+    return sds
+
+
+@functools.lru_cache(maxsize=32)
+def _gaussian_taps(sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """scipy.ndimage's Gaussian kernel of ``sigma`` (truncated at 4 sigma): (float64 taps, float32 taps)."""
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    taps = np.exp(-0.5 / (sigma * sigma) * x.astype(np.float64) ** 2)
+    taps /= taps.sum()
+    return taps, taps.astype(np.float32)
+
+
+class _Buffers(dict):
+    """Work arrays of one video, reused from frame to frame (by name and shape): allocated afresh every frame, they
+    can cost as much in page faults (glibc hands large freed blocks back to the OS) as the arithmetic on them."""
+
+    def get_array(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        key = (name, tuple(shape), np.dtype(dtype).str)
+        array = self.get(key)
+        if array is None:
+            array = self[key] = np.empty(shape, dtype)
+        return array
+
+
+def _gaussian(image: np.ndarray, sigma: float, out: np.ndarray | None = None, work: _Buffers | None = None) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(image, sigma)`` (mode ``reflect``) of a 2D float32 image, equal up to float32
+    rounding and faster: the pass along the first axis sums whole shifted rows in float32 (scipy's pass along
+    that axis gathers strided columns), the pass along the second axis is scipy's. ``out``: where to write the
+    result (default: a new array); ``work``: buffers to reuse for the intermediate arrays."""
+    taps64, taps = _gaussian_taps(float(sigma))
+    radius = taps.size // 2
+    height, width = image.shape
+    work = work if work is not None else _Buffers()
+    if radius > height:  # several reflections: numpy's "symmetric" padding is scipy's "reflect"
+        padded = np.pad(image.astype(np.float32, copy=False), ((radius, radius), (0, 0)), mode="symmetric")
+    else:
+        padded = work.get_array("padded", (height + 2 * radius, width))
+        padded[radius:radius + height] = image
+        if radius:
+            padded[:radius] = image[radius - 1::-1]
+            padded[radius + height:] = image[height - radius:][::-1]
+    rows = np.multiply(padded[radius:radius + height], taps[radius], out=work.get_array("rows", (height, width)))
+    pair = work.get_array("pair", (height, width))
+    for j in range(1, radius + 1):  # symmetric kernel: one multiply per pair of rows
+        np.add(padded[radius - j:radius - j + height], padded[radius + j:radius + j + height], out=pair)
+        pair *= taps[radius + j]
+        rows += pair
+    out = out if out is not None else np.empty((height, width), np.float32)
+    return ndimage.correlate1d(rows, taps64, axis=1, mode="reflect", output=out)
+
+
+# _erode / _dilate / _label_medians replace scipy.ndimage on purpose: they run on every generated frame, where array
+# shifts beat scipy's generic structuring-element loop and sorting the cell pixels beats sorting the whole frame
+# (benchmarks/results/throughput_appearance.md); tests/test_appearance.py checks that they equal scipy's results.
+def _erode(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``scipy.ndimage.binary_erosion(mask, iterations=...)`` of a 2D mask (4-connected cross, outside = False)."""
+    for _ in range(iterations):
+        eroded = np.zeros_like(mask)
+        eroded[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
+        mask = eroded
+    return mask
+
+
+def _dilate(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``scipy.ndimage.binary_dilation(mask, iterations=...)`` of a 2D mask (4-connected cross, outside = False)."""
+    for _ in range(iterations):
+        grown = mask.copy()
+        grown[1:] |= mask[:-1]
+        grown[:-1] |= mask[1:]
+        grown[:, 1:] |= mask[:, :-1]
+        grown[:, :-1] |= mask[:, 1:]
+        mask = grown
+    return mask
+
+
+def _label_medians(values: np.ndarray, ids: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``scipy.ndimage.median`` of ``values`` per id in ``present`` (the sorted ids of ``ids``), computed on these pixels
+    alone: the same sort by (id, value) and the same mean of the two middle values, without sorting the whole frame."""
+    order = np.lexsort((values, ids))
+    values, ids = values[order], ids[order]
+    lo = np.searchsorted(ids, present, side="left")
+    hi = np.searchsorted(ids, present, side="right") - 1
+    step = (hi - lo) // 2
+    return (values[lo + step] + values[hi - step]) / 2.0
 
 
 def _edge_blur(image: np.ndarray, scale: float = 2.0) -> float:
@@ -338,10 +425,10 @@ def _split(image: np.ndarray, blur: float = 1.0) -> tuple[np.ndarray, np.ndarray
     if fg.any():
         core = fg & (smooth > mode + 0.5 * (float(np.median(smooth[fg])) - mode))
         depth = int(np.clip(round(1.5 * blur), 2, 4)) if math.isfinite(blur) else 2
-        interior = ndimage.binary_erosion(ndimage.binary_fill_holes(core), iterations=depth) & fg
+        interior = _erode(ndimage.binary_fill_holes(core), depth) & fg
     else:
         interior = fg
-    background = ~ndimage.binary_dilation(fg, iterations=3)
+    background = ~_dilate(fg, 3)
     return interior, background, objects
 
 
@@ -369,13 +456,14 @@ def estimate_look(frames: Any) -> Look:
         fg_values.append(image[interior])
         ids = objects[interior]
         present = np.unique(ids)
-        medians = np.maximum(np.asarray(ndimage.median(image, np.where(interior, objects, 0), present), dtype=np.float64), 1e-3)
+        medians = np.maximum(np.asarray(_label_medians(image[interior], ids, present), dtype=np.float64), 1e-3)
         gains.extend(np.log(medians).tolist())
         lookup = np.ones(int(objects.max()) + 1)
         lookup[present] = medians
         within.append(np.log(np.maximum(image[interior], 1e-3) / lookup[ids]))
-        noise_bg.append(_noise_sd(image, ndimage.binary_erosion(background, iterations=1)))
-        noise_fg.append(_noise_sd(image, ndimage.binary_erosion(interior, iterations=1)))
+        sd_bg, sd_fg = _noise_sds(image, _erode(background, 1), _erode(interior, 1))
+        noise_bg.append(sd_bg)
+        noise_fg.append(sd_fg)
         ys, xs = np.nonzero(background)
         a, by, bx = _plane(image[background], ys, xs)
         slopes.append((by, bx))
@@ -475,12 +563,13 @@ def appearance_stats(video: Any, labels: Any | None = None, normalise: bool = Tr
             interior, background, _ = _split(image, _edge_blur(image))
         else:
             cells = labels[t] > 0
-            interior = ndimage.binary_erosion(cells, iterations=2)
-            background = ~ndimage.binary_dilation(cells, iterations=3)
+            interior = _erode(cells, 2)
+            background = ~_dilate(cells, 3)
         bg.append(image[background])
         fg.append(image[interior])
-        n_bg.append(_noise_sd(image, ndimage.binary_erosion(background, iterations=1)))
-        n_fg.append(_noise_sd(image, ndimage.binary_erosion(interior, iterations=1)))
+        sd_bg, sd_fg = _noise_sds(image, _erode(background, 1), _erode(interior, 1))
+        n_bg.append(sd_bg)
+        n_fg.append(sd_fg)
     b = float(np.median(np.concatenate(bg)))
     c = float(np.median(np.concatenate(fg))) if sum(map(len, fg)) else float("nan")
     noise = float(np.nanmedian(n_bg))
@@ -492,7 +581,8 @@ def appearance_stats(video: Any, labels: Any | None = None, normalise: bool = Tr
 # ---------------------------------------------------------------------------------------------- rendering
 @dataclass
 class _VideoState:
-    """Everything fixed for one video: its look, per-id gains, speckle tile, illumination, calibration."""
+    """Everything fixed for one video: its look, per-id gains, speckle tile, illumination, calibration, and what the
+    frames share (the background level plus field, the speckle factor table)."""
 
     seed: int
     look: Look
@@ -509,6 +599,18 @@ class _VideoState:
     read_noise: float = 0.0
     speckle_sd: float = 0.0
     calibrated: bool = False
+    #: background_level + background_field, (H, W) float32 (the same sum every frame made)
+    base: np.ndarray | None = None
+    #: exp(speckle_sd * tile) per speckle_sd: the speckle factor of every tile position, computed once per video
+    speckle_tables: dict[float, np.ndarray] = field(default_factory=dict)
+    #: work arrays reused by every frame of the video
+    buffers: _Buffers = field(default_factory=_Buffers)
+
+    def speckle_table(self, speckle_sd: float) -> np.ndarray:
+        table = self.speckle_tables.get(speckle_sd)
+        if table is None:
+            table = self.speckle_tables[speckle_sd] = np.exp(np.float32(speckle_sd) * self.tile).ravel()
+        return table
 
 
 class AppearanceGenerator:
@@ -562,23 +664,25 @@ class AppearanceGenerator:
         offsets = rng.integers(0, _TILE, size=(_MAX_ID + 1, 2))
         tile = unit_field(np.random.default_rng([seed, _SPECKLE]), (_TILE, _TILE), look.speckle_scale, mode="wrap")
         h, w = shape
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        ys, xs = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]  # broadcast to (H, W)
         along = (ys - (h - 1) / 2) * math.sin(look.gradient_angle) + (xs - (w - 1) / 2) * math.cos(look.gradient_angle)
         illumination = np.maximum(1.0 + look.gradient * along / _GRADIENT_SPAN, 0.05).astype(np.float32)
         if look.background_sd > 0:
             field_ = look.background_sd * unit_field(np.random.default_rng([seed, _BACKGROUND]), shape, 16.0, mode="reflect")
         else:
             field_ = np.zeros(shape, np.float32)
-        return _VideoState(seed, look, gains, offsets, tile, shape, illumination, field_.astype(np.float32),
-                           extra_blur=look.blur_sigma, photons=look.photons, read_noise=look.read_noise, speckle_sd=look.speckle_sd)
+        field_ = field_.astype(np.float32)
+        return _VideoState(seed, look, gains, offsets, tile, shape, illumination, field_,
+                           extra_blur=look.blur_sigma, photons=look.photons, read_noise=look.read_noise, speckle_sd=look.speckle_sd,
+                           base=np.float32(look.background_level) + field_)
 
     def _calibrate(self, state: _VideoState, x: np.ndarray, lab: np.ndarray) -> None:
         """Measure the generator's own background / cell medians (and, for a reference, its blur, noise and texture
         after the intensity map) on this frame; done once per video, on its first frame with cells and background."""
         cells = lab > 0
-        interior = ndimage.binary_erosion(cells, iterations=2)
+        interior = _erode(cells, 2)
         interior = interior if interior.sum() >= 20 else cells
-        background = ~ndimage.binary_dilation(cells, iterations=3)
+        background = ~_dilate(cells, 3)
         if state.b0 is None and background.sum() >= 20:
             state.b0 = float(np.median(x[background]))
         if state.b0 is None or interior.sum() < 20:
@@ -592,17 +696,15 @@ class AppearanceGenerator:
         ids = lab[interior].astype(np.intp)
         present = np.unique(ids)
         lookup = np.ones(int(ids.max()) + 1)
-        lookup[present] = np.maximum(np.asarray(ndimage.median(mapped, np.where(interior, lab, 0), present), dtype=np.float64), 1e-3)
+        lookup[present] = np.maximum(np.asarray(_label_medians(mapped[interior], ids, present), dtype=np.float64), 1e-3)
         own_speckle = np.log(np.maximum(mapped[interior], 1e-3) / lookup[ids])  # within-cell, relative
-        own_noise_fg = _noise_sd(mapped, ndimage.binary_erosion(interior, iterations=1))
-        own_noise_bg = _noise_sd(mapped, ndimage.binary_erosion(background, iterations=1))
+        regions = _erode(interior, 1), _erode(background, 1)
+        own_noise_fg, own_noise_bg = _noise_sds(mapped, *regions)
         own_blur = _edge_blur(mapped)
         own_blur = own_blur if math.isfinite(own_blur) else 0.0
         state.extra_blur = math.sqrt(max(look.blur_sigma**2 - own_blur**2, 0.0))
         if state.extra_blur > 0:
-            blurred = ndimage.gaussian_filter(mapped, state.extra_blur)
-            own_noise_fg = _noise_sd(blurred, ndimage.binary_erosion(interior, iterations=1))
-            own_noise_bg = _noise_sd(blurred, ndimage.binary_erosion(background, iterations=1))
+            own_noise_fg, own_noise_bg = _noise_sds(_gaussian(mapped, state.extra_blur), *regions)
         own_fg = 0.0 if not math.isfinite(own_noise_fg) else own_noise_fg
         own_bg = 0.0 if not math.isfinite(own_noise_bg) else own_noise_bg
         own_texture = max(float(own_speckle.var()) - (own_fg / max(look.cell_level, 1e-3)) ** 2, 0.0)
@@ -614,42 +716,60 @@ class AppearanceGenerator:
         missing_fg = math.sqrt(max(target[look.cell_level] - own_fg**2, 0.0))
         state.photons, state.read_noise = _poisson_gaussian((look.background_level, look.cell_level), (missing_bg, missing_fg))
 
-    def _map(self, state: _VideoState, x: np.ndarray, lab: np.ndarray, speckle_sd: float) -> np.ndarray:
-        """The clean re-rendered frame (intensity map, gains, speckle, background, illumination), no blur or noise."""
+    def _map(self, state: _VideoState, x: np.ndarray, lab: np.ndarray, speckle_sd: float,
+             out: np.ndarray | None = None) -> np.ndarray:
+        """The clean re-rendered frame (intensity map, gains, speckle, background, illumination), no blur or noise,
+        written to ``out`` (default: a new array).
+
+        Per-pixel work is done on the cell pixels only (the intensity map, gains, speckle); the whole frame sees
+        the two 1 px blurs of the blend, a few array operations and the illumination."""
         look = state.look
+        work = state.buffers
         b0 = state.b0 if state.b0 is not None else float(np.median(x))
-        lab = lab.astype(np.intp, copy=False)
         cells = lab > 0
-        d = x.astype(np.float32) - np.float32(b0)
-        clean = np.float32(look.background_level) + state.background_field + d  # background keeps the generator's structure
-        if cells.any():
+        d = np.subtract(x, np.float32(b0), dtype=np.float32, out=work.get_array("d", state.shape))
+        # the background keeps the generator's structure
+        clean = np.add(state.base, d, out=out if out is not None else np.empty(state.shape, np.float32))
+        pixels = np.flatnonzero(cells)  # flat indices of the cell pixels
+        if pixels.size:
+            ys, xs = np.divmod(pixels, state.shape[1])
+            ids = lab.ravel()[pixels].astype(np.intp, copy=False)
+            mask = work.get_array("mask", state.shape)
+            np.copyto(mask, cells)  # 0 / 1
+            weight = _gaussian(mask, 1.0, out=work.get_array("weight", state.shape), work=work)
             contrast = (state.c0 - b0) if state.c0 is not None else 0.0
             if contrast >= _MIN_CONTRAST:
-                r = d / np.float32(contrast)
+                r = d.ravel()[pixels] / np.float32(contrast)
             else:  # the generator shows no cells here: the soft mask is the cell shape
-                r = ndimage.gaussian_filter(cells.astype(np.float32), 1.0)
+                r = weight.ravel()[pixels]
             if look.gamma != 1.0:
                 r = np.sign(r) * np.abs(r) ** np.float32(look.gamma)
-            ys, xs = np.nonzero(cells)
-            ids = lab[ys, xs]
             factor = state.gains[ids]
             if speckle_sd > 0:
+                # the speckle tile moves with its cell: indexed relative to the cell's centroid, plus the id's offset
                 counts = np.maximum(np.bincount(ids), 1)
                 cy = np.rint(np.bincount(ids, weights=ys) / counts).astype(np.intp)
                 cx = np.rint(np.bincount(ids, weights=xs) / counts).astype(np.intp)
-                ty = (ys - cy[ids] + state.offsets[ids, 0]) % _TILE
-                tx = (xs - cx[ids] + state.offsets[ids, 1]) % _TILE
-                factor = factor * np.exp(np.float32(speckle_sd) * state.tile[ty, tx])
-            cell = np.zeros_like(d)
-            cell[ys, xs] = np.float32(look.cell_level - look.background_level) * r[ys, xs] * factor
+                shift_y = state.offsets[: counts.size, 0] - cy
+                shift_x = state.offsets[: counts.size, 1] - cx
+                ty = (ys + shift_y[ids]) & (_TILE - 1)  # _TILE is a power of 2: & is the (non-negative) modulo
+                tx = (xs + shift_x[ids]) & (_TILE - 1)
+                factor = factor * state.speckle_table(speckle_sd)[ty * _TILE + tx]
+            values = np.float32(look.cell_level - look.background_level) * r * factor
+            cell = work.get_array("cell", state.shape)
+            cell.fill(0.0)
+            cell.ravel()[pixels] = values
             # within ~2 px outside the cells, blend from the generator's background structure to the new cell
             # signal, extended outwards by normalised convolution (the local mean of the nearby cell pixels)
-            weight = ndimage.gaussian_filter(cells.astype(np.float32), 1.0)
-            extended = ndimage.gaussian_filter(cell, 1.0) / np.maximum(weight, np.float32(1e-3))
-            cell = np.where(cells, cell, extended)
-            weight[cells] = 1.0
-            clean = clean + weight * (cell - d)
-        return clean * state.illumination
+            blend = _gaussian(cell, 1.0, out=work.get_array("blend", state.shape), work=work)
+            blend /= np.maximum(weight, np.float32(1e-3), out=work.get_array("floor", state.shape))
+            blend.ravel()[pixels] = values
+            weight.ravel()[pixels] = 1.0
+            blend -= d
+            blend *= weight
+            clean += blend
+        clean *= state.illumination
+        return clean
 
     def render_frame(self, state: _VideoState, x: np.ndarray, labels_t: np.ndarray, t: int) -> np.ndarray:
         """Frame ``t``: the generator's ``(H, W)`` frame ``x`` and its labels -> ``(H, W) float32`` in [0, 1]."""
@@ -659,19 +779,27 @@ class AppearanceGenerator:
             raise ValueError(f"frame {t}: image {x.shape} and labels {lab.shape} must both be {state.shape}")
         if not state.calibrated:
             self._calibrate(state, x, lab)
-        clean = self._map(state, x, lab, state.speckle_sd)
+        work = state.buffers
         if state.extra_blur > 0:
-            clean = ndimage.gaussian_filter(clean, state.extra_blur, mode="reflect")
-        rng = np.random.default_rng([state.seed, _NOISE, t])
+            mapped = self._map(state, x, lab, state.speckle_sd, out=work.get_array("clean", state.shape))
+            clean = _gaussian(mapped, state.extra_blur, work=work)
+        else:
+            clean = self._map(state, x, lab, state.speckle_sd)
         np.clip(clean, 0.0, 1.0, out=clean)
         # Poisson-Gaussian noise in its Gaussian form, var = I / photons + read_noise^2 (the Poisson part's mean and
         # variance are exact; its skew at a few photons is not): one normal draw, 3-4x cheaper than rng.poisson
-        variance = np.full(clean.shape, np.float32(state.read_noise**2), dtype=np.float32)
-        if state.photons is not None:
-            variance += clean / np.float32(state.photons)
         if state.photons is not None or state.read_noise > 0:
-            clean += np.sqrt(variance) * rng.standard_normal(clean.shape, dtype=np.float32)
-        return np.clip(clean, 0.0, 1.0, out=clean).astype(np.float32, copy=False)
+            rng = np.random.default_rng([state.seed, _NOISE, t])
+            sd = work.get_array("sd", state.shape)
+            if state.photons is not None:
+                np.divide(clean, np.float32(state.photons), out=sd)
+                sd += np.float32(state.read_noise**2)
+            else:
+                sd.fill(np.float32(state.read_noise**2))
+            np.sqrt(sd, out=sd)
+            sd *= rng.standard_normal(state.shape, dtype=np.float32, out=work.get_array("normal", state.shape))
+            clean += sd
+        return np.clip(clean, 0.0, 1.0, out=clean)
 
     # ------------------------------------------------------------------ the generator contract
     def _apply(self, video: Any, labels: np.ndarray, seed: int | None) -> np.ndarray:
