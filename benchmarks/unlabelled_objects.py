@@ -3,7 +3,7 @@
 Usage (from the repository root):
 
     python benchmarks/unlabelled_objects.py [--models fluo-nuclei,...] [--sizes 512,768,1024,2048] [--masks sim,gowt1]
-        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds default] [--data-root ../shared/data] [--out STEM]
+        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds default] [--guards 3,0] [--data-root ../shared/data] [--out STEM]
 
 Each video is rendered by a shipped tGAN model with no background given, i.e. on a seeded crop of one of the
 model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.tgan.reference_crop`):
@@ -13,6 +13,8 @@ model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.t
 * ``default``: the crop of :meth:`tganaug.models.tgan.TGAN.rendered_reference` (remnants removed), what a video
   given no background is rendered on now;
 * ``flat``: the flat training median (``background_default="flat"``), the control.
+
+Guards: ``TGAN(background_guard=...)`` px (:mod:`tganaug.models.guard`): ``3``, the default, or ``0``, none.
 
 Masks: ``sim``: the ``division`` simulator's default config at the frame size (seed ``--seed``); ``gowt1``: the
 whole nuclei of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024² (:func:`tganaug.outlines.read_outlined_ctc`: the TRA
@@ -45,7 +47,7 @@ from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, command_line, machine, positive_int  # benchmarks/_common.py
 
-COLUMNS = ("model", "size", "masks", "background", "frames", "unlabelled", "unlabelled_last", "unlabelled_real", "excess", "faint",
+COLUMNS = ("model", "size", "masks", "background", "guard", "frames", "unlabelled", "unlabelled_last", "unlabelled_real", "excess", "faint",
            "invisible", "masks_per_frame", "seconds")
 #: GOWT1/01 frames read for the outlines: the marker growth is fitted on the manual SEG outlines among them (frames 2, 5)
 GOWT1_OUTLINE_FRAMES = 6
@@ -87,7 +89,7 @@ def sim_masks(frames: int, size: int, seed: int) -> np.ndarray:
 
 
 def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: list[str], frames: int, frames_large: int, seed: int,
-            data_root: Path) -> list[dict]:
+            data_root: Path, guards: tuple[int, ...] = (3,)) -> list[dict]:
     """The rows of one model (loaded once)."""
     model = TGAN.from_pretrained(resolve_model(name))
     rows = []
@@ -98,22 +100,29 @@ def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: li
             for background in backgrounds:
                 model.background_default = "flat" if background == "flat" else "reference"
                 given = raw_background(model, size, seed) if background == "raw" else None
-                start = time.perf_counter()
-                video = model.generate(labels, given, seed=seed)
-                seconds = time.perf_counter() - start
-                result = annotation_faithfulness(video, labels, real)
-                rows.append({"model": name, "size": size, "masks": kind, "background": background, "frames": count,
-                             "unlabelled": round(result.mean_unlabelled, 3), "unlabelled_last": int(result.unlabelled[-1]),
-                             "unlabelled_real": "" if result.unlabelled_real is None else round(float(result.unlabelled_real.mean()), 3),
-                             "excess": round(result.mean_excess, 3), "faint": round(float(result.faint.mean()), 3),
-                             "invisible": round(result.mean_invisible, 3),
-                             "masks_per_frame": round(float(result.masks.mean()), 1), "seconds": round(seconds, 1)})
-                centroids = [np.round(c).astype(int).tolist() for c in (f.unlabelled_centroids for f in result.frames)]
-                print(f"{name} {size}² {kind} {background}: unlabelled per frame {result.unlabelled.tolist()} (faint "
-                      f"{result.faint.tolist()}), invisible "
-                      f"{result.invisible.tolist()} of {result.masks.tolist()}, last frame's at {centroids[-1]} ({seconds:.0f} s)",
-                      flush=True)
+                for guard in guards:
+                    model.background_guard = guard
+                    rows.append(_row(model, name, size, kind, background, guard, labels, real, given, seed))
     return rows
+
+
+def _row(model: TGAN, name: str, size: int, kind: str, background: str, guard: int, labels: np.ndarray, real: np.ndarray | None,
+         given: np.ndarray | None, seed: int) -> dict:
+    """Render one video and measure it."""
+    start = time.perf_counter()
+    video = model.generate(labels, given, seed=seed)
+    seconds = time.perf_counter() - start
+    result = annotation_faithfulness(video, labels, real)
+    centroids = [np.round(c).astype(int).tolist() for c in (f.unlabelled_centroids for f in result.frames)]
+    print(f"{name} {size}² {kind} {background} guard {guard}: unlabelled per frame {result.unlabelled.tolist()} (faint "
+          f"{result.faint.tolist()}), invisible {result.invisible.tolist()} of {result.masks.tolist()}, last frame's at "
+          f"{centroids[-1]} ({seconds:.0f} s)", flush=True)
+    return {"model": name, "size": size, "masks": kind, "background": background, "guard": guard, "frames": len(labels),
+            "unlabelled": round(result.mean_unlabelled, 3), "unlabelled_last": int(result.unlabelled[-1]),
+            "unlabelled_real": "" if result.unlabelled_real is None else round(float(result.unlabelled_real.mean()), 3),
+            "excess": round(result.mean_excess, 3), "faint": round(float(result.faint.mean()), 3),
+            "invisible": round(result.mean_invisible, 3),
+            "masks_per_frame": round(float(result.masks.mean()), 1), "seconds": round(seconds, 1)}
 
 
 def report(rows: list[dict], args: argparse.Namespace) -> str:
@@ -121,7 +130,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
     lines = ["# Unlabelled objects in tGAN videos on the default background", "",
              f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              f"Seed {args.seed}; sizes {', '.join(f'{s}²' for s in args.sizes)}; {args.frames} frames per video "
-             f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}.", "",
+             f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}; background guard (px): "
+             f"{', '.join(map(str, args.guards))} (`guard`: `TGAN(background_guard=...)`, 3 the default, 0 none).", "",
              "`unlabelled`: mean per frame of the threshold detections that match no mask and contrast with their "
              "surroundings by at least 1 background s.d. (`tganaug.faithfulness.annotation_faithfulness`: threshold halfway "
              "between the local background and the median cell, settings derived from each video); `unlabelled_last`: in the "
@@ -145,6 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=positive_int, default=3)
     parser.add_argument("--frames-2048", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--guards", default="3,0", type=lambda s: tuple(int(v) for v in s.split(",")),
+                        help="TGAN(background_guard=...) px to measure (0: no guard)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, help="write STEM.md and STEM.csv")
     args = parser.parse_args(argv)
@@ -156,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     if "gowt1" in args.masks and not (args.data_root / "Fluo-N2DH-GOWT1").is_dir():
         parser.error(f"no Fluo-N2DH-GOWT1 under --data-root {args.data_root}")
     rows = [row for model in args.models for row in measure(model, args.sizes, args.masks, args.backgrounds, args.frames,
-                                                            args.frames_2048, args.seed, args.data_root)]
+                                                            args.frames_2048, args.seed, args.data_root, args.guards)]
     if args.out:
         atomic_write_bytes(args.out.with_suffix(".md"), report(rows, args).encode())
         atomic_write_csv(args.out.with_suffix(".csv"), rows, COLUMNS)

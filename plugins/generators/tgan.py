@@ -1,6 +1,6 @@
 """``tgan``: the trained two-stage tGAN as a generator plugin.
 
-Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True, precision="float32", background_default="reference", edge_margin=None)``.
+Factory: ``tgan(model="fluo-nuclei", device="cpu", use_sr=True, precision="float32", background_default="reference", edge_margin=None, background_guard=None)``.
 ``model`` is a shipped model
 name (:data:`tganaug.models.tgan.SHIPPED_MODELS`, weights in ``tganaug/weights``, loaded offline)
 or a path: a folder holding ``lowres/`` (and optionally ``sr/``) run directories, or a low-res run
@@ -13,7 +13,10 @@ a seeded crop of one of the model's training-video backgrounds (shipped in its l
 ``"flat"`` the flat training median (e.g. ``--generator-param background_default=flat``).
 ``edge_margin``: px of mirrored masks and background rendered around each frame and cropped off (default two
 size units of the model; ``0``: none, the frames of earlier versions; see :class:`tganaug.models.tgan.TGAN`).
-``config`` (model, device, use_sr, precision, background_default, edge_margin and a sha256 of the weight files)
+``background_guard``: px from a mask beyond which the frame shows the reference background's structure, so that no
+cell appears without a mask (default 3; ``0``: off, the frames of earlier versions; :mod:`tganaug.models.guard`).
+``config`` (model, device, use_sr, precision, background_default, edge_margin, background_guard and a sha256 of the
+weight files)
 is recorded in dataset item metadata.
 
 Contract: ``generate(labels (T, H, W) int, background=None, seed=None) -> (T, H, W) float32 in
@@ -49,18 +52,21 @@ class TGANGenerator:
         background_default: ``"reference"`` (default) or ``"flat"``: the background of a video given none
             (:data:`tganaug.models.tgan.BACKGROUND_DEFAULTS`); unknown names raise ``ValueError``.
         edge_margin: px rendered around each frame and cropped off (``None``: the model's default; ``0``: none).
+        background_guard: px from a mask beyond which the background guard acts (``None``: 3; ``0``: off).
     """
 
     name = "tgan"
 
     def __init__(self, model: str | Path = "fluo-nuclei", device: str = "cpu", use_sr: bool = True, precision: str = "float32",
-                 keep_freed_memory: bool = False, background_default: str = "reference", edge_margin: int | None = None) -> None:
+                 keep_freed_memory: bool = False, background_default: str = "reference", edge_margin: int | None = None,
+                 background_guard: int | None = None) -> None:
         from tganaug.models.tgan import TGAN, resolve_model
         from tganaug.utils.weights import weights_fingerprint
 
         self.model_path = resolve_model(model)
         self.model = TGAN.from_pretrained(self.model_path, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
-                                          background_default=background_default, edge_margin=edge_margin)
+                                          background_default=background_default, edge_margin=edge_margin,
+                                          background_guard=background_guard)
         self.use_sr = use_sr
         #: the simulator fitted with the model (``{"simulator", "config"}``, from its ``simulator.json``; None for shipped
         #: models): ``tganaug generate`` and ``SyntheticVideoDataset`` use it when given no simulator parameters
@@ -73,7 +79,9 @@ class TGANGenerator:
                        # on the stored references as they are (bright remnants became nuclei without masks) is not reused
                        "reference_rendering": "remnants removed, grain restored",
                        # frames rendered inside a mirrored margin (0: at the canvas edge, with the dark band of zero padding)
-                       "edge_margin": self.model.edge_margin}
+                       "edge_margin": self.model.edge_margin,
+                       # away from the masks the frame shows the reference background (0: off; earlier versions)
+                       "background_guard": self.model.background_guard}
 
     def generate(self, labels: np.ndarray, background: np.ndarray | None = None, seed: int | None = None) -> np.ndarray:
         """``labels (T, H, W)`` int -> ``(T, H, W) float32`` in [0, 1]."""

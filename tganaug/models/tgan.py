@@ -22,6 +22,10 @@ Input contract of :meth:`TGAN.generate`:
   (:func:`tganaug.models.reference.remove_remnants`: the generator turns them into nuclei without
   a mask); ``"flat"``, or a model saved without any, a flat background at the median background
   level of the training data.
+* Background guard (``background_guard``, default :data:`tganaug.models.guard.DEFAULT_GUARD_PX` = 3 px; ``0``:
+  off, the frames of earlier versions): beyond twice that distance from every mask the frame's cell-scale
+  structure is replaced by the reference background's (at the frame's own level, keeping its grain), so that no
+  cell-like object appears without a mask (:mod:`tganaug.models.guard`); within it the frame is as rendered.
 * The first frame has no previous frame: its previous-frame input is the reference background
   (cells "appear" on the empty background) and its missing earlier masks repeat mask 0. Every
   later frame gets the previous generated low-res frame.
@@ -50,6 +54,7 @@ from tganaug.models.background import background_from_video
 from tganaug.models.checkpoint import CheckpointError, load_checkpoint, load_network_state, resolve_checkpoint
 from tganaug.models.config import TGANConfig, network_config_mismatch
 from tganaug.models.downsample import downsample_image, downsample_mask
+from tganaug.models.guard import DEFAULT_GUARD_PX, guard_background
 from tganaug.models.lowres_generator import LowResGenerator
 from tganaug.models.sr_generator import SRGenerator
 from tganaug.models.style import NoiseSource
@@ -212,6 +217,9 @@ class TGAN:
         edge_margin: px of mirrored masks and background rendered around the frame and cropped off (module
             docstring); ``None`` (default): two units (:attr:`unit`); ``0``: none (the bytes of earlier
             versions). A negative or non-integer value raises ``ValueError``.
+        background_guard: px from a mask beyond which (blending out to twice that) the frame shows the reference
+            background's structure (module docstring); ``None`` (default): ``DEFAULT_GUARD_PX``; ``0``: no guard.
+            A negative or non-integer value raises ``ValueError``.
     """
 
     def __init__(
@@ -227,6 +235,7 @@ class TGAN:
         precision: str = "float32",
         keep_freed_memory: bool = False,
         edge_margin: int | None = None,
+        background_guard: int | None = None,
     ) -> None:
         if background_default not in BACKGROUND_DEFAULTS:
             raise ValueError(f"background_default must be one of {', '.join(map(repr, BACKGROUND_DEFAULTS))}, got {background_default!r}")
@@ -244,10 +253,13 @@ class TGAN:
         self.sr = sr.to(self.device, self.dtype).eval() if sr is not None else None
         #: frame sides are padded to a multiple of this many px (``sr_scale`` x the networks' size divisor)
         self.unit = config.sr_scale * max(self.lowres.divisor, self.sr.divisor if self.sr is not None else 1)
-        if edge_margin is not None and (isinstance(edge_margin, bool) or not isinstance(edge_margin, (int, np.integer)) or edge_margin < 0):
-            raise ValueError(f"edge_margin must be None or an integer >= 0, got {edge_margin!r}")
         #: px of mirrored masks and background rendered around every frame and cropped off (see the module docstring)
         self.edge_margin = 2 * self.unit if edge_margin is None else int(edge_margin)
+        for name, value in (("edge_margin", edge_margin), ("background_guard", background_guard)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0):
+                raise ValueError(f"{name} must be None or an integer >= 0, got {value!r}")
+        #: px from a mask beyond which the background guard acts (0: off; see the module docstring)
+        self.background_guard = DEFAULT_GUARD_PX if background_guard is None else int(background_guard)
         self.default_background = float(default_background)
         self.reference_backgrounds = [_check_reference(bg, k) for k, bg in enumerate(reference_backgrounds)]
         self._rendered_references: dict[int, np.ndarray] = {}
@@ -279,10 +291,10 @@ class TGAN:
     @classmethod
     def from_pretrained(cls, path: str | Path, sr_path: str | Path | None = None, *, device: str | torch.device = "cpu",
                         precision: str = "float32", keep_freed_memory: bool = False, background_default: str = "reference",
-                        edge_margin: int | None = None) -> TGAN:
+                        edge_margin: int | None = None, background_guard: int | None = None) -> TGAN:
         """Load trained networks, for inference on ``device`` in ``precision`` (see :class:`TGAN`:
         ``"float32"`` default, ``"bfloat16"`` opt-in, ``"float16"`` CUDA only; ``keep_freed_memory``;
-        ``background_default``; ``edge_margin``). The reference backgrounds are the low-res checkpoint's
+        ``background_default``; ``edge_margin``; ``background_guard``). The reference backgrounds are the low-res checkpoint's
         ``reference_backgrounds`` (training-video name -> ``(h, w)`` float16 tensor in [0, 1]), when present; the
         simulator fitted with the model (:data:`SIMULATOR_FILE` in the folder) becomes :attr:`simulator_defaults`.
 
@@ -315,7 +327,7 @@ class TGAN:
             raise CheckpointError(f"{path}: {error}") from error
         model = cls(lowres, config, sr, default_background=float(data.get("default_background", 0.1)), reference_backgrounds=backgrounds,
                     background_default=background_default, device=device, precision=precision, keep_freed_memory=keep_freed_memory,
-                    edge_margin=edge_margin)
+                    edge_margin=edge_margin, background_guard=background_guard)
         model.simulator_defaults = simulator_defaults
         return model
 
@@ -342,12 +354,13 @@ class TGAN:
             return np.pad(frames, widths, mode="symmetric")
         return np.pad(frames, widths, mode="constant") if masks else np.pad(frames, widths, mode="edge")
 
-    def _prepare(self, height: int, width: int, background: object | None, seed: int) -> torch.Tensor:
-        """Low-res reference background ``(1, 1, h, w)`` of the rendering canvas (:meth:`canvas`) on the device."""
+    def _prepare(self, height: int, width: int, background: object | None, seed: int) -> tuple[np.ndarray, torch.Tensor]:
+        """The reference background of a video: ``(H, W) float32`` in [0, 1] as given (or the default), and its low-res
+        version ``(1, 1, h, w)`` on the rendering canvas (:meth:`canvas`) on the device."""
         margin, bottom, right = self.canvas(height, width)
         bg = self.default_background_image(height, width, seed) if background is None else check_background(background, height, width)
         bg_t = torch.from_numpy(np.ascontiguousarray(self._pad_frames(bg, margin, bottom, right, masks=False)))[None, None] * 2 - 1
-        return downsample_image(bg_t, self.config.sr_scale).to(self.device, self.dtype)
+        return np.asarray(bg, np.float32), downsample_image(bg_t, self.config.sr_scale).to(self.device, self.dtype)
 
     @torch.no_grad()
     def iter_frames(self, masks: object, background: object | None = None, seed: int | None = None, *, use_sr: bool = True) -> Iterator[np.ndarray]:
@@ -400,7 +413,9 @@ class TGAN:
         if self.keep_freed_memory:
             malloc.keep_freed_memory()  # per video, not at import: also applies in DataLoader workers, whatever their start method
         height, width = size
-        lr_bg = torch.cat([self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)])
+        prepared = [self._prepare(height, width, background, seed) for background, seed in zip(backgrounds, seeds)]
+        full_bgs = [bg for bg, _ in prepared]
+        lr_bg = torch.cat([low for _, low in prepared])
         margin, bottom, right = self.canvas(height, width)
         generators = [torch.Generator(device=self.device).manual_seed(seed) for seed in seeds]
         noise: NoiseSource = generators[0] if len(generators) == 1 else generators
@@ -429,7 +444,11 @@ class TGAN:
                 full = self._run_sr(frame, m, noise, sr_weights)  # type: ignore[arg-type]
             else:
                 full = F.interpolate(frame, scale_factor=s, mode="bilinear", align_corners=False) if s > 1 else frame
-            yield _output_frames(full, height, width, margin)
+            frames = _output_frames(full, height, width, margin)
+            if self.background_guard:
+                for b, mask in enumerate(masks):
+                    frames[b] = guard_background(frames[b], mask, full_bgs[b], self.background_guard)
+            yield frames
 
     def _run_sr(self, low: torch.Tensor, masks: torch.Tensor, generator: NoiseSource, weights: list[torch.Tensor]) -> torch.Tensor:
         """The SR stage on low-res frames ``(B, 1, h, w)`` on the device; ``masks (B, 1, H, W)`` float {0, 1} (padded,
