@@ -494,3 +494,23 @@ def test_fidelity_no_sr_scores_the_low_res_frames(shared_data: Path, tmp_path: P
     assert float(row["SSIM"]) == pytest.approx(fidelity.ssim_by_frame(real, low).mean(), abs=1e-6)
     with_sr = model.generate(evaluation.labels, background=background, seed=0)
     assert abs(fidelity.ssim_by_frame(real, with_sr).mean() - float(row["SSIM"])) > 1e-3
+
+
+def test_segmenter_choice_rule_reads_only_the_decision_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import segmenter_choice
+
+    def scores(same_det: float, cross_det: float, cross_tra: float, unseen_det: float) -> dict:
+        return {"same": {"DET": same_det}, "cross": {"DET": cross_det, "TRA": cross_tra}, "unseen": {"DET": unseen_det}}
+
+    choose = lambda table: segmenter_choice.choose(table, "shipped", "same", "cross", 0.01)  # noqa: E731
+    shipped = scores(0.98, 0.80, 0.79, 0.40)
+    # better across datasets, same-dataset DET within the tolerance: chosen
+    assert choose({"shipped": shipped, "a": scores(0.975, 0.85, 0.84, 0.41)}) == "a"
+    # the unseen sequence never decides: a far better unseen score does not win on its own
+    assert choose({"shipped": shipped, "b": scores(0.98, 0.79, 0.84, 0.95)}) == "shipped"
+    # worse on the same dataset beyond the tolerance, or better on only one cross-dataset measure: kept
+    assert choose({"shipped": shipped, "c": scores(0.96, 0.90, 0.90, 0.9)}) == "shipped"
+    assert choose({"shipped": shipped, "d": scores(0.99, 0.85, 0.78, 0.9)}) == "shipped"
+    # several winners: the highest cross-dataset TRA
+    assert choose({"shipped": shipped, "a": scores(0.98, 0.85, 0.84, 0.4), "e": scores(0.98, 0.82, 0.88, 0.4)}) == "e"
