@@ -3,7 +3,7 @@
 Usage (from the repository root):
 
     python benchmarks/unlabelled_objects.py [--models fluo-nuclei,...] [--sizes 512,768,1024,2048] [--masks sim,gowt1]
-        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds default] [--guards 3,0] [--data-root ../shared/data] [--out STEM]
+        [--frames 3] [--frames-2048 2] [--seed 0] [--backgrounds default] [--guards 2,0] [--data-root ../shared/data] [--out STEM]
 
 Each video is rendered by a shipped tGAN model with no background given, i.e. on a seeded crop of one of the
 model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.tgan.reference_crop`):
@@ -14,7 +14,7 @@ model's reference backgrounds, mirrored beyond its size (:func:`tganaug.models.t
   given no background is rendered on now;
 * ``flat``: the flat training median (``background_default="flat"``), the control.
 
-Guards: ``TGAN(background_guard=...)`` px (:mod:`tganaug.models.guard`): ``3``, the default, or ``0``, none.
+Guards: ``TGAN(background_guard=...)`` px (:mod:`tganaug.models.guard`): ``2``, the default, or ``0``, none.
 
 Masks: ``sim``: the ``division`` simulator's default config at the frame size (seed ``--seed``); ``gowt1``: the
 whole nuclei of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024² (:func:`tganaug.outlines.read_outlined_ctc`: the TRA
@@ -89,7 +89,7 @@ def sim_masks(frames: int, size: int, seed: int) -> np.ndarray:
 
 
 def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: list[str], frames: int, frames_large: int, seed: int,
-            data_root: Path, guards: tuple[int, ...] = (3,)) -> list[dict]:
+            data_root: Path, guards: tuple[int, ...] = (2,)) -> list[dict]:
     """The rows of one model (loaded once)."""
     model = TGAN.from_pretrained(resolve_model(name))
     rows = []
@@ -131,7 +131,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
              f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              f"Seed {args.seed}; sizes {', '.join(f'{s}²' for s in args.sizes)}; {args.frames} frames per video "
              f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}; background guard (px): "
-             f"{', '.join(map(str, args.guards))} (`guard`: `TGAN(background_guard=...)`, 3 the default, 0 none).", "",
+             f"{', '.join(map(str, args.guards))} (`guard`: `TGAN(background_guard=...)`, 2 the default, 0 none).", "",
              "`unlabelled`: mean per frame of the threshold detections that match no mask and contrast with their "
              "surroundings by at least 1 background s.d. (`tganaug.faithfulness.annotation_faithfulness`: threshold halfway "
              "between the local background and the median cell, settings derived from each video); `unlabelled_last`: in the "
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=positive_int, default=3)
     parser.add_argument("--frames-2048", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--guards", default="3,0", type=lambda s: tuple(int(v) for v in s.split(",")),
+    parser.add_argument("--guards", default="2,0", type=lambda s: tuple(int(v) for v in s.split(",")),
                         help="TGAN(background_guard=...) px to measure (0: no guard)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, help="write STEM.md and STEM.csv")

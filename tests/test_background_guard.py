@@ -71,7 +71,7 @@ def test_phase_contrast_draws_no_cell_without_a_mask_at_512() -> None:
     labels = tganaug.get_simulator("division").simulate(3, 512, 512, seed=0).labels
     guarded = TGAN.from_pretrained(resolve_model("phase-contrast"))
     unguarded = TGAN.from_pretrained(resolve_model("phase-contrast"), background_guard=0)
-    assert guarded.background_guard == 3 and unguarded.background_guard == 0
+    assert guarded.background_guard == 2 and unguarded.background_guard == 0
     before = annotation_faithfulness(unguarded.generate(labels, seed=0), labels)
     after = annotation_faithfulness(guarded.generate(labels, seed=0), labels)
     assert before.unlabelled.sum() >= 1

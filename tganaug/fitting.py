@@ -293,7 +293,7 @@ def _prepare(config: FitConfig, model_dir: Path, log: Log) -> dict[str, Any]:
     simulator["fitted_on"] = {"data": str(data), "sequence": config.sequence, "frames": _span(frames), "outlines": report.to_dict()}
     simulator["statistics"] = stats
     atomic_write_json(model_dir / "simulator.json", simulator)
-    shown = {k: round(v, 3) for k, v in simulator["config"].items() if k in ("radius_mean", "cells_per_10k_px", "speed", "cycle_mean")}
+    shown = {k: round(float(v), 3) for k, v in simulator["config"].items() if k in ("radius_mean", "cells_per_10k_px", "speed", "cycle_mean")}
     log(f"simulator {config.simulator} fitted to the outlines: {shown} -> {model_dir / 'simulator.json'}")
     _, stages = recipe_stages(config.recipe)
     percentiles = tuple(stages["lowres"]["config"].norm_percentiles)

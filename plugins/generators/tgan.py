@@ -14,7 +14,7 @@ a seeded crop of one of the model's training-video backgrounds (shipped in its l
 ``edge_margin``: px of mirrored masks and background rendered around each frame and cropped off (default two
 size units of the model; ``0``: none, the frames of earlier versions; see :class:`tganaug.models.tgan.TGAN`).
 ``background_guard``: px from a mask beyond which the frame shows the reference background's structure, so that no
-cell appears without a mask (default 3; ``0``: off, the frames of earlier versions; :mod:`tganaug.models.guard`).
+cell appears without a mask (default 2; ``0``: off, the frames of earlier versions; :mod:`tganaug.models.guard`).
 ``config`` (model, device, use_sr, precision, background_default, edge_margin, background_guard and a sha256 of the
 weight files)
 is recorded in dataset item metadata.
@@ -52,7 +52,7 @@ class TGANGenerator:
         background_default: ``"reference"`` (default) or ``"flat"``: the background of a video given none
             (:data:`tganaug.models.tgan.BACKGROUND_DEFAULTS`); unknown names raise ``ValueError``.
         edge_margin: px rendered around each frame and cropped off (``None``: the model's default; ``0``: none).
-        background_guard: px from a mask beyond which the background guard acts (``None``: 3; ``0``: off).
+        background_guard: px from a mask beyond which the background guard acts (``None``: 2; ``0``: off).
     """
 
     name = "tgan"

@@ -28,7 +28,7 @@ from tganaug.models.reference import smooth_with_weight
 __all__ = ["DEFAULT_GUARD_PX", "guard_background", "guard_weight"]
 
 #: default ``inner`` distance in px: the frame is kept as rendered within this distance of a mask
-DEFAULT_GUARD_PX = 3
+DEFAULT_GUARD_PX = 2
 #: block size the level offset is measured at (it varies on the ``level_sigma`` scale: 32 px)
 _LEVEL_BLOCK = 8
 #: fewest pixels beyond ``profile_px`` to measure the level on (else on every pixel the guard changes)

@@ -22,7 +22,7 @@ Input contract of :meth:`TGAN.generate`:
   (:func:`tganaug.models.reference.remove_remnants`: the generator turns them into nuclei without
   a mask); ``"flat"``, or a model saved without any, a flat background at the median background
   level of the training data.
-* Background guard (``background_guard``, default :data:`tganaug.models.guard.DEFAULT_GUARD_PX` = 3 px; ``0``:
+* Background guard (``background_guard``, default :data:`tganaug.models.guard.DEFAULT_GUARD_PX` = 2 px; ``0``:
   off, the frames of earlier versions): beyond twice that distance from every mask the frame's cell-scale
   structure is replaced by the reference background's (at the frame's own level, keeping its grain), so that no
   cell-like object appears without a mask (:mod:`tganaug.models.guard`); within it the frame is as rendered.

@@ -142,7 +142,7 @@ def fit_config_from_labels(config_class: type, labels: np.ndarray, lineage: np.n
     }
     if divides:
         # In a population growing by division, rate = ln 2 / cycle (age-structured growth).
-        values["cycle_mean"] = math.log(2.0) / stats["division_rate"]
+        values["cycle_mean"] = float(math.log(2.0) / stats["division_rate"])
         values["cycle_sd"] = 0.15 * values["cycle_mean"]
     elif getattr(defaults, "cycle_mean", 0) > 0:
         # a dividing simulator fitted to a recording without divisions: none simulated (the rate's estimate is 0)
