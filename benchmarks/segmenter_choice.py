@@ -119,8 +119,9 @@ def main() -> None:
         for name in segmenters:
             values = scores[name][str(target)]
             lines.append(f"| {name} | " + " | ".join(f"{values[c]:.3f}" for c in COLUMNS) + " |")
-            rows.append({"target": str(target), "role": role, "segmenter": name, **{c: round(values[c], 4) for c in COLUMNS}})
-    write_report(REPO / "benchmarks" / "results", args.report, lines, rows, ["target", "role", "segmenter", *COLUMNS])
+            rows.append({"target": str(target), "role": role, "segmenter": name, "chosen": name == chosen,
+                         **{c: round(values[c], 4) for c in COLUMNS}})
+    write_report(REPO / "benchmarks" / "results", args.report, lines, rows, ["target", "role", "segmenter", "chosen", *COLUMNS])
     print(f"chosen: {chosen}")
 
 

@@ -159,6 +159,20 @@ def test_read_outlined_ctc_names_missing_outlines(tmp_path: Path) -> None:
         read_outlined_ctc(root, frames=range(0, 3))
 
 
+def test_read_outlined_ctc_fits_the_growth_on_the_outlined_frames_of_the_same_split(tmp_path: Path) -> None:
+    """Frames 0-1 have no outline: the growth is fitted on the outlined frame 2 of their (train) split, never on the
+    outline of eval frame 3."""
+    import json
+
+    root = _ctc_with_markers(tmp_path / "data", "GT", seg_frames=[2, 3])
+    (root / "splits.json").write_text(json.dumps({"01": {"train": [0, 2], "eval": [3, 3]}}))
+    sequence, report = read_outlined_ctc(root, frames=range(0, 2))
+    assert report.method == "grown" and report.growth_px == 4 and list(sequence.frames) == [0, 1]
+    (root / "01_GT" / "SEG" / "man_seg002.tif").unlink()  # only the eval frame's outline is left
+    with pytest.raises(CTCFormatError, match="nor for the other frames of their split"):
+        read_outlined_ctc(root, frames=range(0, 2))
+
+
 def test_join_refuses_bad_input() -> None:
     with pytest.raises(ValueError, match="must be two \\(H, W\\) frames of one shape"):
         join_frame(np.zeros((4, 4), np.uint16), np.zeros((4, 5), np.uint16))

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from tganaug.io import CTCFormatError, CTCSequence, list_frames, read_ctc, read_tiff
+from tganaug.io import _IMAGE_NAME, _LABEL_NAME, CTCFormatError, CTCSequence, list_frames, read_ctc, read_tiff
 from tganaug.lineage import as_lineage
 
 __all__ = ["JoinCounts", "OutlineReport", "OutlinedVideo", "join_frame", "join_markers", "marker_growth", "markers_are_outlines",
@@ -302,6 +302,22 @@ def marker_growth(markers: Sequence[np.ndarray], outlines: Sequence[np.ndarray],
     return int(candidates[int(np.argmax(scores))])
 
 
+def _split_holding(root: Path, sequence: str, wanted: Sequence[int]) -> Sequence[int]:
+    """The frames of the split (train or eval) of ``sequence`` that holds every frame of ``wanted``; no frame when no
+    split does (or none is declared): outlines of another split are never read."""
+    from tganaug.splits import split_frames
+
+    count = len(list_frames(root / sequence, _IMAGE_NAME))
+    for split in ("train", "eval"):
+        try:
+            frames = split_frames(root, split, count, sequence)
+        except ValueError:
+            continue
+        if all(t in frames for t in wanted):
+            return frames
+    return ()
+
+
 def _outline_files(root: Path, sequence: str, kind: str) -> dict[int, Path]:
     return list_frames(root / f"{sequence}_{kind}" / "SEG", _SEG_NAME)
 
@@ -333,15 +349,23 @@ def read_outlined_ctc(path: str | Path, sequence: str = "01", frames: Sequence[i
     covering = [kind for kind in ("ST", "GT") if found[kind] and all(t in found[kind] for t in wanted)]
     if not covering:
         partial = [(t, found[kind][t]) for kind in ("ST", "GT") for t in wanted if t in found[kind]]
-        if not partial:
-            looked = ", ".join(f"{sequence}_{kind}/SEG" for kind in ("ST", "GT") if found[kind])
-            raise CTCFormatError(f"{root}: {looked} has no outline for any of sequence {sequence}'s frames "
-                                 f"{wanted[0]}..{wanted[-1]}: cannot tell whether the TRA masks are markers")
-        rows = [wanted.index(t) for t, _ in partial]
+        if partial:
+            rows = [wanted.index(t) for t, _ in partial]
+            markers = sequence_data.labels[rows]
+        else:  # none among the frames read: fit the growth on the outlined frames of the split that holds them
+            same_split = _split_holding(root, sequence, wanted)
+            partial = [(t, found[kind][t]) for kind in ("ST", "GT") for t in same_split if t in found[kind]]
+            if not partial:
+                looked = ", ".join(f"{sequence}_{kind}/SEG" for kind in ("ST", "GT") if found[kind])
+                raise CTCFormatError(f"{root}: {looked} has no outline for any of sequence {sequence}'s frames "
+                                     f"{wanted[0]}..{wanted[-1]} nor for the other frames of their split: cannot tell "
+                                     "whether the TRA masks are markers")
+            tra = list_frames(root / tra_source, _LABEL_NAME)
+            markers = np.stack([read_tiff(tra[t]) for t, _ in partial])
         outline_frames = [read_tiff(file) for _, file in partial]
-        if markers_are_outlines(sequence_data.labels[rows], np.stack(outline_frames)):
+        if markers_are_outlines(markers, np.stack(outline_frames)):
             return sequence_data, OutlineReport("as-is", tra_source)
-        growth = marker_growth(sequence_data.labels[rows], outline_frames)
+        growth = marker_growth(markers, outline_frames)
         sequence_data.labels = np.stack([expand_labels(frame, growth) for frame in sequence_data.labels]).astype(np.uint16)
         sequence_data.annotation = f"{sequence_data.annotation}, markers grown {growth} px"
         return sequence_data, OutlineReport("grown", tra_source, growth_px=growth)
