@@ -96,7 +96,7 @@ def test_shipped_model_bfloat16_close_to_float32(shipped) -> None:
     assert weights == shipped["float32"].config["weights_sha256"] and len(weights) == 64
     assert shipped["bfloat16"].config == {"model": "fluo-nuclei", "device": "cpu", "use_sr": True, "precision": "bfloat16",
                                           "background_default": "reference", "reference_rendering": "remnants removed, grain restored",
-                                          "edge_margin": 32}
+                                          "edge_margin": 32, "background_guard": 2}
     shipped["bfloat16"].config["weights_sha256"] = weights
     assert shipped["float32"].config["precision"] == "float32"
 
@@ -111,6 +111,7 @@ def test_precision_reaches_the_generator_through_generator_config(shipped) -> No
     assert generator_meta == {"name": "tgan", "config": {"model": "fluo-nuclei", "device": "cpu", "use_sr": True, "precision": "bfloat16",
                                                         "background_default": "reference",
                                                         "reference_rendering": "remnants removed, grain restored", "edge_margin": 32,
+                                                        "background_guard": 2,
                                                         "weights_sha256": shipped["bfloat16"].config["weights_sha256"]}}
     # the item is exactly the bf16 rendering of its labels with its seed
     expected = shipped["bfloat16"].generate(item["label"], seed=item["meta"]["generator_seed"])

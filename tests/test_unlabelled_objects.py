@@ -91,10 +91,11 @@ def test_shipped_references_are_rendered_without_remnants(name: str) -> None:
 def test_no_nuclei_without_masks_on_a_mirrored_reference(shared_data: Path) -> None:
     """The guard: ``fluo-nuclei`` (low-res stage, 256² internally) renders 3 frames of GOWT1/01 masks on the 512²
     piece (rows 512-1023, columns 100-611) of the mirrored 1024² crop of seed 0. On the stored reference two nuclei
-    without masks appear there (the remnants at rows 291/302, columns 206/236); on the reference as rendered, none."""
+    without masks appear there (the remnants at rows 291/302, columns 206/236); on the reference as rendered, none.
+    Without the background guard, which on its own would remove them too (``tests/test_background_guard.py``)."""
     from tganaug.io import read_ctc
 
-    model = TGAN.from_pretrained(resolve_model("fluo-nuclei"))
+    model = TGAN.from_pretrained(resolve_model("fluo-nuclei"), background_guard=0)
     labels = read_ctc(shared_data / "Fluo-N2DH-GOWT1", "01", frames=range(3), read_images=False).labels
     labels = np.ascontiguousarray(labels[:, 512:, 100:612])
     window = (slice(512, 1024), slice(100, 612))
@@ -117,17 +118,18 @@ def test_no_nuclei_without_masks_on_a_mirrored_reference(shared_data: Path) -> N
 def test_phase_contrast_frame_edges_keep_the_background_level() -> None:
     """Rendered without a margin, the zero padding of the networks shades the last rows of a 1024² ``phase-contrast``
     frame (low-res stage; simulated masks, flat background) about 0.05 below the rest, and the threshold segmenter
-    finds dark objects there; inside the default margin the bottom rows keep the frame's level and nothing is found."""
+    finds dark objects there; inside the default margin the bottom rows keep the frame's level and nothing is found.
+    Without the background guard, which acts only away from the masks."""
     import tganaug
 
     labels = tganaug.get_simulator("division").simulate(2, 1024, 1024, seed=0).labels
-    edged = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat", edge_margin=0)
+    edged = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat", edge_margin=0, background_guard=0)
     video = edged.generate(labels, seed=0, use_sr=False)
     assert np.median(video) - video[:, -30:].mean() > 0.04
     one_level = annotation_faithfulness(video, labels, local_background=None)
     assert one_level.unlabelled[-1] >= 2 and (one_level.frames[-1].unlabelled_centroids[:, 0] > 990).all()
 
-    model = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat")
+    model = TGAN.from_pretrained(resolve_model("phase-contrast"), background_default="flat", background_guard=0)
     assert model.edge_margin == 2 * model.unit == 32
     video = model.generate(labels, seed=0, use_sr=False)
     assert abs(float(np.median(video) - video[:, -30:].mean())) < 0.01
