@@ -514,6 +514,10 @@ def segmenter_choice_section() -> list[str]:
              f"lower. The evaluation-only sequences are reported, never used to choose. Chosen: `{chosen}`.", ""]
     body = [[r["target"], r["role"], r["segmenter"], *(number(r[k]) for k in ("SEG", "DET", "TRA", "MOTA"))] for r in table_rows]
     lines += table(["scored on", "role", "segmenter", "SEG", "DET", "TRA", "MOTA"], body)
+    better = {t: max(select(table_rows, target=t), key=lambda r: float(r["DET"]))["segmenter"] for t in targets}
+    lines += ["", "Higher DET: " + "; ".join(f"{t}: `{better[t]}`" for t in targets) + ". The candidate's training run: "
+              f"[downstream_all_train_frames_Fluo-N2DH-SIM+_procedural_random_appearance.md]({FROM_PAGE}"
+              "downstream_all_train_frames_Fluo-N2DH-SIM+_procedural_random_appearance.md)."]
     lines += [""] + source([name], seeds="one trained network per segmenter (seed 0)",
                            protocol="eval frames of SIM+ 01 (t045-t064) and Fluo-N2DL-HeLa 01 (t030-t045); every frame of "
                                     "SIM+ 02 and GOWT1 02")
@@ -553,6 +557,7 @@ def summary_block() -> list[str]:
     down = {r["setup"]: r for r in rows("downstream_gain_Fluo-N2DH-SIM+_tgan")}
     down_eco = {r["setup"]: r for r in rows("downstream_gain_PhC-Ecoli-vanVliet_tgan")}
     unseen = {r["setup"]: r for r in rows("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")}
+    unseen_gowt1 = {r["setup"]: r for r in rows(UNSEEN[1][0])} if (RESULTS / f"{UNSEEN[1][0]}.csv").is_file() else {}
     fid = {(r["dataset"], r["method"]): r for r in rows("fidelity")}
 
     def mean_pm(r: dict[str, str], key: str) -> str:
@@ -572,6 +577,10 @@ def summary_block() -> list[str]:
          "noise, blur augmentation) / + `procedural` videos with random appearance: DET, MOTA (3 seeds)",
          " / ".join(f"{mean_sd(unseen[k], 'DET', mean='DET_mean')}, {mean_sd(unseen[k], 'MOTA', mean='MOTA_mean')}" for k in ("real-2", "real-2+syn")),
          link("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")],
+        *([["**Unseen recording**: trained on GOWT1 01, scored on every frame of GOWT1 02, same setups: DET, TRA (3 seeds)",
+            " / ".join(f"{mean_sd(unseen_gowt1[k], 'DET', mean='DET_mean')}, {mean_sd(unseen_gowt1[k], 'TRA', mean='TRA_mean')}"
+                       for k in ("real-2", "real-2+syn")),
+            link(UNSEEN[1][0])]] if unseen_gowt1 else []),
         ["E. coli: the same with `phase-contrast` videos, eval SEG (3 seeds)",
          f"{mean_pm(down_eco['real-2'], 'SEG')} / {mean_pm(down_eco['real-2+syn'], 'SEG')} / {mean_pm(down_eco['syn-only'], 'SEG')}",
          link("downstream_gain_PhC-Ecoli-vanVliet_tgan")],
