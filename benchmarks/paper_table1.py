@@ -65,7 +65,8 @@ def model_rows(prepared: tuple[BenchmarkInputs, ScoredOutlines, fidelity.Fidelit
     inputs, outlines, fit = prepared
     name = inputs.scored.data.name
     model = TGAN.from_pretrained(model_dir)
-    notes.append(f"{name}: tGAN frames rendered with an edge margin of {getattr(model, 'edge_margin', 0)} px (`TGAN.edge_margin`)")
+    notes.append(f"{name}: tGAN frames rendered with an edge margin of {model.edge_margin} px (`TGAN.edge_margin`) and a background "
+                 f"guard of {model.background_guard} px (`TGAN.background_guard`)")
     methods: dict[str, fidelity.Renderer] = {"tGAN (fitted)": fidelity.streamed_renderer(model, fit.background)}
     if (model_dir / "perframe").is_dir():
         per_frame = TGAN.from_pretrained(model_dir / "perframe", sr_path=model_dir / "sr")
