@@ -423,6 +423,11 @@ UNSEEN = [("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appea
           ("downstream_unseen_sequence_Fluo-N2DH-GOWT1_02_procedural_random_appearance", "Fluo-N2DH-GOWT1", "t000-t049")]
 #: the project's targets on each unseen sequence (best setup with at most 5 real frames)
 UNSEEN_TARGETS = {"Fluo-N2DH-SIM+": {"DET": 0.90, "MOTA": 0.75}, "Fluo-N2DH-GOWT1": {"TRA": 0.85}}
+#: what the numbers of an unseen sequence mean, where they need saying
+UNSEEN_NOTES = {"Fluo-N2DH-GOWT1": ["Two GOWT1 01 frames hold 23-25 large, well separated nuclei each, labelled with their",
+                                    "outlines: the augmented real baseline already detects them on GOWT1 02 as well as the",
+                                    "synthetic setup does; the synthetic videos improve the segmentation (SEG) and MOTA, not",
+                                    "detection, so the 0.05 DET / TRA gain is not reached here."]}
 
 
 def _downstream(r: dict[str, str], decimals: int = 3) -> list[str]:
@@ -456,7 +461,7 @@ def downstream_page() -> list[str]:
             reached.append(f"{key} >= {goal:.2f} {'reached' if best >= goal else 'not reached'} (best mean {best:.3f})")
         lines += ["", f"### {SHORT[dataset]} 02 (trained on {SHORT[dataset]} 01)", "",
                   f"With 2 real frames the synthetic videos change DET by {gain['DET']:+.3f}, TRA by {gain['TRA']:+.3f} and "
-                  f"MOTA by {gain['MOTA']:+.3f}. Target: {', '.join(reached)}.", ""]
+                  f"MOTA by {gain['MOTA']:+.3f}. Target: {', '.join(reached)}.", *UNSEEN_NOTES.get(dataset, []), ""]
         lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
                        [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
                         for r in rows(name)])
