@@ -250,4 +250,6 @@ def test_shipped_fitted_models_bring_their_simulator_by_name() -> None:
     saved = {name: json.loads((resolve_model(name) / "simulator.json").read_text()) for name in ("phase-contrast-u373", "phase-contrast-psc")}
     assert saved["phase-contrast-u373"]["fitted_on"]["frames"] == [0, 79]  # the train frames only
     assert saved["phase-contrast-psc"]["fitted_on"]["frames"] == [0, 69]
+    dic = json.loads((resolve_model("dic-hela") / "simulator.json").read_text())
+    assert dic["fitted_on"]["frames"] == [0, 59] and fitted_simulator("dic-hela")["config"]["radius_mean"] > 40  # large HeLa cells
     assert fitted_simulator("phase-contrast") is None and fitted_simulator("fluo-nuclei") is None
