@@ -23,7 +23,6 @@ target in ``--runs`` (default ``runs/segmenter_choice``), keyed by the checkpoin
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -34,15 +33,10 @@ from _common import REPO, command_line, machine, name_path, write_report  # benc
 
 from tganaug.benchmarking.downstream import COLUMNS, parse_target, read_target, score_target
 from tganaug.segmentation import UNetSegmenter
-from tganaug.segmentation.model import SHIPPED_SEGMENTERS
+from tganaug.segmentation.model import SHIPPED_SEGMENTERS, CheckpointError
 from tganaug.tracking.pipeline import segment_video
 from tganaug.utils.fsutil import atomic_write_json
-from tganaug.utils.weights import WEIGHTS_DIR
-
-
-def checkpoint_of(model: str) -> Path:
-    """The checkpoint file of a shipped segmenter name or a path."""
-    return WEIGHTS_DIR / SHIPPED_SEGMENTERS[model] if model in SHIPPED_SEGMENTERS else Path(model)
+from tganaug.utils.weights import resolve_weights, weights_fingerprint
 
 
 def describe(path: Path) -> str:
@@ -79,21 +73,25 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    segmenters = {name: checkpoint_of(model) for name, model in args.segmenter}
-    for name, path in segmenters.items():
-        if not path.is_file():
-            parser.error(f"segmenter {name}: no checkpoint {path}")
+    try:
+        segmenters = {name: resolve_weights(model, SHIPPED_SEGMENTERS, what="segmenter model", error=CheckpointError)
+                      for name, model in args.segmenter}
+    except CheckpointError as error:
+        parser.error(str(error))
+    digests = {name: weights_fingerprint(path)[:16] for name, path in segmenters.items()}
+    networks: dict[str, UNetSegmenter] = {}
     targets = [parse_target(t) for t in [args.same, args.cross, *args.report_only]]
     scores: dict[str, dict[str, dict[str, float]]] = {name: {} for name in segmenters}
     started = time.perf_counter()
     for target in targets:
         evaluation = None
         for name, path in segmenters.items():
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            file = args.runs / digest / f"{target.slug}.json"
+            file = args.runs / digests[name] / f"{target.slug}.json"
             if not file.is_file():
                 evaluation = evaluation or read_target(args.data, target)
-                labels = segment_video(evaluation.images, UNetSegmenter(path, device="cpu"), name="unet")
+                if name not in networks:
+                    networks[name] = UNetSegmenter(path, device="cpu")
+                labels = segment_video(evaluation.images, networks[name], name="unet")
                 atomic_write_json(file, score_target(evaluation, labels, "laptrack"))
             scores[name][str(target)] = json.loads(file.read_text())
             print(f"{name} on {target}: " + ", ".join(f"{c} {scores[name][str(target)][c]:.3f}" for c in COLUMNS), flush=True)

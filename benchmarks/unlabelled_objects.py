@@ -40,6 +40,7 @@ import numpy as np
 
 import tganaug
 from tganaug.faithfulness import annotation_faithfulness
+from tganaug.models.guard import DEFAULT_GUARD_PX
 from tganaug.models.tgan import SHIPPED_MODELS, TGAN, _BACKGROUND_STREAM, reference_crop, resolve_model
 from tganaug.outlines import read_outlined_ctc
 from tganaug.utils.fsutil import atomic_write_bytes, atomic_write_csv
@@ -89,7 +90,7 @@ def sim_masks(frames: int, size: int, seed: int) -> np.ndarray:
 
 
 def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: list[str], frames: int, frames_large: int, seed: int,
-            data_root: Path, guards: tuple[int, ...] = (2,)) -> list[dict]:
+            data_root: Path, guards: tuple[int, ...] = (DEFAULT_GUARD_PX,)) -> list[dict]:
     """The rows of one model (loaded once)."""
     model = TGAN.from_pretrained(resolve_model(name))
     rows = []
@@ -131,7 +132,7 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
              f"Command: `{command_line()}`", "", f"Machine: {machine()}", "",
              f"Seed {args.seed}; sizes {', '.join(f'{s}²' for s in args.sizes)}; {args.frames} frames per video "
              f"({args.frames_2048} at 2048²); masks: {', '.join(args.masks)}; background guard (px): "
-             f"{', '.join(map(str, args.guards))} (`guard`: `TGAN(background_guard=...)`, 2 the default, 0 none).", "",
+             f"{', '.join(map(str, args.guards))} (`guard`: `TGAN(background_guard=...)`, {DEFAULT_GUARD_PX} the default, 0 none).", "",
              "`unlabelled`: mean per frame of the threshold detections that match no mask and contrast with their "
              "surroundings by at least 1 background s.d. (`tganaug.faithfulness.annotation_faithfulness`: threshold halfway "
              "between the local background and the median cell, settings derived from each video); `unlabelled_last`: in the "
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=positive_int, default=3)
     parser.add_argument("--frames-2048", type=positive_int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--guards", default="2,0", type=lambda s: tuple(int(v) for v in s.split(",")),
+    parser.add_argument("--guards", default=f"{DEFAULT_GUARD_PX},0", type=lambda s: tuple(int(v) for v in s.split(",")),
                         help="TGAN(background_guard=...) px to measure (0: no guard)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--out", type=Path, help="write STEM.md and STEM.csv")
