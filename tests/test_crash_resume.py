@@ -99,3 +99,23 @@ def test_kill_training_mid_step_then_resume(tmp_path, shared_data):
     for network in ("generator", "discriminator", "flownet"):
         for key, value in straight["models"][network].items():
             assert torch.equal(resumed["models"][network][key], value), (network, key)
+
+
+def test_a_swallowed_sigterm_is_raised_again_at_the_next_frame_or_step():
+    """Code that swallows the exception the SIGTERM handler raises (an extension module's import interrupted by the
+    signal clears it) does not make the run go on to the end: the next frame or step raises it again."""
+    import pytest
+
+    from tganaug.utils.termination import Terminated, raise_if_terminated, sigterm_as_interrupt
+
+    with sigterm_as_interrupt():
+        raise_if_terminated()  # nothing requested yet
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs here
+        except KeyboardInterrupt:
+            pass  # swallowed, as third-party code does
+        with pytest.raises(Terminated):
+            raise_if_terminated()
+    raise_if_terminated()  # forgotten once the block is left
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

@@ -8,12 +8,11 @@ an ``argparse`` sub-parser whose ``func(args) -> int`` default runs it. Add new 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
-import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+
+from tganaug.utils.termination import Terminated, sigterm_as_interrupt
 
 #: modules providing ``add_parser(subparsers)``, in the order ``tganaug --help`` lists them
 COMMAND_MODULES = (
@@ -41,34 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a batch scheduler's time limit, ``timeout``, ``kill``): unwound and cleaned up like Ctrl-C."""
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Inside the block, SIGTERM raises :class:`Terminated` (the default would end the process at once, leaving
-    staging folders and the records of a run that made nothing); the previous handler is restored after."""
-    if threading.current_thread() is not threading.main_thread():  # signal handlers can only be set there
-        yield
-        return
-
-    def terminate(_signum: int, _frame: object) -> None:
-        raise Terminated()
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed check, 2 bad input, 130 Ctrl-C, 143 SIGTERM)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             return int(args.func(args) or 0)
     except (ValueError, TypeError, KeyError, OSError) as error:
         # Bad input or an unusable path from the user: one clear line, no traceback.

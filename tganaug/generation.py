@@ -41,6 +41,7 @@ from tganaug.io import SequenceWriter, annotation_dir, describe_sequences, read_
 from tganaug.render import GivenMasks, VideoRenderer
 from tganaug.utils.fsutil import (OUTPUT_RECORD, OutputExistsError, OutputKind, atomic_write_json, describe_entries, foreign_entries,
                                   move_output_aside, put_back, write_output_record)
+from tganaug.utils.termination import raise_if_terminated
 from tganaug.visualize import colorize_labels, frame_indices, montage, save_gif, save_png, to_uint8
 
 __all__ = [
@@ -317,6 +318,7 @@ def _render_video(config: GenerationConfig, index: int, out: str | Path, generat
         generated_kept: dict[int, np.ndarray] = {}
         bar = tqdm(total=n_frames, desc=f"video {name}", unit="frame", leave=False, disable=not progress)
         for t, (labels_t, image_t) in enumerate(frames):
+            raise_if_terminated()
             writer.write(t, labels=labels_t, image=stored_frames(image_t))
             if t in keep:
                 labels_kept[t] = colorize_labels(labels_t)

@@ -16,6 +16,7 @@ from tganaug.data.normalize import fit_normalization
 from tganaug.segmentation.model import SegmenterConfig, UNetSegmenter, build_network
 from tganaug.segmentation.targets import instance_targets
 from tganaug.utils.fsutil import OutputExistsError, OutputKind, atomic_write_bytes, describe_entries, output_kind_of, write_output_record
+from tganaug.utils.termination import raise_if_terminated
 
 __all__ = ["SEGMENTER_RUN", "train_segmenter"]
 
@@ -112,6 +113,7 @@ def train_segmenter(
     started = time.perf_counter()
     bar = tqdm(range(start, steps), initial=start, total=steps, desc="segmenter", unit="step", disable=not progress)
     for step in bar:
+        raise_if_terminated()
         images, targets = _batch(dataset, step, batch_size, seed, config.percentiles)
         loss = loss_fn(network(images), targets[:, None])
         optimizer.zero_grad(set_to_none=True)

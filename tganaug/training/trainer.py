@@ -58,6 +58,7 @@ from tganaug.training.losses import (
 from tganaug.utils.device import check_device
 from tganaug.utils.fsutil import (OutputExistsError, OutputKind, atomic_write_bytes, check_replaceable, foreign_entries, not_empty_message,
                                   output_kind_of, write_output_record)
+from tganaug.utils.termination import raise_if_terminated
 
 __all__ = ["TRAINING_RUN", "LowResTrainer", "SRTrainer", "make_optimizer", "make_scheduler", "make_trainer", "montage"]
 
@@ -371,6 +372,7 @@ class _Trainer:
         bar = tqdm(total=until, initial=self.step, disable=not self.progress or not self.dist.is_main, desc=f"train {self.mode}", dynamic_ncols=True)
         try:
             while self.step < until:
+                raise_if_terminated()
                 start = time.perf_counter()
                 lr_used = self.optimizers()["generator"].param_groups[0]["lr"]  # the LR of this step
                 logs, columns = self.train_step()
