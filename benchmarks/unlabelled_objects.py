@@ -21,7 +21,9 @@ whole nuclei of ``Fluo-N2DH-GOWT1/01`` frames 0.., 1024² (:func:`tganaug.outlin
 markers grown by the distance fitted on the manual SEG outlines of frames 2 and 5, so that a mask covers the nucleus
 the real frame shows): cropped to smaller sizes, mirror-tiled (ids kept apart) to 2048². Sequence 01 only (02 is
 evaluation-only). At 1024² the real frames of the same masks exist and their unlabelled objects are subtracted
-(``excess``).
+(``excess``). ``u373``: the full outlines of the ``PhC-C2DH-U373/01`` eval frames (TRA markers joined to the
+``01_ST`` silver truth), the cells the phase-contrast models were made for; up to 520² the real frames are cropped
+alike and subtracted.
 
 Measure: :func:`tganaug.faithfulness.annotation_faithfulness` with the ``threshold`` segmenter, settings derived
 from each video and its masks (threshold halfway between the local background and the median cell intensity),
@@ -67,10 +69,24 @@ def gowt1_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np
     """``(T, size, size) uint32`` GOWT1/01 whole-nucleus masks (TRA markers grown to the SEG outlines) of frames
     0..T-1 (cropped, or mirror-tiled with distinct ids), and the real frames when ``size`` is theirs (else ``None``)."""
     video, _ = read_outlined_ctc(data_root / "Fluo-N2DH-GOWT1", "01", frames=range(max(frames, GOWT1_OUTLINE_FRAMES)))
-    images, labels = video.images[:frames], video.labels[:frames].astype(np.uint32)
+    return _sized(video.images[:frames], video.labels[:frames], size, crop_real=False)
+
+
+def u373_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(T, size, size) uint32`` full outlines of the first T *eval* frames of PhC-C2DH-U373/01 (TRA markers joined
+    to the ``01_ST`` silver truth), the model's own kind of cells, with the real frames cropped alike (``None`` when
+    ``size`` is beyond the 520 x 696 px frames and the masks are mirror-tiled)."""
+    video, _ = read_outlined_ctc(data_root / "PhC-C2DH-U373", "01", frames="eval")
+    return _sized(video.images[:frames], video.labels[:frames], size, crop_real=True)
+
+
+def _sized(images: np.ndarray, labels: np.ndarray, size: int, crop_real: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """``labels (T, H, W)`` cropped at the top-left to ``size``² or mirror-tiled (ids kept apart) as ``uint32``, and
+    ``images`` alike when they cover the crop (at ``size == H == W`` only, unless ``crop_real``), else ``None``."""
+    labels = labels.astype(np.uint32)
     height, width = labels.shape[1:]
     if size <= min(height, width):
-        real = images if (size, size) == (height, width) else None
+        real = images[:, :size, :size] if crop_real or (size, size) == (height, width) else None
         return np.ascontiguousarray(labels[:, :size, :size]), real
     offset = int(labels.max()) + 1
     reps_y, reps_x = -(-size // height), -(-size // width)
@@ -89,6 +105,10 @@ def sim_masks(frames: int, size: int, seed: int) -> np.ndarray:
     return tganaug.get_simulator("division").simulate(frames, size, size, seed=seed).labels
 
 
+#: mask kinds read from a dataset (with its real frames where they cover the frame)
+REAL_MASKS = {"gowt1": gowt1_masks, "u373": u373_masks}
+
+
 def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: list[str], frames: int, frames_large: int, seed: int,
             data_root: Path, guards: tuple[int, ...] = (DEFAULT_GUARD_PX,)) -> list[dict]:
     """The rows of one model (loaded once)."""
@@ -97,7 +117,7 @@ def measure(name: str, sizes: list[int], masks_kinds: list[str], backgrounds: li
     for size in sizes:
         count = frames if size < 2048 else frames_large
         for kind in masks_kinds:
-            labels, real = gowt1_masks(data_root, count, size) if kind == "gowt1" else (sim_masks(count, size, seed), None)
+            labels, real = REAL_MASKS[kind](data_root, count, size) if kind in REAL_MASKS else (sim_masks(count, size, seed), None)
             for background in backgrounds:
                 model.background_default = "flat" if background == "flat" else "reference"
                 given = raw_background(model, size, seed) if background == "raw" else None
@@ -136,7 +156,8 @@ def report(rows: list[dict], args: argparse.Namespace) -> str:
              "`unlabelled`: mean per frame of the threshold detections that match no mask and contrast with their "
              "surroundings by at least 1 background s.d. (`tganaug.faithfulness.annotation_faithfulness`: threshold halfway "
              "between the local background and the median cell, settings derived from each video); `unlabelled_last`: in the "
-             "last frame (ghosts grow over the first frames); `excess`: less those of the real frames (GOWT1 at 1024² only); "
+             "last frame (ghosts grow over the first frames); `excess`: less those of the real frames (GOWT1 at 1024², U373 "
+             "at 512²: its eval frames cropped, whose silver truth leaves some cells unannotated); "
              "`faint`: detections per frame that match no mask with a lower contrast (background texture, not counted); "
              "`invisible`: masks per frame with no covering detection or a contrast under 1 background s.d. "
              "Backgrounds: `default` the seeded crop of the model's reference background with its remnants removed (what a "
@@ -164,10 +185,11 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models:
         if model not in SHIPPED_MODELS:
             parser.error(f"unknown model {model!r}; shipped: {', '.join(sorted(SHIPPED_MODELS))}")
-    if not set(args.masks) <= {"sim", "gowt1"} or not set(args.backgrounds) <= set(BACKGROUNDS):
-        parser.error(f"--masks takes sim,gowt1 and --backgrounds {','.join(BACKGROUNDS)}")
-    if "gowt1" in args.masks and not (args.data_root / "Fluo-N2DH-GOWT1").is_dir():
-        parser.error(f"no Fluo-N2DH-GOWT1 under --data-root {args.data_root}")
+    if not set(args.masks) <= {"sim", *REAL_MASKS} or not set(args.backgrounds) <= set(BACKGROUNDS):
+        parser.error(f"--masks takes sim,{','.join(REAL_MASKS)} and --backgrounds {','.join(BACKGROUNDS)}")
+    for kind, dataset in (("gowt1", "Fluo-N2DH-GOWT1"), ("u373", "PhC-C2DH-U373")):
+        if kind in args.masks and not (args.data_root / dataset).is_dir():
+            parser.error(f"no {dataset} under --data-root {args.data_root}")
     rows = [row for model in args.models for row in measure(model, args.sizes, args.masks, args.backgrounds, args.frames,
                                                             args.frames_2048, args.seed, args.data_root, args.guards)]
     if args.out:
