@@ -85,7 +85,7 @@ def test_downstream_reference_background_crops_and_fingerprint(shared_data: Path
             data=shared_data, generator=generator, model=model, background=background, appearance=appearance))
 
     flat = fingerprint("procedural", None)
-    assert flat == {"generator": "procedural", "model": "None"}  # as the runs of the committed reports recorded it
+    assert flat == {"generator": "procedural", "model": "None", "simulator_fit": "outlines"}  # as the runs of the committed reports recorded it
     assert fingerprint("procedural", None, "real") == flat  # it fits its own background
     assert fingerprint("procedural", None, appearance="random") == {**flat, "appearance": "random"}
     real = fingerprint("tgan", "fluo-nuclei", "real")

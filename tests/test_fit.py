@@ -231,8 +231,12 @@ def test_fit_config_from_labels_is_fit_config_and_fits_no_division(tmp_path: Pat
     from tganaug_plugins.simulators.division import DivisionConfig
 
     data = make_recording(tmp_path / "recording")
-    sequence = read_ctc(data, "01", frames="train", read_images=False)
-    assert fit_config(DivisionConfig, str(data), frames="train") == fit_config_from_labels(DivisionConfig, sequence.labels, sequence.lineage)
+    by_path = fit_config(DivisionConfig, str(data), frames="train")
+    outlined_train, _ = read_outlined_ctc(data, "01", "train", read_images=False)
+    assert by_path == fit_config_from_labels(DivisionConfig, outlined_train.labels, outlined_train.lineage)
+    assert by_path.radius_mean == pytest.approx(RADIUS, rel=0.1)  # from_ctc simulates cells, not their radius-3 markers
+    markers = read_ctc(data, "01", frames="train", read_images=False)
+    assert fit_config_from_labels(DivisionConfig, markers.labels, markers.lineage).radius_mean < RADIUS / 2
     outlined, _ = read_outlined_ctc(data, "01", range(0, 6))
     fitted = fit_config_from_labels(DivisionConfig, outlined.labels, outlined.lineage)
     assert fitted.cycle_mean == 0  # no division seen: none simulated

@@ -342,8 +342,9 @@ def score_target(evaluation: EvaluationData, labels: np.ndarray, tracker: str, *
 # --------------------------------------------------------------------------------------------- runs folders
 def generator_fingerprint(settings: DownstreamSettings) -> dict[str, str]:
     """What the synthetic-data runs were rendered with: generator, model, a non-default reference background, for a model
-    loaded from files (``tgan``) a sha256 of its weights, the appearance option and the twin-style reference frame."""
-    fingerprint = {"generator": settings.generator, "model": str(settings.model)}
+    loaded from files (``tgan``) a sha256 of its weights, the appearance option, the twin-style reference frame, and
+    what the simulator was fitted on (full outlines: runs of a simulator fitted on marker TRA masks are refused)."""
+    fingerprint = {"generator": settings.generator, "model": str(settings.model), "simulator_fit": "outlines"}
     if settings.background != "default" and settings.generator != "procedural":
         fingerprint["background"] = settings.background
     if settings.generator == "tgan":

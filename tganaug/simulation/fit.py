@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from tganaug.io import read_ctc
 from tganaug.lineage import as_lineage
+from tganaug.outlines import read_outlined_ctc
 
 __all__ = ["video_statistics", "fit_config", "fit_config_from_labels"]
 
@@ -101,11 +101,12 @@ def fit_config(config_class: type, path: str, frames: Any = None, sequence: str 
     """Estimate a :class:`~tganaug.simulation.cells.CellSimConfig` (subclass) from a CTC dataset.
 
     Reads the labels of ``frames`` of ``sequence`` (a split name such as ``"train"``: that split of this sequence,
-    refused for an evaluation-only one, see :mod:`tganaug.splits`; a range; or None for all) and fits them with
-    :func:`fit_config_from_labels`. The labels are the TRA masks as they are: for marker annotations fit the full
-    outlines instead (:func:`tganaug.outlines.read_outlined_ctc`, then :func:`fit_config_from_labels`).
+    refused for an evaluation-only one, see :mod:`tganaug.splits`; a range; or None for all) as full outlines with
+    track ids (:func:`tganaug.outlines.read_outlined_ctc`: dense TRA masks as they are, marker TRA masks joined to
+    the sequence's ST/SEG outlines, so that cells get the size of the cells, not of their markers) and fits them
+    with :func:`fit_config_from_labels`.
     """
-    sequence_data = read_ctc(path, sequence, frames=frames, read_images=False)
+    sequence_data, _ = read_outlined_ctc(path, sequence, frames, read_images=False)
     return fit_config_from_labels(config_class, sequence_data.labels, sequence_data.lineage, **overrides)
 
 
