@@ -431,6 +431,14 @@ UNSEEN_NOTES = {"Fluo-N2DH-GOWT1": ["Two GOWT1 01 frames hold 23-25 large, well 
                                     "detection, so the 0.05 DET / TRA gain is not reached here."]}
 
 
+def _setup_table(name: str, protocol: str) -> list[str]:
+    """A downstream report's rows (one per training setup, mean ± sd over seeds) and their provenance."""
+    lines = table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
+                  [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
+                   for r in rows(name)])
+    return lines + [""] + source([name], seeds="0, 1, 2 (segmenter training, simulation and rendering)", protocol=protocol)
+
+
 def _unseen_verdict(dataset: str, by_setup: dict[str, dict[str, str]]) -> list[str]:
     """The gains of the synthetic setups over the augmented real baseline for each K <= 5 reported, and the targets
     (judged on the synthetic setups, ``real-K+syn`` and ``syn-only``, with K <= 5)."""
@@ -486,22 +494,13 @@ def downstream_page() -> list[str]:
         by_setup = {r["setup"]: r for r in rows(name)}
         lines += ["", f"### {SHORT[dataset]} 02 (trained on {SHORT[dataset]} 01)", "", *_unseen_verdict(dataset, by_setup),
                   *UNSEEN_NOTES.get(dataset, []), ""]
-        lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
-                       [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
-                        for r in rows(name)])
-        lines += [""] + source([name], seeds="0, 1, 2 (segmenter training, simulation and rendering)",
-                               protocol=f"train frames {frames} of {SHORT[dataset]} 01 (the first K for real-K); every frame of "
-                                        f"{SHORT[dataset]} 02")
+        protocol = f"train frames {frames} of {SHORT[dataset]} 01 (the first K for real-K); every frame of {SHORT[dataset]} 02"
+        lines += _setup_table(name, protocol)
         tgan_name = name.replace("_procedural_", "_tgan_")
         if (RESULTS / f"{tgan_name}.csv").is_file():
             lines += ["", "The same with the synthetic videos rendered by the shipped tGAN `fluo-nuclei` (on its default",
                       "background, with the same seeded random appearance) instead of the procedural renderer:", ""]
-            lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
-                           [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
-                            for r in rows(tgan_name)])
-            lines += [""] + source([tgan_name], seeds="0, 1, 2 (segmenter training, simulation and rendering)",
-                                   protocol=f"train frames {frames} of {SHORT[dataset]} 01 (the first K for real-K); every frame "
-                                            f"of {SHORT[dataset]} 02")
+            lines += _setup_table(tgan_name, protocol)
     lines += eval_frames_section()
     lines += segmenter_choice_section()
     lines += ["",
@@ -568,11 +567,7 @@ def eval_frames_section() -> list[str]:
             gain = {k: float(by_setup["real-2+syn"][f"{k}_mean"]) - float(by_setup["real-2"][f"{k}_mean"]) for k in ("DET", "TRA", "MOTA")}
             lines += [f"With 2 real frames the synthetic videos change DET by {gain['DET']:+.3f}, TRA by {gain['TRA']:+.3f} and "
                       f"MOTA by {gain['MOTA']:+.3f}.", ""]
-        lines += table(["training data", "seeds", "SEG", "DET", "TRA", "MOTA", "division recall"],
-                       [[r["setup"], r["seeds"], *(mean_sd(r, k, mean=f"{k}_mean") for k in ("SEG", "DET", "TRA", "MOTA", "DIV_recall"))]
-                        for r in rows(name)])
-        lines += [""] + source([name], seeds="0, 1, 2 (segmenter training, simulation and rendering)",
-                               protocol=f"train frames {train} of {SHORT[dataset]} 01 (the first 2); eval frames {scored} of 01")
+        lines += _setup_table(name, f"train frames {train} of {SHORT[dataset]} 01 (the first 2); eval frames {scored} of 01")
     return lines
 
 
