@@ -465,7 +465,7 @@ def _unseen_verdict(dataset: str, by_setup: dict[str, dict[str, str]]) -> list[s
             reached.append(f"{key} >= {goal:.2f} {'reached' if best >= goal else 'not reached'} (best synthetic setup {best:.3f})")
     if reached:
         lines.append(f"Target, best synthetic setup with at most 5 real frames: {', '.join(reached)}.")
-    return lines
+    return [part for line in lines for part in (line, "")][:-1]  # one paragraph each
 
 
 def _downstream(r: dict[str, str], decimals: int = 3) -> list[str]:
