@@ -256,4 +256,6 @@ def test_shipped_fitted_models_bring_their_simulator_by_name() -> None:
     assert saved["phase-contrast-psc"]["fitted_on"]["frames"] == [0, 69]
     dic = json.loads((resolve_model("dic-hela") / "simulator.json").read_text())
     assert dic["fitted_on"]["frames"] == [0, 59] and fitted_simulator("dic-hela")["config"]["radius_mean"] > 40  # large HeLa cells
+    nuclei = json.loads((resolve_model("fluo-nuclei-hela") / "simulator.json").read_text())
+    assert nuclei["fitted_on"]["frames"] == [0, 29] and 10 < fitted_simulator("fluo-nuclei-hela")["config"]["radius_mean"] < 20  # HeLa nuclei
     assert fitted_simulator("phase-contrast") is None and fitted_simulator("fluo-nuclei") is None

@@ -13,7 +13,7 @@ DEFAULT_GENERATOR = "tgan"
 DEFAULT_MODEL = "fluo-nuclei"
 #: tganaug.models.tgan.SHIPPED_MODELS, written out so that building the CLI does not import torch (a test keeps them equal)
 SHIPPED_NAMES = ("fluo-nuclei", "phase-contrast", "fluo-nuclei-fast", "fluo-nuclei-x4", "phase-contrast-u373",
-                 "phase-contrast-psc", "dic-hela")
+                 "phase-contrast-psc", "dic-hela", "fluo-nuclei-hela")
 #: generators that load no model and take no precision
 _WITHOUT_MODEL = ("procedural",)
 

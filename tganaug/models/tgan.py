@@ -68,7 +68,8 @@ __all__ = ["BACKGROUND_DEFAULTS", "PRECISIONS", "SHIPPED_MODELS", "SIMULATOR_FIL
 #: shipped model name -> folder in ``tganaug/weights`` holding ``lowres/`` and ``sr/`` (see MODEL_CARD.md there)
 SHIPPED_MODELS = {"fluo-nuclei": "tgan-fluo-nuclei", "phase-contrast": "tgan-phase-contrast", "fluo-nuclei-fast": "tgan-fluo-nuclei-fast",
                   "fluo-nuclei-x4": "tgan-fluo-nuclei-x4", "phase-contrast-u373": "tgan-phase-contrast-u373",
-                  "phase-contrast-psc": "tgan-phase-contrast-psc", "dic-hela": "tgan-dic-hela"}
+                  "phase-contrast-psc": "tgan-phase-contrast-psc", "dic-hela": "tgan-dic-hela",
+                  "fluo-nuclei-hela": "tgan-fluo-nuclei-hela"}
 
 #: inference precisions accepted by :class:`TGAN` (``precision=``); float32 is the default
 PRECISIONS = ("float32", "bfloat16", "float16")
