@@ -514,3 +514,29 @@ def test_segmenter_choice_rule_reads_only_the_decision_targets(monkeypatch: pyte
     assert choose({"shipped": shipped, "d": scores(0.99, 0.85, 0.78, 0.9)}) == "shipped"
     # several winners: the highest cross-dataset TRA
     assert choose({"shipped": shipped, "a": scores(0.98, 0.85, 0.84, 0.4), "e": scores(0.98, 0.82, 0.88, 0.4)}) == "e"
+
+
+def test_unlabelled_objects_masks_are_cropped_with_their_real_frames_or_tiled(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mask kinds of ``unlabelled_objects.py``: a crop keeps the real frames (cropped alike) only where they cover it
+    and are asked for; a mirror tile has no real frames and keeps the ids of its tiles apart; ``u373`` reads the U373
+    eval frames' full outlines."""
+    import numpy as np
+
+    from tganaug.io import read_ctc
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import unlabelled_objects
+
+    images = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 6, 6)
+    labels = np.zeros((2, 6, 6), np.uint16)
+    labels[:, 1:3, 1:3] = 1
+    cropped, real = unlabelled_objects._sized(images, labels, 4, crop_real=True)
+    assert cropped.dtype == np.uint32 and cropped.shape == (2, 4, 4) and np.array_equal(real, images[:, :4, :4])
+    assert unlabelled_objects._sized(images, labels, 4, crop_real=False)[1] is None  # GOWT1: at its own size only
+    assert np.array_equal(unlabelled_objects._sized(images, labels, 6, crop_real=False)[1], images)
+    tiled, real = unlabelled_objects._sized(images, labels, 12, crop_real=True)
+    assert real is None and tiled.shape == (2, 12, 12) and len(np.unique(tiled[0])) - 1 == 4  # 2 x 2 tiles, 4 ids
+    masks, real = unlabelled_objects.u373_masks(shared_data, 2, 512)
+    assert masks.shape == real.shape == (2, 512, 512) and masks.max() > 0
+    eval_frames = read_ctc(shared_data / "PhC-C2DH-U373", "01", frames="eval", read_labels=False)
+    assert np.array_equal(real, eval_frames.images[:2, :512, :512])
