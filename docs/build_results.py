@@ -499,7 +499,8 @@ def downstream_page() -> list[str]:
         tgan_name = name.replace("_procedural_", "_tgan_")
         if (RESULTS / f"{tgan_name}.csv").is_file():
             lines += ["", "The same with the synthetic videos rendered by the shipped tGAN `fluo-nuclei` (on its default",
-                      "background, with the same seeded random appearance) instead of the procedural renderer:", ""]
+                      "background, with the same seeded random appearance) instead of the procedural renderer:", "",
+                      *_unseen_verdict(dataset, {r["setup"]: r for r in rows(tgan_name)}), ""]
             lines += _setup_table(tgan_name, protocol)
     lines += eval_frames_section()
     lines += segmenter_choice_section()
