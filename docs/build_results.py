@@ -422,6 +422,8 @@ DOWNSTREAM = ("SEG", "DET", "TRA", "MOTA")
 #: the unseen-sequence downstream reports: (report, dataset trained and scored on, its train frames)
 UNSEEN = [("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance", "Fluo-N2DH-SIM+", "t000-t044"),
           ("downstream_unseen_sequence_Fluo-N2DH-GOWT1_02_procedural_random_appearance", "Fluo-N2DH-GOWT1", "t000-t049")]
+#: the unseen-sequence report with videos of the shipped tGAN (the summary's row)
+UNSEEN_TGAN = "downstream_unseen_sequence_Fluo-N2DH-SIM+_02_tgan_random_appearance"
 #: the project's targets on each unseen sequence (best setup with at most 5 real frames)
 UNSEEN_TARGETS = {"Fluo-N2DH-SIM+": {"DET": 0.90, "MOTA": 0.75}, "Fluo-N2DH-GOWT1": {"TRA": 0.85}}
 #: what the numbers of an unseen sequence mean, where they need saying
@@ -650,6 +652,7 @@ def summary_block() -> list[str]:
     down_eco = {r["setup"]: r for r in rows("downstream_gain_PhC-Ecoli-vanVliet_tgan")}
     unseen = {r["setup"]: r for r in rows("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")}
     unseen_gowt1 = {r["setup"]: r for r in rows(UNSEEN[1][0])} if (RESULTS / f"{UNSEEN[1][0]}.csv").is_file() else {}
+    unseen_tgan = {r["setup"]: r for r in rows(UNSEEN_TGAN)} if (RESULTS / f"{UNSEEN_TGAN}.csv").is_file() else {}
     fid = {(r["dataset"], r["method"]): r for r in rows("fidelity")}
 
     def mean_pm(r: dict[str, str], key: str) -> str:
@@ -669,6 +672,11 @@ def summary_block() -> list[str]:
          "noise, blur augmentation) / + `procedural` videos with random appearance: DET, MOTA (3 seeds)",
          " / ".join(f"{mean_sd(unseen[k], 'DET', mean='DET_mean')}, {mean_sd(unseen[k], 'MOTA', mean='MOTA_mean')}" for k in ("real-2", "real-2+syn")),
          link("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")],
+        *([["**Unseen recording** SIM+ 02, the same with videos of the shipped tGAN `fluo-nuclei` (random appearance): "
+            "2 real frames + tGAN videos / tGAN videos only: DET, MOTA (3 seeds)",
+            " / ".join(f"{mean_sd(unseen_tgan[k], 'DET', mean='DET_mean')}, {mean_sd(unseen_tgan[k], 'MOTA', mean='MOTA_mean')}"
+                       for k in ("real-2+syn", "syn-only")),
+            link(UNSEEN_TGAN)]] if unseen_tgan else []),
         *([["**Unseen recording**: trained on GOWT1 01, scored on every frame of GOWT1 02, same setups: DET, TRA (3 seeds)",
             " / ".join(f"{mean_sd(unseen_gowt1[k], 'DET', mean='DET_mean')}, {mean_sd(unseen_gowt1[k], 'TRA', mean='TRA_mean')}"
                        for k in ("real-2", "real-2+syn")),
