@@ -54,6 +54,8 @@ COLUMNS = ("model", "size", "masks", "background", "guard", "frames", "unlabelle
            "invisible", "masks_per_frame", "seconds")
 #: GOWT1/01 frames read for the outlines: the marker growth is fitted on the manual SEG outlines among them (frames 2, 5)
 GOWT1_OUTLINE_FRAMES = 6
+#: mask kinds read from a dataset -> that dataset's folder name
+MASK_DATASETS = {"gowt1": "Fluo-N2DH-GOWT1", "u373": "PhC-C2DH-U373"}
 BACKGROUNDS = ("raw", "default", "flat")
 
 
@@ -68,7 +70,7 @@ def raw_background(model: TGAN, size: int, seed: int) -> np.ndarray:
 def gowt1_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np.ndarray | None]:
     """``(T, size, size) uint32`` GOWT1/01 whole-nucleus masks (TRA markers grown to the SEG outlines) of frames
     0..T-1 (cropped, or mirror-tiled with distinct ids), and the real frames when ``size`` is theirs (else ``None``)."""
-    video, _ = read_outlined_ctc(data_root / "Fluo-N2DH-GOWT1", "01", frames=range(max(frames, GOWT1_OUTLINE_FRAMES)))
+    video, _ = read_outlined_ctc(data_root / MASK_DATASETS["gowt1"], "01", frames=range(max(frames, GOWT1_OUTLINE_FRAMES)))
     return _sized(video.images[:frames], video.labels[:frames], size, crop_real=False)
 
 
@@ -76,7 +78,7 @@ def u373_masks(data_root: Path, frames: int, size: int) -> tuple[np.ndarray, np.
     """``(T, size, size) uint32`` full outlines of the first T *eval* frames of PhC-C2DH-U373/01 (TRA markers joined
     to the ``01_ST`` silver truth), the model's own kind of cells, with the real frames cropped alike (``None`` when
     ``size`` is beyond the 520 x 696 px frames and the masks are mirror-tiled)."""
-    video, _ = read_outlined_ctc(data_root / "PhC-C2DH-U373", "01", frames="eval")
+    video, _ = read_outlined_ctc(data_root / MASK_DATASETS["u373"], "01", frames="eval")
     return _sized(video.images[:frames], video.labels[:frames], size, crop_real=True)
 
 
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"unknown model {model!r}; shipped: {', '.join(sorted(SHIPPED_MODELS))}")
     if not set(args.masks) <= {"sim", *REAL_MASKS} or not set(args.backgrounds) <= set(BACKGROUNDS):
         parser.error(f"--masks takes sim,{','.join(REAL_MASKS)} and --backgrounds {','.join(BACKGROUNDS)}")
-    for kind, dataset in (("gowt1", "Fluo-N2DH-GOWT1"), ("u373", "PhC-C2DH-U373")):
+    for kind, dataset in MASK_DATASETS.items():
         if kind in args.masks and not (args.data_root / dataset).is_dir():
             parser.error(f"no {dataset} under --data-root {args.data_root}")
     rows = [row for model in args.models for row in measure(model, args.sizes, args.masks, args.backgrounds, args.frames,

@@ -422,8 +422,15 @@ DOWNSTREAM = ("SEG", "DET", "TRA", "MOTA")
 #: the unseen-sequence downstream reports: (report, dataset trained and scored on, its train frames)
 UNSEEN = [("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance", "Fluo-N2DH-SIM+", "t000-t044"),
           ("downstream_unseen_sequence_Fluo-N2DH-GOWT1_02_procedural_random_appearance", "Fluo-N2DH-GOWT1", "t000-t049")]
-#: the unseen-sequence report with videos of the shipped tGAN (the summary's row)
-UNSEEN_TGAN = "downstream_unseen_sequence_Fluo-N2DH-SIM+_02_tgan_random_appearance"
+
+
+def tgan_variant(name: str) -> str:
+    """The report of the same downstream runs with videos of the shipped tGAN instead of the procedural renderer."""
+    return name.replace("_procedural_", "_tgan_")
+
+
+#: the SIM+ 02 report with videos of the shipped tGAN (the summary's row)
+UNSEEN_TGAN = tgan_variant(UNSEEN[0][0])
 #: the project's targets on each unseen sequence (best setup with at most 5 real frames)
 UNSEEN_TARGETS = {"Fluo-N2DH-SIM+": {"DET": 0.90, "MOTA": 0.75}, "Fluo-N2DH-GOWT1": {"TRA": 0.85}}
 #: what the numbers of an unseen sequence mean, where they need saying
@@ -441,6 +448,11 @@ def _setup_table(name: str, protocol: str) -> list[str]:
     return lines + [""] + source([name], seeds="0, 1, 2 (segmenter training, simulation and rendering)", protocol=protocol)
 
 
+def _gain(by_setup: dict[str, dict[str, str]], setup: str, baseline: str, key: str) -> float:
+    """Mean ``key`` of a downstream setup less that of its baseline setup (rows of one report by setup name)."""
+    return float(by_setup[setup][f"{key}_mean"]) - float(by_setup[baseline][f"{key}_mean"])
+
+
 def _unseen_verdict(dataset: str, by_setup: dict[str, dict[str, str]]) -> list[str]:
     """The gains of the synthetic setups over the augmented real baseline for each K <= 5 reported, and the targets
     (judged on the synthetic setups, ``real-K+syn`` and ``syn-only``, with K <= 5)."""
@@ -450,12 +462,12 @@ def _unseen_verdict(dataset: str, by_setup: dict[str, dict[str, str]]) -> list[s
         real, mixed = f"real-{k}", f"real-{k}+syn"
         if real not in by_setup or mixed not in by_setup:
             continue
-        gains = ", ".join(f"{key} by {mean(mixed, key) - mean(real, key):+.3f}" for key in ("DET", "TRA", "MOTA"))
+        gains = ", ".join(f"{key} by {_gain(by_setup, mixed, real, key):+.3f}" for key in ("DET", "TRA", "MOTA"))
         text = f"With {k} real frames the synthetic videos change {gains}"
         if "syn-only" in by_setup:
-            text += (f"; synthetic videos alone differ from {real} by DET {mean('syn-only', 'DET') - mean(real, 'DET'):+.3f}, "
-                     f"TRA {mean('syn-only', 'TRA') - mean(real, 'TRA'):+.3f}")
-        best_gain = max(mean(setup, key) - mean(real, key) for setup in (mixed, "syn-only") if setup in by_setup for key in ("DET", "TRA"))
+            text += (f"; synthetic videos alone differ from {real} by DET {_gain(by_setup, 'syn-only', real, 'DET'):+.3f}, "
+                     f"TRA {_gain(by_setup, 'syn-only', real, 'TRA'):+.3f}")
+        best_gain = max(_gain(by_setup, setup, real, key) for setup in (mixed, "syn-only") if setup in by_setup for key in ("DET", "TRA"))
         lines.append(f"{text}. A gain of 0.05 DET or TRA at K = {k}: {'reached' if best_gain >= 0.05 else 'not reached'} "
                      f"(best {best_gain:+.3f}).")
     synthetic = [setup for setup in by_setup if setup == "syn-only" or (setup.endswith("+syn") and setup[5:-4].isdigit()
@@ -498,7 +510,7 @@ def downstream_page() -> list[str]:
                   *([""] + UNSEEN_NOTES[dataset] if dataset in UNSEEN_NOTES else []), ""]
         protocol = f"train frames {frames} of {SHORT[dataset]} 01 (the first K for real-K); every frame of {SHORT[dataset]} 02"
         lines += _setup_table(name, protocol)
-        tgan_name = name.replace("_procedural_", "_tgan_")
+        tgan_name = tgan_variant(name)
         if (RESULTS / f"{tgan_name}.csv").is_file():
             lines += ["", "The same with the synthetic videos rendered by the shipped tGAN `fluo-nuclei` (on its default",
                       "background, with the same seeded random appearance) instead of the procedural renderer:", "",
@@ -581,7 +593,7 @@ def eval_frames_section() -> list[str]:
         by_setup = {r["setup"]: r for r in rows(name)}
         lines += ["", f"### {SHORT[dataset]}", ""]
         if "real-2" in by_setup and "real-2+syn" in by_setup:
-            gain = {k: float(by_setup["real-2+syn"][f"{k}_mean"]) - float(by_setup["real-2"][f"{k}_mean"]) for k in ("DET", "TRA", "MOTA")}
+            gain = {k: _gain(by_setup, "real-2+syn", "real-2", k) for k in ("DET", "TRA", "MOTA")}
             lines += [f"With 2 real frames the synthetic videos change DET by {gain['DET']:+.3f}, TRA by {gain['TRA']:+.3f} and "
                       f"MOTA by {gain['MOTA']:+.3f}.", *EVAL_FRAME_NOTES.get(dataset, []), ""]
         lines += _setup_table(name, f"train frames {train} of {SHORT[dataset]} 01 (the first 2); eval frames {scored} of 01")
@@ -650,7 +662,7 @@ def summary_block() -> list[str]:
     real = one(rows("tracking_real_vs_synthetic_unet"), dataset=sim, source="Real", tracker="laptrack")["MOTA"]
     down = {r["setup"]: r for r in rows("downstream_gain_Fluo-N2DH-SIM+_tgan")}
     down_eco = {r["setup"]: r for r in rows("downstream_gain_PhC-Ecoli-vanVliet_tgan")}
-    unseen = {r["setup"]: r for r in rows("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")}
+    unseen = {r["setup"]: r for r in rows(UNSEEN[0][0])}
     unseen_gowt1 = {r["setup"]: r for r in rows(UNSEEN[1][0])} if (RESULTS / f"{UNSEEN[1][0]}.csv").is_file() else {}
     unseen_tgan = {r["setup"]: r for r in rows(UNSEEN_TGAN)} if (RESULTS / f"{UNSEEN_TGAN}.csv").is_file() else {}
     fid = {(r["dataset"], r["method"]): r for r in rows("fidelity")}
@@ -671,7 +683,7 @@ def summary_block() -> list[str]:
         ["**Unseen recording**: trained on SIM+ 01, scored on every frame of SIM+ 02. 2 real frames (MONAI intensity, "
          "noise, blur augmentation) / + `procedural` videos with random appearance: DET, MOTA (3 seeds)",
          " / ".join(f"{mean_sd(unseen[k], 'DET', mean='DET_mean')}, {mean_sd(unseen[k], 'MOTA', mean='MOTA_mean')}" for k in ("real-2", "real-2+syn")),
-         link("downstream_unseen_sequence_Fluo-N2DH-SIM+_02_procedural_random_appearance")],
+         link(UNSEEN[0][0])],
         *([["**Unseen recording** SIM+ 02, the same with videos of the shipped tGAN `fluo-nuclei` (random appearance): "
             "2 real frames + tGAN videos / tGAN videos only: DET, MOTA (3 seeds)",
             " / ".join(f"{mean_sd(unseen_tgan[k], 'DET', mean='DET_mean')}, {mean_sd(unseen_tgan[k], 'MOTA', mean='MOTA_mean')}"
