@@ -194,6 +194,13 @@ def test_tracking_renders_whole_cells_of_a_marker_recording_in_a_reference_look(
     assert set(rows) == {"Real", "procedural"}
     # The threshold segmenter finds the same whole cells on the real and on the synthetic frames.
     assert float(rows["Real"]["DET"]) > 0.9 and float(rows["procedural"]["DET"]) > 0.9, rows
+    # MOT measures are scored against the joined outlines: whole cells match them (IoU >= 0.5), the 3 px markers never.
+    assert "MOT measures (mask IoU >= 0.5) scored against the full outlines with the markers' track ids (marker TRA masks " \
+           "joined to 01_ST/SEG): the TRA masks are markers" in report
+    assert float(rows["Real"]["MOTA"]) > 0.9 and float(rows["procedural"]["MOTA"]) > 0.9, rows
+    code, _, _ = _run(["benchmark", "tracking", "--data", str(data), "--out", str(tmp_path / "markers"), "--tracker", "overlap",
+                       "--mot", "no", "--no-graph-measures", "--quiet"], capsys)
+    assert code == 0 and _rows(tmp_path / "markers" / "tracking.csv")[0]["MOTA"] == "nan"
     code, _, err = _run(["benchmark", "tracking", "--data", str(data), "--out", str(tmp_path / "bad"), "--reference-frames", "1",
                          "--quiet"], capsys)
     assert code == 2 and "--reference-frames 1: give a count >= 0, and a --generator" in err

@@ -10,8 +10,9 @@ data or from options, never from the dataset's name:
 * **SEG reference** (:func:`seg_rule`): ``NN_GT/SEG`` masks among the scored frames; else the TRA masks when they are
   full outlines (they match ``NN_ST/SEG``, or the data has no SEG masks at all, the convention of
   :mod:`tganaug.outlines`); else none (SEG n/a); or as asked (``seg="tra"`` / ``"seg"`` / ``"none"``);
-* **MOT measures** (IoU matching) are scored when the TRA masks are full outlines (markers would punish correct
-  full-cell masks), or as asked;
+* **MOT measures** (IoU matching) are scored against the TRA masks when they are full outlines, against the full
+  outlines with the markers' track ids where the TRA masks are markers and outlines are given (markers would punish
+  correct full-cell masks), else not; or as asked;
 * **generators** render the scored frames' full outlines (the TRA masks, or the markers joined to the SEG outlines:
   :func:`tganaug.benchmarking.inputs.read_outlines`), and are fitted on (``procedural``) or take their intensity scale
   and reference background from (``tgan``) the fit frames' full outlines, never the scored ones (see
@@ -52,6 +53,8 @@ class TrackingSettings:
             fitted on the fit frames.
         seg: ``"seg"`` (``NN_GT/SEG``), ``"tra"`` (the TRA masks) or ``"none"``; ``seg_text`` why, for the report.
         mot: whether MOT measures are scored; ``mot_text`` why.
+        mot_outlines: whether they are scored against the full outlines (``run_tracking``'s ``outlines``) rather than
+            the TRA masks.
     """
 
     segmenter: str
@@ -61,6 +64,7 @@ class TrackingSettings:
     seg_text: str = ""
     mot: bool = True
     mot_text: str = ""
+    mot_outlines: bool = False
 
 
 def _seg_files(source: FrameSource, kind: str) -> dict[int, Any]:
@@ -119,8 +123,10 @@ def fit_threshold_params(fit: CTCSequence) -> dict[str, Any]:
 
 
 def resolve_settings(inputs: BenchmarkInputs, gt: CTCSequence, segmenter: str = "threshold", params: Mapping[str, Any] | None = None,
-                     *, seg: str = "auto", mot: str = "auto") -> TrackingSettings:
-    """The settings for the scored frames ``gt`` of ``inputs`` (see the module doc); ``mot``: ``auto`` / ``yes`` / ``no``."""
+                     *, seg: str = "auto", mot: str = "auto", outlines: ScoredOutlines | None = None) -> TrackingSettings:
+    """The settings for the scored frames ``gt`` of ``inputs`` (see the module doc); ``mot``: ``auto`` / ``yes`` / ``no``;
+    ``outlines``: :func:`read_outlines` of the scored frames, which MOT measures are scored against where the TRA masks
+    are markers (pass the same to :func:`run_tracking`)."""
     params = dict(params or {})
     fitted: tuple[str, ...] = ()
     if segmenter in ("gt", "none", ""):
@@ -137,14 +143,22 @@ def resolve_settings(inputs: BenchmarkInputs, gt: CTCSequence, segmenter: str = 
     rule, seg_text, full = seg_rule(inputs.scored, gt, seg)
     if mot not in ("auto", "yes", "no"):
         raise ValueError(f"--mot must be auto, yes or no, got {mot!r}")
+    joined, against = False, ""
+    if full is False and outlines is not None and outlines.labels is not None:
+        if len(outlines.labels) != len(gt.frames):
+            raise ValueError(f"{len(outlines.labels)} outline frames for the {len(gt.frames)} scored frames")
+        joined, against = True, f"against the full outlines with the markers' track ids ({outlines.how})"
     if mot == "auto":
-        score_mot = full is not False
-        mot_text = ("MOT measures (mask IoU >= 0.5) scored: the TRA masks are full outlines" if score_mot else
-                    "MOT measures n/a: the TRA masks are markers, which IoU matching would punish (DET/TRA use CTC matching)")
+        score_mot = full is not False or joined
+        mot_text = (f"MOT measures (mask IoU >= 0.5) scored {against}: the TRA masks are markers" if joined else
+                    "MOT measures (mask IoU >= 0.5) scored: the TRA masks are full outlines" if score_mot else
+                    "MOT measures n/a: the TRA masks are markers, which IoU matching would punish, and no outlines were "
+                    "given (DET/TRA use CTC matching)")
     else:
         score_mot = mot == "yes"
         mot_text = f"MOT measures {'scored' if score_mot else 'n/a'} (as asked: --mot {mot})"
-    return TrackingSettings(segmenter, params, fitted, rule, seg_text, score_mot, mot_text)
+        mot_text += f", {against}" if score_mot and joined else ""
+    return TrackingSettings(segmenter, params, fitted, rule, seg_text, score_mot, mot_text, score_mot and joined)
 
 
 def _reference(inputs: BenchmarkInputs, reference: FrameSource | None, what: str) -> FrameSource:
@@ -230,7 +244,7 @@ def _segment(settings: TrackingSettings, images: np.ndarray, gt: CTCSequence, pr
 def run_tracking(inputs: BenchmarkInputs, gt: CTCSequence, settings: TrackingSettings, trackers: Sequence[str],
                  sources: Mapping[str, Callable[[], np.ndarray]] | None = None, *, dataset: str | None = None, progress: bool = True,
                  graph_measures: bool = True, log: Callable[[str], None] = print,
-                 on_row: Callable[[dict], None] | None = None) -> list[dict]:
+                 on_row: Callable[[dict], None] | None = None, outlines: ScoredOutlines | None = None) -> list[dict]:
     """Segment (per ``settings``) and track the real scored frames (``gt``: images, TRA labels and lineage) and each
     synthetic source (``name -> () -> (T, H, W) images`` in the real raw units, made when its turn comes; a source
     that raises is reported through ``log`` and skipped), with every tracker; one score row per (source, tracker).
@@ -238,8 +252,14 @@ def run_tracking(inputs: BenchmarkInputs, gt: CTCSequence, settings: TrackingSet
     Rows: ``dataset`` (default: the folder's name), ``source`` (``Real`` or the source name), ``tracker``, every score
     of :func:`tganaug.tracking.metrics.score_tracking` (MOT measures NaN when ``settings.mot`` is false) and ``seconds``
     (the tracker's time). A tracker whose backend cannot run here (``RuntimeError`` / ``ImportError``) is skipped,
-    through ``log``."""
+    through ``log``. Where ``settings.mot_outlines``, MOT measures are scored against ``outlines.labels`` (the scored
+    frames' full outlines with track ids) instead of the TRA masks."""
+    from tganaug.tracking.metrics import mot_metrics  # noqa: PLC0415
     from tganaug.tracking.pipeline import track_video  # noqa: PLC0415
+
+    reference = outlines.labels if settings.mot_outlines and outlines is not None else None
+    if settings.mot_outlines and reference is None:
+        raise ValueError("these settings score MOT measures against the full outlines: pass the same outlines given to resolve_settings")
 
     dataset = dataset or inputs.scored.data.name
     if settings.seg == "seg":
@@ -269,6 +289,8 @@ def run_tracking(inputs: BenchmarkInputs, gt: CTCSequence, settings: TrackingSet
                                     graph_measures=graph_measures)
             if not settings.mot:
                 scores.update({key: float("nan") for key in MOT_COLUMNS})
+            elif reference is not None:
+                scores.update(mot_metrics(reference, tracked, progress=progress))
             rows.append({"dataset": dataset, "source": source, "tracker": name, "seconds": seconds, **scores})
             if on_row is not None:
                 on_row(rows[-1])

@@ -166,9 +166,9 @@ def run_tracking(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
     use_gt = args.segmenter in ("gt", "none")
     gt = read_ctc(inputs.scored.data, inputs.scored.sequence, frames=list(inputs.scored.frames), read_images=not use_gt)
+    outlines = read_outlines(inputs.scored)
     settings = tracking.resolve_settings(inputs, gt, args.segmenter, parse_params(args.segmenter_config, "--segmenter-config"),
-                                         seg=args.seg, mot=args.mot)
-    outlines = read_outlines(inputs.scored) if generators else None
+                                         seg=args.seg, mot=args.mot, outlines=outlines)
     look, look_text = None, ""
     if args.reference_frames:
         if args.reference_frames > len(inputs.scored.frames):
@@ -188,7 +188,7 @@ def run_tracking(args: argparse.Namespace) -> int:
         raise ValueError("--segmenter gt tracks the GT masks: a synthetic video would give the same rows; name a segmenter "
                          "to compare real and synthetic videos")
     rows = tracking.run_tracking(inputs, gt, settings, trackers, sources, progress=not args.quiet,
-                                 graph_measures=not args.no_graph_measures)
+                                 graph_measures=not args.no_graph_measures, outlines=outlines)
     if not rows:
         raise ValueError(f"no tracker could run here ({', '.join(trackers)}): nothing to report")
     files = tracking.tracking_report(inputs, settings, rows, args.seeds, shell_command(), generators=generators, model=args.model,
