@@ -153,3 +153,31 @@ def test_empty_result_scores_zero_with_hand_computed_aogm() -> None:
     assert scores["DET"] == 0.0 and scores["TRA"] == 0.0 and scores["SEG"] == 0.0
     assert scores["AOGM"] == scores["AOGM_0"] == AOGM_0
     assert scores["recall"] == 0.0 and scores["MOTA"] == 0.0 and scores["ML"] == 1.0
+
+
+def test_mot_breakdown_splits_the_errors_by_cause() -> None:
+    """Two 10x10 cells over 3 frames. Frame 1: cell 1 is found as an 8-column part (IoU 0.8, a match) and a 2-column
+    fragment. Frame 2: cell 1 gets a new track id (a switch), cell 2 is found 4 px off (IoU 0.43: a miss and a
+    wrong-shape false positive), and a spurious object appears far from any cell."""
+    from tganaug.benchmarking.mot_breakdown import mot_breakdown
+
+    gt = np.zeros((3, 40, 60), np.uint16)
+    gt[:, 5:15, 5:15] = 1
+    gt[:, 20:30, 30:40] = 2
+    res = gt.copy()
+    res[1, 5:15, 13:15] = 3  # fragment of cell 1 (20 px < 0.3 x 100)
+    res[2][res[2] == 1] = 4  # cell 1 under another track id
+    res[2, 20:30, 30:40] = 0
+    res[2, 20:30, 34:44] = 2  # cell 2, 4 px off
+    res[2, 32:40, 48:58] = 5  # spurious
+    scores = mot_breakdown(gt, res)
+    assert scores["GT_objects"] == 6 and scores["FN"] == 1 and scores["IDSW"] == 1
+    assert (scores["FP_fragment"], scores["FP_wrong_shape"], scores["FP_spurious"]) == (1, 1, 1) and scores["FP"] == 3
+    assert scores["MOTA"] == pytest.approx(1 - (1 + 3 + 1) / 6)
+    assert scores["GT_IoU_over_half"] == pytest.approx(5 / 6) and scores["GT_IoU_median"] == 1.0
+    # matched by centroids, the shifted cell counts: one miss and one false positive fewer
+    assert scores["MOTA_centroid_10px"] == pytest.approx(1 - (0 + 2 + 1) / 6)
+    with pytest.raises(ValueError, match="one \\(T, H, W\\) shape"):
+        mot_breakdown(gt, res[:2])
+    with pytest.raises(ValueError, match="hold no objects"):
+        mot_breakdown(np.zeros_like(gt), res)
