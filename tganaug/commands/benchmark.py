@@ -70,7 +70,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                      "the TRA masks when they are full outlines, else n/a; default)")
     seg.add_argument("--seg-from-tra", dest="seg", action="store_const", const="tra", help="same as --seg tra (dense GT only)")
     tracking.add_argument("--mot", choices=["auto", "yes", "no"], default="auto",
-                          help="score the IoU-matched MOT measures (auto: when the TRA masks are full outlines)")
+                          help="score the IoU-matched MOT measures (auto: against the TRA masks when they are full outlines, against the joined full outlines when they are markers)")
     tracking.add_argument("--no-graph-measures", action="store_true", help="skip traccuracy's LNK, CHOTA and division measures")
     tracking.add_argument("--reference-frames", type=int, default=0, metavar="N",
                           help="give the generators the first N raw frames of the scored frames, unannotated, as the look to "
