@@ -253,3 +253,37 @@ def test_sub_command_and_report_files(tiny: dict[str, Any], tmp_path: Path) -> N
     missing = parser.parse_args(["downstream"])
     with pytest.raises(ValueError, match="--data"):
         downstream.run_downstream(missing)
+
+
+def test_trackastra_is_trained_per_setup_on_the_linkers_videos(tiny: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``trackastra=True`` trains one masks-only transformer per setup and seed (the finished segmenters and linkers are
+    reused, not retrained) and scores it as a third tracker; a rerun trains nothing."""
+    import tganaug.segmentation.train
+    import tganaug.tracking.linker
+    from tganaug.tracking.trackastra_model import load_trackastra
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a finished segmenter or linker was trained again")
+
+    monkeypatch.setattr(tganaug.segmentation.train, "train_segmenter", fail)
+    monkeypatch.setattr(tganaug.tracking.linker, "train_linker", fail)
+    settings = _settings(tiny["settings"].data, tiny["settings"].runs, trackastra=True, trackastra_epochs=1)
+    result = downstream.run_benchmark(settings, log=lambda _: None)
+    table = {(row["target"], row["setup"], row["tracker"]): row for row in result.rows}
+    setups = ["real-2", "real-2+syn", "syn-only"]
+    assert sorted(table) == sorted((t, s, tr) for t in ("ctc/01", "ctc/02") for s in setups for tr in ("laptrack", "linker", "trackastra"))
+    for setup in setups:
+        path = settings.runs / "ctc" / "trackastra" / f"{setup}-seed0" / "trackastra.pt"
+        _, _, meta = load_trackastra(path)
+        assert meta["setup"] == setup and meta["epochs"] == 1 and meta["simulated_videos"] == (0 if setup == "real-2" else 1)
+        # the window (4) shrinks to the shortest video so every one is used: 2 real frames, 3-frame simulated videos
+        assert json.loads(path.with_suffix(".json").read_text())["config"]["window"] == (3 if setup == "syn-only" else 2)
+        assert 0.0 <= table[("ctc/02", setup, "trackastra")]["DET_mean"] <= 1.0
+    # the segmentation is shared: the trackers differ in linking only, so DET is the same for all three
+    assert table[("ctc/02", "real-2", "trackastra")]["DET_mean"] == pytest.approx(table[("ctc/02", "real-2", "laptrack")]["DET_mean"])
+    assert "Trackastra (`trackastra`, masks-only transformer, 1 epochs" in result.markdown
+    monkeypatch.setattr(downstream, "_train_trackastra", fail)
+    monkeypatch.setattr(downstream, "score_target", fail)
+    assert json.dumps(downstream.run_benchmark(settings, log=lambda _: None).rows) == json.dumps(result.rows)  # (NaN: n/a)
+    with pytest.raises(ValueError, match="--tracker linker is trained per setup already"):
+        downstream.run_benchmark(_settings(settings.data, settings.runs, tracker="linker"), log=lambda _: None)

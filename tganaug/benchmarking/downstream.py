@@ -14,8 +14,9 @@ The ``unet`` segmenter (:mod:`tganaug.segmentation`) and the learned ``linker``
   twin-style setup, which reads that frame's image and is stated as such in the report);
 * (c) ``syn-only``: synthetic videos only (simulator and renderer fitted on all train frames).
 
-The linker is trained on the same kind of data (GT label videos of the K real frames and / or simulated videos);
-it sees masks only, so its runs are shared by every generator.
+The linker (and, with ``trackastra=True``, a masks-only trackastra transformer,
+:mod:`tganaug.tracking.trackastra_model`) is trained on the same kind of data (GT label videos of the K real frames
+and / or simulated videos); they see masks only, so their runs are shared by every generator.
 
 Each trained pair is scored on every *target* (``DATASET/SEQ``), on that sequence's *eval* frames (every frame of an
 evaluation-only sequence such as ``Fluo-N2DH-SIM+/02``; such a sequence is never read for training, fitting or
@@ -138,6 +139,8 @@ class DownstreamSettings:
     linker_frames: int = 20
     linker_size: int = 256
     linker_gt: bool = True  # the "linker alone on GT masks" table of the training dataset's eval frames
+    trackastra: bool = False  # also train a masks-only trackastra transformer per setup, on the linker's videos
+    trackastra_epochs: int = 40
 
     def target_list(self) -> list[Target]:
         return self.targets or [Target(self.train, "01")]
@@ -272,7 +275,8 @@ def linker_videos(dataset_dir: Path, kind: str, k: int | None, seed: int, videos
     if kind != "real":
         fit_frames: Any = "train" if kind == "syn-only" else range(int(real.frames[0]), int(real.frames[0]) + n_real)
         simulator = default_registry().info("simulator", "division").factory.from_ctc(dataset_dir, frames=fit_frames)
-        items += [simulator.simulate(frames, size, size, seed=2000 + 100 * seed + v) for v in range(videos)]
+        simulated = (simulator.simulate(frames, size, size, seed=2000 + 100 * seed + v) for v in range(videos))
+        items += [(video.labels, video.lineage) for video in simulated]
     return items
 
 
@@ -423,6 +427,32 @@ def _check(settings: DownstreamSettings) -> None:
         raise ValueError(f"unknown setup kind(s) {unknown}; choose from real, mixed, syn-only")
     if settings.augment not in AUGMENT_TEXT:
         raise ValueError(f"unknown augmentation {settings.augment!r}; choose one of {', '.join(AUGMENT_TEXT)}")
+    trained = [name for name, on in (("linker", settings.linker), ("trackastra", settings.trackastra)) if on]
+    if settings.tracker in trained:
+        raise ValueError(f"--tracker {settings.tracker} is trained per setup already (the {settings.tracker} rows); name an untrained "
+                         "tracker such as laptrack")
+    if settings.trackastra and settings.trackastra_epochs < 1:
+        raise ValueError(f"--trackastra-epochs must be >= 1, got {settings.trackastra_epochs}")
+
+
+def _trackers(settings: DownstreamSettings) -> list[str]:
+    """The trackers of a benchmark: ``settings.tracker`` first, then the learned ones trained per setup."""
+    return [settings.tracker] + (["linker"] if settings.linker else []) + (["trackastra"] if settings.trackastra else [])
+
+
+def _train_trackastra(videos: list[Any], path: Path, epochs: int, seed: int, meta: dict[str, Any]) -> None:
+    """Train a masks-only trackastra transformer on a setup's label videos and save it to ``path`` (atomically). Its
+    window is the default one (4 frames), or the length of the shortest video where that is shorter (K = 2 real
+    frames), so that every video is used."""
+    from tganaug.tracking.trackastra_model import TrackastraModelConfig, TrackastraTrainConfig, save_trackastra, train_trackastra
+
+    model_config = TrackastraModelConfig()
+    shortest = min(len(labels) for labels, _ in videos)
+    model_config = TrackastraModelConfig(**{**model_config.to_dict(), "window": min(model_config.window, shortest)})
+    transformer, record = train_trackastra(videos, model_config, TrackastraTrainConfig(epochs=epochs, seed=seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_trackastra(path, model_config, transformer, {**meta, "epochs": epochs, "seed": seed,
+                                                      "cpu_seconds_this_run": round(record["cpu_seconds"], 1)})
 
 
 def _score_file(run: Path, tracker: str, target: Target, settings: DownstreamSettings) -> Path:
@@ -446,7 +476,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
     _check(settings)
     dataset_dir = settings.data / settings.train
     targets = settings.target_list()
-    trackers = [settings.tracker] + (["linker"] if settings.linker else [])
+    trackers = _trackers(settings)
     config, linker_config = SegmenterConfig(), LinkerConfig()
     runs = Path(settings.runs) / settings.train
     plan = setups(settings.k, settings.setups)
@@ -458,6 +488,10 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
     if settings.linker:
         check_runs_fingerprint(runs / "linker", {key: str(getattr(settings, f"linker_{key}")) for key in ("steps", "videos", "frames", "size")},
                                file_name="linker_training.json")
+    if settings.trackastra:
+        check_runs_fingerprint(runs / "trackastra", {"epochs": str(settings.trackastra_epochs),
+                                                     **{key: str(getattr(settings, f"linker_{key}")) for key in ("videos", "frames", "size")}},
+                               file_name="trackastra_training.json")
     evaluations: dict[Target, EvaluationData] = {}
     results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     gt_scores: dict[str, list[dict[str, float]]] = {}
@@ -467,6 +501,8 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
         for seed in settings.seeds:
             run = run_folder(settings, kind) / f"{name}-seed{seed}"
             linker = runs / "linker" / f"{name}-seed{seed}" / "linker.pt"
+            transformer = runs / "trackastra" / f"{name}-seed{seed}" / "trackastra.pt"
+            learned = {"linker": linker, "trackastra": transformer}
             files = {(t, tracker): _score_file(run, tracker, t, settings) for t in targets for tracker in trackers}
             model = run / "model.pt"
             if not all(f.is_file() for f in files.values()):
@@ -477,13 +513,22 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
                                             meta={"setup": name, "dataset": settings.train, "generator": settings.generator,
                                                   "model": settings.model, "augment": settings.augment})
                     log(f"{name} seed {seed}: segmenter trained in {time.perf_counter() - began:.0f} s")
-                if settings.linker and not linker.is_file():
+                videos = None
+                meta = {"setup": name, "dataset": settings.train, "real_frames": "all" if k is None else k,
+                        "simulated_videos": 0 if kind == "real" else settings.linker_videos}
+                for tracker in trackers[1:]:
+                    if learned[tracker].is_file():
+                        continue
                     began = time.perf_counter()
-                    videos = linker_videos(dataset_dir, kind, k, seed, settings.linker_videos, settings.linker_frames, settings.linker_size)
-                    train_linker(videos, linker, steps=settings.linker_steps, seed=seed, config=linker_config, progress=False,
-                                 meta={"setup": name, "dataset": settings.train, "real_frames": "all" if k is None else k,
-                                       "simulated_videos": 0 if kind == "real" else settings.linker_videos})
-                    log(f"{name} seed {seed}: linker trained in {time.perf_counter() - began:.0f} s")
+                    if videos is None:
+                        videos = linker_videos(dataset_dir, kind, k, seed, settings.linker_videos, settings.linker_frames,
+                                               settings.linker_size)
+                    if tracker == "linker":
+                        train_linker(videos, linker, steps=settings.linker_steps, seed=seed, config=linker_config, progress=False,
+                                     meta=meta)
+                    else:
+                        _train_trackastra(videos, transformer, settings.trackastra_epochs, seed, meta)
+                    log(f"{name} seed {seed}: {tracker} trained in {time.perf_counter() - began:.0f} s")
                 for target in targets:
                     if all(files[(target, tracker)].is_file() for tracker in trackers):
                         continue
@@ -494,7 +539,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
                     labels = segment_video(evaluation.images, UNetSegmenter(model, device="cpu"), name="unet")
                     for tracker in trackers:
                         if not files[(target, tracker)].is_file():
-                            options = {"model": str(linker)} if tracker == "linker" else {}
+                            options = {"model": str(learned[tracker])} if tracker in learned else {}
                             atomic_write_json(files[(target, tracker)], score_target(evaluation, labels, tracker, **options))
                     elapsed = time.perf_counter() - began
                     timing = json.loads((run / TIMING_FILE).read_text()) if (run / TIMING_FILE).is_file() else {}
@@ -575,6 +620,9 @@ def _report(settings: DownstreamSettings, results: dict[tuple[str, str, str], li
          f"Linker (`linker`, MLP {linker_config.hidden}, {settings.linker_steps} steps): GT label videos of the same K real train frames "
          f"and/or {settings.linker_videos} simulated `division` videos ({settings.linker_frames} frames, {settings.linker_size}²) from the "
          "same `from_ctc` fit (masks only: the same linker serves every generator)."),
+        *([f"Trackastra (`trackastra`, masks-only transformer, {settings.trackastra_epochs} epochs from scratch, tganaug.tracking."
+           "trackastra_model): trained per setup and seed on the linker's label videos; window 4 frames, or the shortest "
+           "video's length where that is shorter (K real frames)."] if settings.trackastra else []),
         (f"Scores: segment then link with {' / '.join(f'`{t}`' for t in trackers)}; DET/SEG/TRA: py-ctcmetrics against the TRA "
          "masks (markers where the dataset has markers) and the SEG masks (or dense TRA masks where there are none); MOTA: "
          "motmetrics, mask IoU >= 0.5, against full outlines with track ids (`read_outlined_ctc`); DIV_recall: traccuracy "
@@ -645,6 +693,9 @@ def _add_arguments(parser: argparse.ArgumentParser, runs: str = "runs/downstream
     parser.add_argument("--linker-frames", type=int, default=20)
     parser.add_argument("--linker-size", type=int, default=256)
     parser.add_argument("--no-linker", action="store_true", help="segmenter + --tracker only")
+    parser.add_argument("--trackastra", action="store_true", help="also train a masks-only trackastra transformer per setup "
+                        "(on the linker's label videos) and score it as a tracker")
+    parser.add_argument("--trackastra-epochs", type=int, default=40)
     parser.add_argument("--out", default=out, help="folder of the report")
     parser.add_argument("--report", default=None, help="report name (default downstream_<train>_<generator>): writes OUT/REPORT.md and .csv")
 
@@ -677,7 +728,8 @@ def settings_from_args(args: argparse.Namespace) -> DownstreamSettings:
         model=args.model, background=args.background, appearance=appearance, reference=args.reference, augment=args.augment,
         tracker=args.tracker, k=list(args.k), setups=list(args.setups), steps=args.steps, batch=args.batch, crop=args.crop,
         seeds=list(args.seeds), runs=Path(args.runs), linker=not args.no_linker, linker_steps=args.linker_steps,
-        linker_videos=args.linker_videos, linker_frames=args.linker_frames, linker_size=args.linker_size)
+        linker_videos=args.linker_videos, linker_frames=args.linker_frames, linker_size=args.linker_size,
+        trackastra=args.trackastra, trackastra_epochs=args.trackastra_epochs)
 
 
 def run_downstream(args: argparse.Namespace, *, machine: str | None = None, command: str | None = None) -> int:
