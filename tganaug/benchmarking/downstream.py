@@ -38,7 +38,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -446,9 +446,8 @@ def _train_trackastra(videos: list[Any], path: Path, epochs: int, seed: int, met
     frames), so that every video is used."""
     from tganaug.tracking.trackastra_model import TrackastraModelConfig, TrackastraTrainConfig, save_trackastra, train_trackastra
 
-    model_config = TrackastraModelConfig()
     shortest = min(len(labels) for labels, _ in videos)
-    model_config = TrackastraModelConfig(**{**model_config.to_dict(), "window": min(model_config.window, shortest)})
+    model_config = replace(TrackastraModelConfig(), window=min(TrackastraModelConfig.window, shortest))
     transformer, record = train_trackastra(videos, model_config, TrackastraTrainConfig(epochs=epochs, seed=seed))
     path.parent.mkdir(parents=True, exist_ok=True)
     save_trackastra(path, model_config, transformer, {**meta, "epochs": epochs, "seed": seed,
