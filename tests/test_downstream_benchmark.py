@@ -287,3 +287,16 @@ def test_trackastra_is_trained_per_setup_on_the_linkers_videos(tiny: dict[str, A
     assert json.dumps(downstream.run_benchmark(settings, log=lambda _: None).rows) == json.dumps(result.rows)  # (NaN: n/a)
     with pytest.raises(ValueError, match="--tracker linker is trained per setup already"):
         downstream.run_benchmark(_settings(settings.data, settings.runs, tracker="linker"), log=lambda _: None)
+
+
+def test_a_training_sequence_without_eval_frames_has_no_linker_gt_table(tmp_path: Path) -> None:
+    """GOWT1 01 is all train frames: the linker is still trained and scored on the targets, but its "alone on the GT
+    masks of the training sequence's eval frames" table is left out instead of failing."""
+    data = tmp_path / "data"
+    root = _make_ctc(data / "ctc")
+    (root / "splits.json").write_text(json.dumps({"01": {"train": [0, 7], "eval": None}, "02": {"train": None, "eval": "all"}}))
+    torch.set_num_threads(1)
+    result = downstream.run_benchmark(_settings(data, tmp_path / "runs", targets=[Target("ctc", "02")], setups=["real"]),
+                                      log=lambda _: None)
+    assert sorted((row["setup"], row["tracker"]) for row in result.rows) == [("real-2", "laptrack"), ("real-2", "linker")]
+    assert "The linker alone" not in result.markdown

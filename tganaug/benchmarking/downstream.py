@@ -472,8 +472,12 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
     from tganaug.tracking.linker import LinkerConfig, train_linker
     from tganaug.utils.fsutil import atomic_write_json
 
+    from tganaug.splits import sequence_split
+
     _check(settings)
     dataset_dir = settings.data / settings.train
+    # the "linker alone on GT masks" table links the training sequence's own eval frames: none where it has none
+    linker_gt = settings.linker and settings.linker_gt and sequence_split(dataset_dir, "01").eval is not None
     targets = settings.target_list()
     trackers = _trackers(settings)
     config, linker_config = SegmenterConfig(), LinkerConfig()
@@ -544,7 +548,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
                     timing = json.loads((run / TIMING_FILE).read_text()) if (run / TIMING_FILE).is_file() else {}
                     atomic_write_json(run / TIMING_FILE, {**timing, target.slug: round(elapsed, 1)})
                     log(f"{name} seed {seed}: scored on {target} in {elapsed:.0f} s")
-            if settings.linker and settings.linker_gt:
+            if linker_gt:
                 gt_file = linker.parent / "scores_gt_masks.json"
                 if not gt_file.is_file():
                     own = read_target(settings.data, Target(settings.train, "01"))
@@ -561,7 +565,7 @@ def run_benchmark(settings: DownstreamSettings, *, log: Any = _log, machine: str
                 results.setdefault((str(target), name, tracker), []).append(scores)
                 log(f"{name} seed {seed} {tracker} on {target}: " + ", ".join(f"{c} {scores.get(c, float('nan')):.3f}" for c in COLUMNS))
     seconds = time.perf_counter() - started
-    if settings.linker and settings.linker_gt:
+    if linker_gt:
         reference_file = runs / "linker" / f"{settings.tracker}_gt_masks.json"
         if not reference_file.is_file():
             own = read_target(settings.data, Target(settings.train, "01"))
