@@ -730,6 +730,7 @@ def index_page() -> list[str]:
             f"| [simulator_fit.md]({FROM_PAGE}simulator_fit.md) | simulators fitted with `from_ctc` vs the real train frames (density, area, speed, division rate); coverage of the `colony` simulator |",
             f"| [throughput_tgan_x4_render_batch4.txt]({FROM_PAGE}throughput_tgan_x4_render_batch4.txt), [throughput_tgan_x4.txt]({FROM_PAGE}throughput_tgan_x4.txt), [throughput_tgan_fast_render_batch4.txt]({FROM_PAGE}throughput_tgan_fast_render_batch4.txt) | `SyntheticVideoDataset` frames/s next to the real TIFF loader, generator FLOP rate, memory vs video length |",
             f"| [throughput_appearance.md]({FROM_PAGE}throughput_appearance.md) | the same with the appearance wrapper (random look, reference frame), and its CPU cost per frame |",
+            f"| [throughput_tgan_x4_defaults.txt]({FROM_PAGE}throughput_tgan_x4_defaults.txt) | `fluo-nuclei-x4` with its default background guard and edge margin, with and without each and a random look |",
             f"| [soak.md]({FROM_PAGE}soak.md) | 10,000 synthetic frames through a 2-worker DataLoader, RSS over time |",
             f"| [precision_check.md]({FROM_PAGE}precision_check.md) | opt-in bfloat16 vs float32 tGAN inference |",
             f"| [training/README.md]({FROM_PAGE}training/README.md) | training logs of the shipped tGAN models |"]
